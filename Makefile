@@ -1,0 +1,51 @@
+# casekit — two commands do everything: `make run` and `make test`.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+CASE   ?= data/jlc2022
+OUT    ?= build/jlc2022
+JOBS   ?=
+STAMP  := $(VENV)/.installed
+
+.PHONY: setup run test lab bench validate notebooks clean lock
+
+setup: $(STAMP)
+
+# Re-install whenever the pins change; the stamp records a finished install.
+$(STAMP): requirements.txt pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
+	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (casekit)" >/dev/null
+	@touch $@
+
+## run: execute the whole collection for the default case; refresh figures/ and write the report
+run: $(STAMP)
+	$(BIN)/python -m casekit run --case $(CASE) --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) --figures figures
+
+## test: the full suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs)
+test: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+
+## notebooks: re-execute the stored notebooks in place for the default case (after changing code or data)
+notebooks: $(STAMP)
+	$(BIN)/python -m casekit refresh-notebooks
+
+## lab: JupyterLab on notebooks/ with the venv's kernel
+lab: $(STAMP)
+	$(BIN)/jupyter lab --notebook-dir=notebooks
+
+validate: $(STAMP)
+	$(BIN)/python -m casekit validate $(CASE)
+
+## bench: casekit run vs the naive papermill CLI vs a floor of trivial notebooks
+bench: $(STAMP)
+	$(BIN)/python benchmarks/bench.py
+
+## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
+lock:
+	rm -rf /tmp/casekit-lock && $(PYTHON) -m venv /tmp/casekit-lock
+	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert
+	( sed -n '1,3p' requirements.txt; /tmp/casekit-lock/bin/pip freeze --exclude-editable ) > requirements.txt
+
+clean:
+	rm -rf build $(VENV)

@@ -1,0 +1,5 @@
+"""`python -m casekit ...`: see :mod:`casekit.cli`."""
+
+from casekit.cli import main
+
+raise SystemExit(main())
