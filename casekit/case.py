@@ -154,7 +154,7 @@ def _schema_problems(table: _Table, name: str) -> list[Problem]:
         return []
     except pa.errors.SchemaErrors as exc:
         cases = exc.failure_cases
-    found = []
+    found, missing = [], []
     expected = ",".join(schema.columns(name))
     for case in cases.itertuples(index=False):
         value = "" if case.failure_case is None else str(case.failure_case)
@@ -162,8 +162,8 @@ def _schema_problems(table: _Table, name: str) -> list[Problem]:
             line, col = 1, table.header.index(value) + 1
             msg = f"unknown column '{value}'; the columns of {name} are: {expected}"
         elif case.check == "column_in_dataframe":
-            line, col = 1, len(table.header) + 1
-            msg = f"missing column '{value}'; the columns of {name} are: {expected}"
+            missing.append(value)
+            continue
         elif case.check.startswith("dtype"):
             continue  # every cell is read as text; an empty table has no dtype to check
         else:
@@ -171,6 +171,11 @@ def _schema_problems(table: _Table, name: str) -> list[Problem]:
             line, col = table.where(row, case.column)
             msg = f"{case.column}: " + case.check.replace("{value}", value)
         found.append(Problem(table.path, line, col, msg))
+    if missing:
+        names = ", ".join(f"'{m}'" for m in sorted(missing))
+        found.append(Problem(table.path, 1, len(table.header) + 1,
+                             f"missing column{'s' if len(missing) > 1 else ''} {names}; "
+                             f"the columns of {name} are: {expected}"))
     return found
 
 
@@ -213,8 +218,10 @@ def _timeline_problems(table: _Table) -> tuple[list[Problem], dict[str, int]]:
                 msg = (f"anchor '{frame.at[i, 'anchor']}' is not an event in timeline.csv; "
                        "expected the id of another event, or empty for the root")
             else:
-                msg = ("anchors form a cycle (" + " -> ".join(cycle_path(frame, event))
-                       + "); every chain of anchors must end at a root event")
+                path = cycle_path(frame, event)
+                what = "anchors form a cycle" if path[-1] == event else "anchor chain runs into a cycle"
+                msg = (f"{what} ({' -> '.join(path)}); every chain of anchors must end at a "
+                       "root event")
             problems.append(Problem(table.path, *table.where(i, "anchor"), msg))
         return problems, {}
 
