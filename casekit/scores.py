@@ -1,0 +1,486 @@
+"""Liver-function scores: Child-Pugh, ALBI and MELD, and a per-event score table.
+
+Each score is a small function of plain numbers returning a frozen dataclass
+(which also unpacks like a tuple: ``points, letter = child_pugh(...)``).
+:func:`score_table` applies them to the labs frame (canonical units: BILI
+mg/dL, ALB g/dL, INR ratio, CREAT mg/dL) and the case facts (``ascites``,
+``encephalopathy``), never guessing a missing input.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import math
+from dataclasses import dataclass
+
+import pandas as pd
+
+BILIRUBIN_UMOL_PER_MG_DL = 17.1
+ALBUMIN_G_L_PER_G_DL = 10.0
+
+SCORE_TABLE_COLUMNS = ["event_id", "score", "value", "category"]
+
+# Lab tests that feed a score; an event with none of them gets no score rows.
+SCORE_INPUT_TESTS = ("BILI", "ALB", "INR", "CREAT")
+_TEST_NAMES = {
+    "BILI": "bilirubin (BILI)",
+    "ALB": "albumin (ALB)",
+    "INR": "INR (INR)",
+    "CREAT": "creatinine (CREAT)",
+}
+
+
+class _Unpackable:
+    """Lets a frozen dataclass unpack like a tuple of its fields."""
+
+    def __iter__(self):
+        return iter(dataclasses.astuple(self))
+
+
+# ---------------------------------------------------------------- conversions
+
+
+def bilirubin_mg_dl_to_umol_l(bilirubin_mg_dl: float) -> float:
+    """Bilirubin mg/dL -> umol/L: x 17.1 (1 mg/dL = 17.1 umol/L; MW 584.7 g/mol)."""
+    return float(bilirubin_mg_dl) * BILIRUBIN_UMOL_PER_MG_DL
+
+
+def bilirubin_umol_l_to_mg_dl(bilirubin_umol_l: float) -> float:
+    """Bilirubin umol/L -> mg/dL: / 17.1."""
+    return float(bilirubin_umol_l) / BILIRUBIN_UMOL_PER_MG_DL
+
+
+def albumin_g_dl_to_g_l(albumin_g_dl: float) -> float:
+    """Albumin g/dL -> g/L: x 10."""
+    return float(albumin_g_dl) * ALBUMIN_G_L_PER_G_DL
+
+
+def albumin_g_l_to_g_dl(albumin_g_l: float) -> float:
+    """Albumin g/L -> g/dL: / 10."""
+    return float(albumin_g_l) / ALBUMIN_G_L_PER_G_DL
+
+
+# ---------------------------------------------------------------- Child-Pugh
+
+_ASCITES = {
+    "none": 1, "absent": 1, "no": 1,
+    "mild": 2, "slight": 2,
+    "moderate_severe": 3, "moderate-severe": 3, "moderate": 3, "severe": 3,
+    "tense": 3,
+}
+_ENCEPHALOPATHY = {
+    "none": 1, "absent": 1, "no": 1,
+    "grade_1_2": 2, "grade 1-2": 2, "grade_1-2": 2, "grade 1": 2, "grade 2": 2,
+    "grade_1": 2, "grade_2": 2,
+    "grade_3_4": 3, "grade 3-4": 3, "grade_3-4": 3, "grade 3": 3, "grade 4": 3,
+    "grade_3": 3, "grade_4": 3,
+}
+
+
+@dataclass(frozen=True)
+class ChildPugh(_Unpackable):
+    """Child-Pugh result: total points (5-15) and class letter (A/B/C)."""
+
+    points: int
+    letter: str
+
+    @property
+    def label(self) -> str:
+        """Class letter followed by points, e.g. "A5"."""
+        return f"{self.letter}{self.points}"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+def _positive(name: str, value: float) -> float:
+    value = float(value)
+    if not math.isfinite(value) or value <= 0:
+        raise ValueError(f"{name} must be a positive finite number, got {value!r}")
+    return value
+
+
+def bilirubin_points(bilirubin_mg_dl: float) -> int:
+    """Child-Pugh points for total bilirubin (mg/dL): <2 -> 1, 2-3 -> 2, >3 -> 3.
+
+    Boundaries as the table reads: 2.0 is in "2-3" (2 points), 3.0 is in
+    "2-3" (2 points), anything above 3.0 scores 3.
+    """
+    b = _positive("bilirubin", bilirubin_mg_dl)
+    if b < 2.0:
+        return 1
+    if b <= 3.0:
+        return 2
+    return 3
+
+
+def albumin_points(albumin_g_dl: float) -> int:
+    """Child-Pugh points for albumin (g/dL): >3.5 -> 1, 2.8-3.5 -> 2, <2.8 -> 3.
+
+    3.5 and 2.8 both fall in "2.8-3.5" (2 points).
+    """
+    a = _positive("albumin", albumin_g_dl)
+    if a > 3.5:
+        return 1
+    if a >= 2.8:
+        return 2
+    return 3
+
+
+def inr_points(inr: float) -> int:
+    """Child-Pugh points for INR: <1.7 -> 1, 1.7-2.3 -> 2, >2.3 -> 3.
+
+    1.7 and 2.3 both fall in "1.7-2.3" (2 points).
+    """
+    i = _positive("INR", inr)
+    if i < 1.7:
+        return 1
+    if i <= 2.3:
+        return 2
+    return 3
+
+
+def ascites_points(ascites: str) -> int:
+    """Child-Pugh points for ascites: none 1, mild 2, moderate_severe 3.
+
+    Accepted spellings: none/absent/no; mild/slight; moderate_severe/moderate/
+    severe/tense (case-insensitive). Anything else is a ValueError.
+    """
+    key = str(ascites).strip().lower()
+    if key not in _ASCITES:
+        raise ValueError(
+            f"ascites {ascites!r} not recognised; use none, mild or moderate_severe"
+        )
+    return _ASCITES[key]
+
+
+def encephalopathy_points(encephalopathy: str) -> int:
+    """Child-Pugh points for hepatic encephalopathy: none 1, grade_1_2 2, grade_3_4 3.
+
+    Accepted spellings: none/absent/no; grade_1_2 ("grade 1-2", "grade 1", ...);
+    grade_3_4 ("grade 3-4", "grade 4", ...). Anything else is a ValueError.
+    """
+    key = str(encephalopathy).strip().lower()
+    if key not in _ENCEPHALOPATHY:
+        raise ValueError(
+            f"encephalopathy {encephalopathy!r} not recognised; "
+            "use none, grade_1_2 or grade_3_4"
+        )
+    return _ENCEPHALOPATHY[key]
+
+
+def child_pugh_class(points: int) -> str:
+    """Class from total points: A 5-6, B 7-9, C 10-15."""
+    if not 5 <= points <= 15:
+        raise ValueError(f"Child-Pugh points must be 5-15, got {points}")
+    if points <= 6:
+        return "A"
+    if points <= 9:
+        return "B"
+    return "C"
+
+
+def child_pugh(
+    bilirubin_mg_dl: float,
+    albumin_g_dl: float,
+    inr: float,
+    ascites: str,
+    encephalopathy: str,
+) -> ChildPugh:
+    """Child-Pugh score and class.
+
+    Pugh RNH, Murray-Lyon IM, Dawson JL, Pietroni MC, Williams R. Transection of
+    the oesophagus for bleeding oesophageal varices. Br J Surg 1973;60:646-649
+    (table of points), in the INR form used by current guidelines in place of
+    the original prothrombin-time prolongation:
+
+    ============== ========= ========== =================
+    points            1         2          3
+    ============== ========= ========== =================
+    bilirubin       < 2       2 - 3      > 3   mg/dL
+    albumin         > 3.5     2.8 - 3.5  < 2.8 g/dL
+    INR             < 1.7     1.7 - 2.3  > 2.3
+    ascites         none      mild       moderate/severe
+    encephalopathy  none      grade 1-2  grade 3-4
+    ============== ========= ========== =================
+
+    Class A 5-6, B 7-9, C 10-15 points. Boundary values belong to the middle
+    band as the table reads: bilirubin 2.0 and 3.0 -> 2 points; albumin 3.5
+    and 2.8 -> 2 points; INR 1.7 and 2.3 -> 2 points.
+
+    Example (the case at referral): bilirubin 0.6 (1) + albumin 4.1 (1) +
+    INR 1.14 (1) + no ascites (1) + no encephalopathy (1) = 5 -> A5.
+    """
+    points = (
+        bilirubin_points(bilirubin_mg_dl)
+        + albumin_points(albumin_g_dl)
+        + inr_points(inr)
+        + ascites_points(ascites)
+        + encephalopathy_points(encephalopathy)
+    )
+    return ChildPugh(points=points, letter=child_pugh_class(points))
+
+
+# ---------------------------------------------------------------- ALBI
+
+
+@dataclass(frozen=True)
+class Albi(_Unpackable):
+    """ALBI result: linear predictor (unrounded) and grade 1/2/3."""
+
+    score: float
+    grade: int
+
+
+def albi_grade(score: float) -> int:
+    """ALBI grade: 1 if score <= -2.60; 2 if -2.60 < score <= -1.39; 3 if > -1.39."""
+    if score <= -2.60:
+        return 1
+    if score <= -1.39:
+        return 2
+    return 3
+
+
+def albi(bilirubin_umol_l: float, albumin_g_l: float) -> Albi:
+    """Albumin-bilirubin (ALBI) score and grade.
+
+    Johnson PJ, Berhane S, Kagebayashi C, et al. Assessment of liver function in
+    patients with hepatocellular carcinoma: a new evidence-based approach - the
+    ALBI grade. J Clin Oncol 2015;33:550-558:
+
+        ALBI = 0.66 x log10(bilirubin, umol/L) - 0.085 x (albumin, g/L)
+
+    grade 1: <= -2.60; grade 2: > -2.60 and <= -1.39; grade 3: > -1.39.
+    The grade is taken from the unrounded score.
+
+    Inputs are SI units; for mg/dL and g/dL convert with
+    :func:`bilirubin_mg_dl_to_umol_l` (x 17.1) and :func:`albumin_g_dl_to_g_l`
+    (x 10), or call :func:`albi_conventional`.
+
+    Example: bilirubin 0.6 mg/dL = 10.26 umol/L, albumin 41 g/L:
+    0.66 x 1.0111 - 0.085 x 41 = 0.6674 - 3.485 = -2.818 -> grade 1.
+    """
+    bili = _positive("bilirubin", bilirubin_umol_l)
+    alb = _positive("albumin", albumin_g_l)
+    score = 0.66 * math.log10(bili) - 0.085 * alb
+    return Albi(score=score, grade=albi_grade(score))
+
+
+def albi_conventional(bilirubin_mg_dl: float, albumin_g_dl: float) -> Albi:
+    """ALBI from conventional units (bilirubin mg/dL, albumin g/dL); see :func:`albi`."""
+    return albi(
+        bilirubin_mg_dl_to_umol_l(bilirubin_mg_dl), albumin_g_dl_to_g_l(albumin_g_dl)
+    )
+
+
+# ---------------------------------------------------------------- MELD
+
+
+@dataclass(frozen=True)
+class Meld(_Unpackable):
+    """MELD result: integer score, unrounded value, and the bounds applied."""
+
+    score: int
+    unrounded: float
+    note: str
+
+
+def meld(
+    bilirubin_mg_dl: float,
+    inr: float,
+    creatinine_mg_dl: float,
+    dialysis: bool = False,
+) -> Meld:
+    """Model for End-stage Liver Disease (MELD), UNOS form.
+
+    Kamath PS, Wiesner RH, Malinchoc M, et al. A model to predict survival in
+    patients with end-stage liver disease. Hepatology 2001;33:464-470, with the
+    bounds of the UNOS/OPTN implementation:
+
+        MELD = 3.78 ln(bilirubin mg/dL) + 11.2 ln(INR)
+               + 9.57 ln(creatinine mg/dL) + 6.43
+
+    * any value < 1.0 is set to 1.0 (so no logarithm is negative);
+    * creatinine is capped at 4.0 mg/dL, and set to 4.0 with dialysis
+      (UNOS: at least twice, or 24 h of CVVHD, in the prior week);
+    * the result is rounded half-up to an integer and capped at 40 (UNOS).
+
+    MELD-Na and MELD 3.0 are not computed here.
+
+    Example: all inputs 1.0 -> 6.43 -> 6. Creatinine 5.0 -> 4.0:
+    9.57 x ln 4 + 6.43 = 13.267 + 6.43 = 19.70 -> 20.
+    """
+    bili = _positive("bilirubin", bilirubin_mg_dl)
+    i = _positive("INR", inr)
+    creat = _positive("creatinine", creatinine_mg_dl)
+    notes = []
+    floored = [name for name, v in (("bilirubin", bili), ("INR", i), ("creatinine", creat))
+               if v < 1.0]
+    if floored:
+        notes.append(f"{', '.join(floored)} < 1.0 set to 1.0")
+    bili, i, creat = max(bili, 1.0), max(i, 1.0), max(creat, 1.0)
+    if dialysis:
+        creat = 4.0
+        notes.append("dialysis: creatinine set to 4.0")
+    elif creat > 4.0:
+        creat = 4.0
+        notes.append("creatinine capped at 4.0")
+    raw = 3.78 * math.log(bili) + 11.2 * math.log(i) + 9.57 * math.log(creat) + 6.43
+    score = math.floor(raw + 0.5)
+    if score > 40:
+        score = 40
+        notes.append("score capped at 40")
+    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+
+
+# ---------------------------------------------------------------- per-event table
+
+
+def _event_values(rows: pd.DataFrame) -> tuple[dict[str, float], dict[str, str]]:
+    """Value per score input test at one event, and reasons for unusable ones."""
+    values: dict[str, float] = {}
+    problems: dict[str, str] = {}
+    for test in SCORE_INPUT_TESTS:
+        vals = pd.to_numeric(rows.loc[rows["test"] == test, "value"], errors="coerce").dropna()
+        distinct = sorted(set(float(v) for v in vals))
+        if len(distinct) == 1:
+            if distinct[0] > 0:
+                values[test] = distinct[0]
+            else:
+                problems[test] = f"{_TEST_NAMES[test]} is not positive ({distinct[0]:g})"
+        elif len(distinct) > 1:
+            problems[test] = f"conflicting {_TEST_NAMES[test]} values at this event"
+    return values, problems
+
+
+def _lab_reasons(needed, values, problems) -> list[str]:
+    missing = [t for t in needed if t not in values and t not in problems]
+    reasons = []
+    if missing:
+        reasons.append("no " + ", ".join(_TEST_NAMES[t] for t in missing) + " reported")
+    reasons.extend(problems[t] for t in needed if t in problems)
+    return reasons
+
+
+def _fact(facts: dict, key: str):
+    value = facts.get(key)
+    if value is None or str(value).strip() == "":
+        return None
+    return str(value).strip()
+
+
+def _not_computable(event_id, score, reasons) -> dict:
+    return {
+        "event_id": event_id,
+        "score": score,
+        "value": math.nan,
+        "category": "not computable: " + "; ".join(reasons),
+    }
+
+
+def score_table(labs: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
+    """Child-Pugh, ALBI and MELD for every event that has liver-score labs.
+
+    Columns (exactly): ``event_id, score, value, category``; sorted by event
+    day then score name (``albi``, ``child_pugh``, ``meld``).
+
+    * ``child_pugh``: value = points; category = class letter + points
+      ("A5"). Needs BILI, ALB, INR and the facts ``ascites`` and
+      ``encephalopathy``. Facts are case-level: the same ascites/encephalopathy
+      values are used at every event.
+    * ``albi``: value = score rounded to 2 decimals; category "grade 1".
+      Needs BILI and ALB (converted x 17.1 and x 10 to SI).
+    * ``meld``: value = integer MELD (UNOS form); category = the bounds applied
+      (e.g. "bilirubin < 1.0 set to 1.0") or "within bounds". Needs BILI, INR,
+      CREAT; dialysis is taken from the fact ``dialysis`` ("yes"/"no"), absent
+      meaning no dialysis.
+
+    A score whose inputs are missing or unusable gets an empty value (NaN) and
+    ``category = "not computable: <reason>"``, e.g. "not computable: no
+    creatinine (CREAT) reported" or "not computable: ascites not in facts".
+    Events with none of BILI, ALB, INR, CREAT get no rows. Several distinct
+    values of one test at the same event are treated as unusable (not
+    averaged, not picked).
+    """
+    missing = [c for c in ("event_id", "day", "test", "value") if c not in labs.columns]
+    if missing:
+        raise ValueError(f"labs is missing required column(s): {', '.join(missing)}")
+    facts = facts or {}
+
+    relevant = labs.loc[labs["test"].isin(SCORE_INPUT_TESTS)]
+    records = []
+    if not relevant.empty:
+        event_days = relevant.groupby("event_id", sort=False)["day"].min()
+        for event_id, day in event_days.items():
+            rows = relevant.loc[relevant["event_id"] == event_id]
+            values, problems = _event_values(rows)
+            for rec in (
+                _albi_row(event_id, values, problems),
+                _child_pugh_row(event_id, values, problems, facts),
+                _meld_row(event_id, values, problems, facts),
+            ):
+                rec["_day"] = day
+                records.append(rec)
+
+    out = pd.DataFrame.from_records(records, columns=SCORE_TABLE_COLUMNS + ["_day"])
+    out["value"] = out["value"].astype("float64")
+    out = out.sort_values(["_day", "score"], kind="mergesort").reset_index(drop=True)
+    return out[SCORE_TABLE_COLUMNS]
+
+
+def _albi_row(event_id, values, problems) -> dict:
+    reasons = _lab_reasons(("BILI", "ALB"), values, problems)
+    if reasons:
+        return _not_computable(event_id, "albi", reasons)
+    result = albi_conventional(values["BILI"], values["ALB"])
+    return {
+        "event_id": event_id,
+        "score": "albi",
+        "value": round(result.score, 2),
+        "category": f"grade {result.grade}",
+    }
+
+
+def _child_pugh_row(event_id, values, problems, facts) -> dict:
+    reasons = _lab_reasons(("BILI", "ALB", "INR"), values, problems)
+    ascites = _fact(facts, "ascites")
+    enceph = _fact(facts, "encephalopathy")
+    for key, val, table in (("ascites", ascites, _ASCITES),
+                            ("encephalopathy", enceph, _ENCEPHALOPATHY)):
+        if val is None:
+            reasons.append(f"{key} not in facts")
+        elif val.lower() not in table:
+            reasons.append(f"{key} value {val!r} not recognised")
+    if reasons:
+        return _not_computable(event_id, "child_pugh", reasons)
+    result = child_pugh(values["BILI"], values["ALB"], values["INR"], ascites, enceph)
+    return {
+        "event_id": event_id,
+        "score": "child_pugh",
+        "value": float(result.points),
+        "category": result.label,
+    }
+
+
+_YES = {"yes", "true", "y", "1"}
+_NO = {"no", "false", "n", "0", "none"}
+
+
+def _meld_row(event_id, values, problems, facts) -> dict:
+    reasons = _lab_reasons(("BILI", "INR", "CREAT"), values, problems)
+    dialysis_fact = _fact(facts, "dialysis")
+    dialysis = False
+    if dialysis_fact is not None:
+        if dialysis_fact.lower() in _YES:
+            dialysis = True
+        elif dialysis_fact.lower() not in _NO:
+            reasons.append(f"dialysis value {dialysis_fact!r} not recognised")
+    if reasons:
+        return _not_computable(event_id, "meld", reasons)
+    result = meld(values["BILI"], values["INR"], values["CREAT"], dialysis=dialysis)
+    return {
+        "event_id": event_id,
+        "score": "meld",
+        "value": float(result.score),
+        "category": result.note,
+    }
