@@ -548,6 +548,57 @@ def response_table(lesions: pd.DataFrame, responses: pd.DataFrame | None = None,
     return out[RESPONSE_TABLE_COLUMNS]
 
 
+LESION_CHANGE_COLUMNS = ["lesion_id", "event_id", "day", "size_cm", "measure", "role",
+                         "change_pct"]
+TARGET_SUM = "target sum"
+
+
+def lesion_changes(lesions: pd.DataFrame, criteria: str) -> pd.DataFrame:
+    """Per-lesion and target-sum % change from baseline, for a spider plot.
+
+    Every lesion measured at baseline is followed by the measure it is summed by under
+    ``criteria`` (targets, with the proxy rule of :func:`assess`) or, for measured
+    non-targets such as a lymph node, its own recorded measure; ``role`` says which
+    (``target``, ``non_target``, or ``sum`` for the target-sum rows, whose ``lesion_id``
+    is ``"target sum"``). change_pct = (size - baseline size) / baseline size x 100,
+    rounded to 0.1 (Eisenhauer 2009 §4.3.1 defines the same change for the sum).
+    """
+    _check_criteria(criteria)
+    lesions = _clean(lesions)
+    columns = LESION_CHANGE_COLUMNS
+    if lesions.empty:
+        return pd.DataFrame(columns=columns)
+    events = _events(lesions)
+    readings = _readings(lesions)
+    plan = _plan(lesions, readings, events, criteria,
+                 _tenths(NODE_THRESHOLD_CM[criteria]), None)
+    baseline_id = events[0][0]
+    followed = dict(plan.targets)
+    for lesion_id in plan.non_targets:
+        sizes = readings[(baseline_id, lesion_id)].sizes
+        if sizes:  # a measured non-target, e.g. a lymph node below the target threshold
+            followed[lesion_id] = "short_axis" if "short_axis" in sizes else sorted(sizes)[0]
+    rows = []
+    for lesion_id, measure in followed.items():
+        base = readings[(baseline_id, lesion_id)].size(measure)
+        for event_id, day in events:
+            reading = readings.get((event_id, lesion_id))
+            size = reading.size(measure) if reading else None
+            if size is None or not base:
+                continue
+            rows.append(dict(lesion_id=lesion_id, event_id=event_id, day=day, size_cm=_cm(size),
+                             measure=measure,
+                             role="target" if lesion_id in plan.targets else "non_target",
+                             change_pct=_percent_change(size, base)))
+    for r in assess(lesions, criteria).itertuples(index=False):
+        if not np.isnan(r.target_sum_cm):
+            rows.append(dict(lesion_id=TARGET_SUM, event_id=r.event_id, day=r.day,
+                             size_cm=r.target_sum_cm, measure="sum", role="sum",
+                             change_pct=0.0 if r.event_id == baseline_id
+                             else r.change_from_baseline_pct))
+    return pd.DataFrame(rows, columns=columns)
+
+
 # --------------------------------------------------------------------------
 # Best overall response, RECIST 1.1 §4.4.3 and §4.6.1
 # --------------------------------------------------------------------------

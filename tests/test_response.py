@@ -16,6 +16,7 @@ from casekit.response import (
     OVERALL_RESPONSE_TABLE,
     assess,
     best_overall_response,
+    lesion_changes,
     overall_response,
     response_table,
     sensitivity,
@@ -562,3 +563,17 @@ def test_sensitivity_accepts_custom_scenarios():
 
 def test_criteria_names():
     assert CRITERIA == ("RECIST1.1", "mRECIST")
+
+
+def test_lesion_changes_follow_targets_measured_non_targets_and_the_sum():
+    changes = lesion_changes(seed_case(), "mRECIST").set_index(["lesion_id", "event_id"])
+    # primary (target, longest as proxy): (9 - 14) / 14 = -35.7 %, (6.8 - 14) / 14 = -51.4 %
+    assert changes.loc[("primary", "ct3"), "change_pct"] == -35.7
+    assert changes.loc[("primary", "ct6"), "change_pct"] == -51.4
+    # node (non-target under mRECIST, 1.9 < 2.0 cm): (3.3 - 1.9) / 1.9 = +73.7 %
+    assert changes.loc[("cha_node", "ct6"), ["role", "change_pct"]].tolist() == ["non_target", 73.7]
+    # the sum is the primary alone; baseline rows are 0 %
+    assert changes.loc[("target sum", "ct6"), "change_pct"] == -51.4
+    assert changes.loc[("target sum", "mri"), "change_pct"] == 0.0
+    # mets and thrombus have no size: not followed
+    assert "mets" not in changes.index.get_level_values(0)

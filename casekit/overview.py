@@ -1,0 +1,67 @@
+"""What a case holds: a patient summary, provenance counts and the list of assumptions."""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from casekit.case import Case
+
+# Tables that carry status/source, in the order a reader meets them.
+PROVENANCE_TABLES = ("facts", "timeline", "labs", "lesions")
+ASSUMPTION_COLUMNS = ["table", "item", "value", "reason"]
+
+
+def _item(table: str, row: pd.Series) -> tuple[str, str]:
+    """A readable name and value for one row of a case table."""
+    if table == "facts":
+        value = f"{row['value']} {row['unit']}".strip() if row["value"] else "(left empty)"
+        return row["key"], value
+    if table == "timeline":
+        return row["event_id"], f"day {row['day']} ({row['offset_days']:+d} d from {row['anchor'] or 'root'})"
+    if table == "labs":
+        return f"{row['test']} @ {row['event_id']}", f"{row['value_as_reported']} {row['unit_as_reported']}"
+    size = "" if pd.isna(row["size_cm"]) else f"{row['size_cm']:g} cm {row['measure']}"
+    return f"{row['lesion_id']} @ {row['event_id']}", size or row["assessment"]
+
+
+def provenance_counts(case: Case) -> pd.DataFrame:
+    """How many rows of each table are reported, derived or assumed (with a total row and column)."""
+    counts = pd.DataFrame({
+        name: getattr(case, name)["status"].value_counts()
+        for name in PROVENANCE_TABLES
+    }).T.reindex(columns=["reported", "derived", "assumed"]).fillna(0).astype("int64")
+    counts.loc["all tables"] = counts.sum()
+    counts["total"] = counts.sum(axis=1)
+    counts.index.name = "table"
+    return counts
+
+
+def assumptions(case: Case) -> pd.DataFrame:
+    """Every assumed value of the case, with the reason its table gives."""
+    rows = []
+    for name in PROVENANCE_TABLES:
+        frame = getattr(case, name)
+        for _, row in frame[frame["status"] == "assumed"].iterrows():
+            item, value = _item(name, row)
+            rows.append({"table": name, "item": item, "value": value, "reason": row["source"]})
+    return pd.DataFrame(rows, columns=ASSUMPTION_COLUMNS)
+
+
+def patient_summary(case: Case) -> str:
+    """A one-paragraph Markdown summary built only from the facts the case states."""
+    facts = case.facts_dict
+    who = " ".join(filter(None, [
+        f"{facts['age_years']}-year-old" if "age_years" in facts else "",
+        facts.get("sex", "patient"),
+    ]))
+    parts = [f"**{case.title}**"]
+    if "citation" in facts:
+        parts.append(f"*{facts['citation']}*" + (f", doi:{facts['doi']}" if "doi" in facts else ""))
+    details = [f"{label}: {facts[key]}" for key, label in (
+        ("aetiology", "aetiology"), ("histology", "histology"),
+        ("tumour_subtype", "subtype"), ("primary_site", "primary site"),
+        ("t_stage", "T"), ("n_stage", "N"), ("m_stage", "M"),
+        ("bclc_stage_reported", "BCLC as reported"), ("outcome", "outcome"),
+    ) if key in facts]
+    parts.append(f"A {who}" + ("; " + "; ".join(details) if details else "") + ".")
+    return "\n\n".join(parts)
