@@ -366,3 +366,47 @@ def marker_response(
 
 def _fmt_threshold(x: float) -> str:
     return str(int(x)) if float(x).is_integer() else str(x).replace(".", "_")
+
+
+REFERENCE_SENSITIVITY_COLUMNS = ["test", "event_id", "day", "threshold_pct", "reference_event",
+                                 "change_from_reference_pct", "declined", "verdict_differs"]
+
+
+def reference_sensitivity(
+    labs: pd.DataFrame,
+    tests: tuple[str, ...],
+    references: tuple[str | None, ...],
+    thresholds: tuple[float, ...] = (20, 50, 75),
+) -> pd.DataFrame:
+    """Does a marker-response verdict depend on the reference value chosen?
+
+    For each test, event and threshold, the decline flag of :func:`marker_response` under
+    each reference in ``references`` (``None`` = the test's first value); a reference the
+    test has no value at is left out rather than replaced. ``verdict_differs`` is True where
+    the references that apply to that event disagree (e.g. AFP 326.4 after cycle 3 is a
+    >= 50 % decline from the pre-treatment 654.0 but not from the referral 588.0).
+    Only events after every applicable reference are compared.
+    """
+    rows = []
+    for test in tests:
+        series = _series_for(labs, test)
+        usable = [r for r in dict.fromkeys(references)
+                  if r is None or r in set(series["event_id"])]
+        if series.empty or not usable:
+            continue
+        flagged = [marker_response(labs, test, reference_event=r, thresholds=thresholds)
+                   for r in usable]
+        for x in thresholds:
+            column = f"decline_ge_{_fmt_threshold(x)}pct"
+            for i, event_id in enumerate(flagged[0]["event_id"]):
+                calls = [(f.at[i, "reference_event"], f.at[i, "change_from_reference_pct"],
+                          f.at[i, column]) for f in flagged]
+                if event_id in usable or any(pd.isna(flag) for _, _, flag in calls):
+                    continue  # a reference itself, or before one: nothing to compare
+                differs = len({bool(flag) for _, _, flag in calls}) > 1
+                for ref_event, change, flag in calls:
+                    rows.append(dict(test=test, event_id=event_id,
+                                     day=int(flagged[0].at[i, "day"]), threshold_pct=x,
+                                     reference_event=ref_event, change_from_reference_pct=change,
+                                     declined=bool(flag), verdict_differs=differs))
+    return pd.DataFrame(rows, columns=REFERENCE_SENSITIVITY_COLUMNS)

@@ -267,3 +267,25 @@ def test_percent_and_log10_helpers():
     # log10(30300/236000) = log10(1.283898) - 1 = 0.108531 - 1 = -0.891469
     assert markers.log10_change(30300, 236000) == pytest.approx(-0.891469, abs=1e-6)
     assert math.isnan(markers.log10_change(0, 236000))
+
+
+def test_reference_sensitivity_finds_verdicts_that_depend_on_the_reference():
+    from casekit.markers import reference_sensitivity
+
+    labs = pd.DataFrame({
+        "event_id": ["pre", "ref", "c3", "pre", "ref", "c3"],
+        "day": [-1, 7, 62, -1, 7, 62],
+        "test": ["AFP"] * 3 + ["PIVKA-II"] * 3,
+        "value": [654.0, 588.0, 326.4, 1470.0, 7497.0, 886.0],
+        "unit": ["ng/mL"] * 3 + ["mAU/mL"] * 3,
+    })
+    table = reference_sensitivity(labs, ("AFP", "PIVKA-II", "HBV-DNA"), (None, "ref"))
+    assert set(table["event_id"]) == {"c3"}  # the references themselves are not compared
+    differs = table[table["verdict_differs"]].drop_duplicates(["test", "threshold_pct"])
+    # AFP: (326.4 - 654) / 654 = -50.1 % vs (326.4 - 588) / 588 = -44.5 %: only the 50 % call differs.
+    # PIVKA-II: (886 - 1470) / 1470 = -39.7 % vs (886 - 7497) / 7497 = -88.2 %: 50 % and 75 % differ.
+    assert sorted(zip(differs["test"], differs["threshold_pct"])) == [
+        ("AFP", 50), ("PIVKA-II", 50), ("PIVKA-II", 75)]
+    afp = table[(table["test"] == "AFP") & (table["threshold_pct"] == 50)]
+    assert afp["change_from_reference_pct"].tolist() == [-50.1, -44.5]
+    assert afp["declined"].tolist() == [True, False]

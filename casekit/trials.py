@@ -1,0 +1,61 @@
+"""Published trial results that a case's discussion cites (``data/reference/trials.csv``).
+
+The reference table is input like a case table: it is validated (pandera) and every row
+carries ``status`` and ``source``. Columns: trial, comparison, endpoint, measure, estimate,
+ci_low, ci_high, unit, microspheres, status, source, citation.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pandera.pandas as pa
+
+from casekit.schema import STATUSES
+
+TRIAL_COLUMNS = ["trial", "comparison", "endpoint", "measure", "estimate", "ci_low", "ci_high",
+                 "unit", "microspheres", "status", "source", "citation"]
+
+_SCHEMA = pa.DataFrameSchema(
+    {
+        "trial": pa.Column(str), "comparison": pa.Column(str), "endpoint": pa.Column(str),
+        "measure": pa.Column(str),
+        "estimate": pa.Column(float, pa.Check.ge(0)),
+        "ci_low": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "ci_high": pa.Column(float, pa.Check.ge(0), nullable=True),
+        "unit": pa.Column(str, nullable=True),
+        "microspheres": pa.Column(str, pa.Check.isin(["glass", "resin"]), nullable=True),
+        "status": pa.Column(str, pa.Check.isin(STATUSES)),
+        "source": pa.Column(str, pa.Check.str_length(min_value=1)),
+        "citation": pa.Column(str, pa.Check.str_length(min_value=1)),
+    },
+    checks=pa.Check(lambda df: (df["ci_low"].isna() | (df["ci_low"] <= df["estimate"]))
+                    & (df["ci_high"].isna() | (df["estimate"] <= df["ci_high"])),
+                    error="estimate must lie within its confidence interval"),
+    strict=True,
+)
+
+
+def load_trials(path: str | Path) -> pd.DataFrame:
+    """Read and validate a trials table; raises pandera's SchemaErrors naming each bad cell."""
+    frame = pd.read_csv(path, dtype={c: object for c in TRIAL_COLUMNS if c not in
+                                     ("estimate", "ci_low", "ci_high")}, keep_default_na=False,
+                        na_values={"estimate": [""], "ci_low": [""], "ci_high": [""]})
+    for column in ("unit", "microspheres"):
+        frame[column] = frame[column].replace("", None)
+    return _SCHEMA.validate(frame, lazy=True)
+
+
+def hazard_ratios(trials: pd.DataFrame, include_assumed: bool = True) -> pd.DataFrame:
+    """The hazard-ratio rows, in file order; ``include_assumed=False`` keeps only figures
+    the case report itself states."""
+    rows = trials[trials["measure"] == "hazard ratio"]
+    if not include_assumed:
+        rows = rows[rows["status"] == "reported"]
+    return rows.reset_index(drop=True)
+
+
+def other_results(trials: pd.DataFrame) -> pd.DataFrame:
+    """Everything that is not a hazard ratio (response rates, medians)."""
+    return trials[trials["measure"] != "hazard ratio"].reset_index(drop=True)
