@@ -68,3 +68,9 @@ def course_table(timeline: pd.DataFrame) -> pd.DataFrame:
     """The resolved course of care, sorted by day: event, day, category, label, status."""
     cols = ["event_id", "day", "category", "label", "anchor", "offset_days", "status"]
     return timeline[cols].sort_values(["day", "event_id"], kind="stable").reset_index(drop=True)
+
+
+def day_axis_label(timeline: pd.DataFrame) -> str:
+    """'Day (0 = <label of the day-0 root event>)', or 'Study day' when no root sits at day 0."""
+    roots = timeline[(timeline["anchor"] == "") & (timeline["day"] == 0)]
+    return f"Day (0 = {roots['label'].iloc[0]})" if len(roots) else "Study day"
