@@ -16,6 +16,9 @@ from typing import BinaryIO
 
 import pandas as pd
 
+_UMASK = os.umask(0)
+os.umask(_UMASK)  # read the process umask once (it can only be read by setting it)
+
 
 def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     """Call ``write(fileobj)`` on a temporary file beside ``path``, then move it into place."""
@@ -25,6 +28,7 @@ def write_atomic(path: str | Path, write: Callable[[BinaryIO], None]) -> Path:
     try:
         with os.fdopen(fd, "wb") as handle:
             write(handle)
+        os.chmod(tmp, 0o666 & ~_UMASK)  # mkstemp makes 0600; outputs are for sharing
         os.replace(tmp, path)
     except BaseException:
         Path(tmp).unlink(missing_ok=True)

@@ -1,0 +1,737 @@
+"""Figures: one house style and one function per figure.
+
+Every figure function takes the public tables as DataFrames and returns a
+:class:`matplotlib.figure.Figure`. It never shows or saves anything and never
+touches pyplot's global figure list, so a notebook cell that ends with the call
+displays the figure once and leaks nothing. :func:`save` writes ``name.png`` and
+``name.svg`` atomically and byte-for-byte reproducibly.
+
+House style (:func:`style`):
+
+* sized for a journal column: single column 3.5 in, double column 7 in wide;
+  text 8 pt (titles 9 pt) in matplotlib's bundled DejaVu Sans only;
+* the colour-blind-safe palette of Okabe & Ito (Okabe M, Ito K. Color Universal
+  Design (CUD): how to make figures and presentations that are friendly to
+  colorblind people. 2008. https://jfly.uni-koeln.de/color/), with every
+  colour coding doubled by a marker shape or line style;
+* reproducible output: a fixed ``svg.hashsalt``, glyphs written as paths
+  (``svg.fonttype = "path"``), PNG at 150 dpi, and no ``Software``/``Date``/
+  ``Creator`` metadata, so the same inputs give identical bytes on every run.
+
+Each figure function applies the style itself (:func:`matplotlib.rc_context`),
+so notebooks need no set-up and global rcParams are left as they were.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Iterable, Sequence
+from contextlib import contextmanager
+from pathlib import Path
+from typing import NamedTuple
+
+import matplotlib as mpl
+import numpy as np
+import pandas as pd
+from cycler import cycler
+from matplotlib import ticker
+from matplotlib.figure import Figure
+from matplotlib.font_manager import FontProperties
+from matplotlib.lines import Line2D
+from matplotlib.textpath import text_to_path
+from matplotlib.transforms import offset_copy
+
+from casekit.outputs import write_atomic
+
+# --------------------------------------------------------------------------- style
+
+#: Okabe & Ito (2008) colour-blind-safe palette, in their published order.
+OKABE_ITO = ("#000000", "#E69F00", "#56B4E9", "#009E73", "#F0E442", "#0072B2", "#D55E00", "#CC79A7")
+BLACK, ORANGE, SKY_BLUE, GREEN, YELLOW, BLUE, VERMILLION, PURPLE = OKABE_ITO
+GREY = "#7F7F7F"  # neutral guides (reference lines, imaging), not a data colour
+
+SINGLE_COLUMN_IN = 3.5
+DOUBLE_COLUMN_IN = 7.0
+FONT_SIZE = 8
+TITLE_SIZE = 9
+DPI = 150
+FONT = "DejaVu Sans"
+
+#: Line colours in order of use; yellow is left out (too pale on white for lines).
+LINE_COLOURS = (BLUE, VERMILLION, GREEN, ORANGE, SKY_BLUE, PURPLE, BLACK)
+
+RC_PARAMS = {
+    "font.family": "sans-serif",
+    "font.sans-serif": [FONT],
+    "mathtext.fontset": "dejavusans",
+    "font.size": FONT_SIZE,
+    "axes.titlesize": TITLE_SIZE,
+    "axes.labelsize": FONT_SIZE,
+    "xtick.labelsize": FONT_SIZE,
+    "ytick.labelsize": FONT_SIZE,
+    "legend.fontsize": FONT_SIZE,
+    "legend.title_fontsize": FONT_SIZE,
+    "figure.titlesize": TITLE_SIZE,
+    "axes.prop_cycle": cycler(color=LINE_COLOURS),
+    "axes.spines.top": False,
+    "axes.spines.right": False,
+    "axes.linewidth": 0.8,
+    "axes.formatter.use_mathtext": False,
+    "lines.linewidth": 1.2,
+    "lines.markersize": 4,
+    "legend.frameon": False,
+    "legend.handlelength": 1.6,
+    "figure.dpi": DPI,
+    "figure.facecolor": "white",
+    "savefig.dpi": DPI,
+    "savefig.facecolor": "white",
+    "savefig.bbox": None,
+    "svg.hashsalt": "casekit",
+    "svg.fonttype": "path",
+    "pdf.fonttype": 42,
+    "ps.fonttype": 42,
+}
+
+#: Metadata passed to savefig: drop everything that changes between runs or versions.
+PNG_METADATA = {"Software": None}
+SVG_METADATA = {"Date": None, "Creator": None}
+
+
+@contextmanager
+def style():
+    """Context manager: the house rcParams, restored on exit (used by every figure)."""
+    with mpl.rc_context(RC_PARAMS):
+        yield
+
+
+def apply_style() -> None:
+    """Set the house rcParams globally (for ad-hoc plots in a notebook; figures don't need it)."""
+    mpl.rcParams.update(RC_PARAMS)
+
+
+def _styled(func):
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with style():
+            return func(*args, **kwargs)
+
+    return wrapper
+
+
+def save(fig: Figure, folder: str | Path, name: str) -> tuple[Path, Path]:
+    """Write ``folder/name.png`` and ``folder/name.svg`` atomically; return both paths."""
+    if not name or Path(name).name != name or Path(name).suffix in {".png", ".svg"}:
+        raise ValueError(f"name must be a bare file stem such as 'timeline', got {name!r}")
+    folder = Path(folder)
+    paths = []
+    with style():
+        for fmt, metadata in (("png", PNG_METADATA), ("svg", SVG_METADATA)):
+            write = functools.partial(fig.savefig, format=fmt, dpi=DPI, metadata=metadata)
+            paths.append(write_atomic(folder / f"{name}.{fmt}", write))
+    return paths[0], paths[1]
+
+
+# --------------------------------------------------------------------------- shared helpers
+
+
+def _require(frame: pd.DataFrame, columns: Iterable[str], what: str) -> None:
+    missing = [c for c in columns if c not in frame.columns]
+    if missing:
+        raise ValueError(f"{what} is missing column(s): {', '.join(missing)}")
+
+
+def _new_figure(width: float, height: float) -> Figure:
+    """A constrained-layout figure whose size is a whole number of pixels at DPI."""
+    width, height = round(width * DPI) / DPI, round(height * DPI) / DPI
+    fig = Figure(figsize=(width, height), dpi=DPI, layout="constrained")
+    fig.get_layout_engine().set(w_pad=3 / 72, h_pad=3 / 72, wspace=0.02, hspace=0.04)
+    return fig
+
+
+def _text_width_pt(text: str, size: float = FONT_SIZE) -> float:
+    """Exact width of ``text`` in points in the house font (no renderer needed)."""
+    prop = FontProperties(family=FONT, size=size)
+    return text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0]
+
+
+def _wrap(text: str, width_pt: float) -> list[str]:
+    """Greedy word wrap to a width in points, measured in the house font."""
+    lines: list[str] = []
+    for word in str(text).split():
+        if lines and _text_width_pt(f"{lines[-1]} {word}") <= width_pt:
+            lines[-1] = f"{lines[-1]} {word}"
+        else:
+            lines.append(word)
+    return lines or [""]
+
+
+def _legend_ncols(labels: Sequence[str], width_in: float, most: int = 4) -> int:
+    """Most columns (up to ``most``) for a one-block legend of ``labels`` across the figure."""
+    for ncols in range(min(most, len(labels)), 1, -1):
+        per_column = -(-len(labels) // ncols)  # legends fill each column top-down
+        columns = [labels[i:i + per_column] for i in range(0, len(labels), per_column)]
+        needed = sum(max(_text_width_pt(t) for t in col) + 36 for col in columns)
+        if needed <= width_in * 72 - 12:
+            return ncols
+    return 1
+
+
+def _num(value: float, decimals: int = 0) -> str:
+    """Thousands separators and a true minus sign: 12573 -> '12,573', -30 -> '−30'."""
+    return f"{value:,.{decimals}f}".replace("-", "\u2212")
+
+
+def _decimals(values: Iterable[float], most: int = 2) -> int:
+    """Fewest decimals (up to ``most``) that show every value exactly as given."""
+    for decimals in range(most + 1):
+        if all(abs(round(v, decimals) - v) < 1e-9 for v in values):
+            return decimals
+    return most
+
+
+def _short(label: str, limit: int = 18) -> str:
+    """The first phrase of a label ('TARE, glass microspheres' -> 'TARE')."""
+    head = str(label)
+    for sep in (",", ";", ":", "("):
+        head = head.split(sep)[0]
+    head = head.strip()
+    return head if len(head) <= limit else head[: limit - 1].rstrip() + "\u2026"
+
+
+def _empty_note(ax, text: str) -> None:
+    ax.text(0.5, 0.5, text, transform=ax.transAxes, ha="center", va="center", color=GREY)
+
+
+def _log_axis(ax, values: Sequence[float], axes_pt: float, room_pt: float = 22.0) -> None:
+    """Log y limits leaving ``room_pt`` above and below the data for value labels and
+    cycle ticks (``axes_pt`` is the axes height), with plain-number ticks (1,000 not 10^3)."""
+    lo, hi = np.log10(min(values)), np.log10(max(values))
+    pad = max(room_pt * (hi - lo) / max(axes_pt - 2 * room_pt, 1.0), 0.3)
+    lo, hi = lo - pad, hi + pad
+    ax.set_yscale("log")
+    ax.set_ylim(10**lo, 10**hi)
+    subs = (1.0,) if hi - lo > 2.2 else (1.0, 2.0, 5.0)
+    ax.yaxis.set_major_locator(ticker.LogLocator(base=10, subs=subs))
+    ax.yaxis.set_minor_locator(ticker.LogLocator(base=10, subs=np.arange(2, 10)))
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v, _decimals([v]))))
+    ax.yaxis.set_minor_formatter(ticker.NullFormatter())
+
+
+def _label_slots(days: Sequence[float], values: Sequence[float], close: float):
+    """(vertical sign, horizontal alignment) for each point's value label.
+
+    Below a local minimum, above otherwise; two points closer than ``close`` in x
+    with labels on the same side push them apart (earlier left, later right).
+    """
+    signs = []
+    for i, value in enumerate(values):
+        neighbours = [values[j] for j in (i - 1, i + 1) if 0 <= j < len(values)]
+        signs.append(-1 if neighbours and all(value < n for n in neighbours) else 1)
+
+    def crowded(i, j):
+        return 0 <= i < j < len(days) and days[j] - days[i] < close and signs[i] == signs[j]
+
+    return [(sign, "left" if crowded(i - 1, i) else "right" if crowded(i, i + 1) else "center")
+            for i, sign in enumerate(signs)]
+
+
+_HALO = {"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+
+
+def _value_labels(days, values, close: float):
+    """(text, vertical sign, horizontal alignment) of each point's value label."""
+    decimals = _decimals(values)
+    return [(_num(v, decimals), sign, ha)
+            for v, (sign, ha) in zip(values, _label_slots(days, values, close))]
+
+
+def _annotate_values(ax, days, values, labels) -> None:
+    for day, value, (text, sign, ha) in zip(days, values, labels):
+        dx = {"left": 2, "right": -2, "center": 0}[ha]
+        ax.annotate(text, (day, value), xytext=(dx, 5 * sign), textcoords="offset points",
+                    ha=ha, va="bottom" if sign > 0 else "top", zorder=4, bbox=_HALO)
+
+
+def _overhang_pt(label, side: str) -> float:
+    """How far a value label sticks out past its point on the ``side`` ('left'/'right')."""
+    text, _, ha = label
+    width = _text_width_pt(text) + 8  # offset from the point plus a little air
+    if ha == "center":
+        return width / 2
+    return width if (ha == "right") == (side == "left") else 0.0
+
+
+# --------------------------------------------------------------------------- timeline
+
+#: category -> (lane title, marker, colour); lanes run top to bottom in this order.
+CATEGORY_STYLE = {
+    "diagnosis": ("Diagnosis", "D", BLACK),
+    "imaging": ("Imaging", "s", SKY_BLUE),
+    "systemic": ("Systemic therapy", "o", BLUE),
+    "locoregional": ("Locoregional", "^", VERMILLION),
+    "procedure": ("Procedure", "v", GREEN),
+    "lab": ("Laboratory", "P", PURPLE),
+    "adverse_event": ("Adverse event", "X", ORANGE),
+    "care": ("Care", "h", BLACK),
+    "outcome": ("Outcome", "*", BLACK),
+}
+_LANE_IN, _KEY_LINE_PT, _KEY_MARGIN_PT = 0.3, 10.5, 4.0
+_ASSUMED_EDGE = (0, (2.0, 1.2))
+
+
+def _category_style(category: str):
+    return CATEGORY_STYLE.get(category, (str(category).replace("_", " ").capitalize(), "o", BLACK))
+
+
+def _status_look(status: str, colour: str) -> dict:
+    """Scatter keywords: reported filled, derived half-tone, assumed hollow and dashed."""
+    if status == "assumed":
+        return {"facecolors": "white", "edgecolors": colour, "linestyles": [_ASSUMED_EDGE]}
+    face = mpl.colors.to_rgba(colour, 0.45 if status == "derived" else 1.0)
+    return {"facecolors": [face], "edgecolors": colour, "linestyles": "solid"}
+
+
+def _lanes(categories: Iterable[str]) -> list[str]:
+    present = set(categories)
+    known = [c for c in CATEGORY_STYLE if c in present]
+    return known + sorted(present - set(known))
+
+
+def _numbered(course: pd.DataFrame, lanes: list[str]) -> pd.DataFrame:
+    """Events in day order (lane order breaks ties), numbered 1..n, with lane row y."""
+    events = course.assign(day=course["day"].astype(int), status=course["status"].astype(str),
+                           lane=course["category"].map(lanes.index))
+    events = events.sort_values(["day", "lane"], kind="stable").reset_index(drop=True)
+    return events.assign(number=np.arange(1, len(events) + 1), y=len(lanes) - 1 - events["lane"])
+
+
+def _day_text(day: int, status: str) -> str:
+    return ("\u2248" if status == "assumed" else "") + _num(day)
+
+
+def _number_markers(ax, events: pd.DataFrame, close: float) -> None:
+    """Event numbers beside markers; same-lane neighbours alternate above/below."""
+    groups = events.groupby(["y", "day"], sort=True)["number"]
+    numbers = groups.apply(lambda s: ",".join(map(str, s))).reset_index()
+    last_day, last_sign = {}, {}
+    for row in numbers.itertuples(index=False):
+        crowded = row.y in last_day and row.day - last_day[row.y] < close
+        sign = -last_sign[row.y] if crowded else 1
+        last_day[row.y], last_sign[row.y] = row.day, sign
+        ax.annotate(row.number, (row.day, row.y), xytext=(0, 6 * sign), textcoords="offset points",
+                    ha="center", va="bottom" if sign > 0 else "top")
+
+
+def _draw_lanes(ax, events: pd.DataFrame, lanes: list[str]) -> None:
+    for (category, status), rows in events.groupby(["category", "status"], sort=True):
+        _, marker, colour = _category_style(category)
+        ax.scatter(rows["day"], rows["y"], s=38, marker=marker, linewidths=1.0, zorder=3,
+                   **_status_look(status, colour))
+    ax.set_yticks(range(len(lanes)), [_category_style(c)[0] for c in reversed(lanes)])
+    ax.set_ylim(-0.6, len(lanes) - 0.4)
+    ax.grid(axis="y", color="0.9", linewidth=0.6)
+    ax.axvline(0, color="0.85", linewidth=0.8, zorder=0)
+    ax.tick_params(axis="y", length=0)
+    ax.spines["left"].set_visible(False)
+
+
+def _status_legend(ax, statuses: set[str], axes_in: float) -> None:
+    names = {"reported": "reported timing", "derived": "derived timing",
+             "assumed": "assumed timing (\u2248 day)"}
+    handles = [ax.scatter([], [], s=38, marker="o", linewidths=1.0, label=names[s],
+                          **_status_look(s, "0.25")) for s in names if s in statuses]
+    ncols = _legend_ncols([h.get_label() for h in handles], axes_in)
+    ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=ncols,
+              borderaxespad=0.3, handletextpad=0.3, columnspacing=1.5)
+
+
+def _key_entries(events: pd.DataFrame, width_pt: float, number_pt: float):
+    """(number, wrapped lines) per event for the numbered key under the lanes."""
+    entries = []
+    for row in events.itertuples(index=False):
+        text = f"Day {_day_text(row.day, row.status)}: {row.label}"
+        entries.append((str(row.number), _wrap(text, width_pt - number_pt)))
+    return entries
+
+
+def _split_columns(entries, ncols: int):
+    """Fill columns top to bottom, balancing the number of lines."""
+    total = sum(len(lines) for _, lines in entries)
+    columns, used = [[] for _ in range(ncols)], 0
+    for entry in entries:
+        col = min(int(used * ncols / max(total, 1)), ncols - 1)
+        columns[col].append(entry)
+        used += len(entry[1])
+    return columns
+
+
+def _key_layout(events: pd.DataFrame, width: float):
+    """Key columns, column width (pt), number width (pt) and key height (in)."""
+    ncols = 2 if width >= 5 else 1
+    number_pt = _text_width_pt(str(len(events))) * 1.15 + 4  # numbers are bold
+    col_pt = (width * 72 - 2 * _KEY_MARGIN_PT) / ncols
+    columns = _split_columns(_key_entries(events, col_pt - 8, number_pt), ncols)
+    lines = max(sum(len(body) for _, body in column) for column in columns)
+    return columns, col_pt, number_pt, (lines * _KEY_LINE_PT + 2 * _KEY_MARGIN_PT) / 72
+
+
+def _draw_key(subfig, columns, col_pt: float, margin_pt: float, number_pt: float) -> None:
+    for c, column in enumerate(columns):
+        line = 0
+        for number, lines in column:
+            x = margin_pt + c * col_pt
+            y = -(margin_pt + line * _KEY_LINE_PT)
+            subfig.text(0, 1, number, va="top", ha="left", fontweight="bold",
+                        transform=offset_copy(subfig.transSubfigure, subfig.figure, x, y, "points"))
+            body = offset_copy(subfig.transSubfigure, subfig.figure, x + number_pt, y, "points")
+            subfig.text(0, 1, "\n".join(lines), va="top", ha="left", linespacing=1.1, transform=body)
+            line += len(lines)
+
+
+@_styled
+def timeline(course: pd.DataFrame, day_label: str = "Study day",
+             width: float = DOUBLE_COLUMN_IN) -> Figure:
+    """CARE-style timeline: one lane per category, events numbered and listed in a key below.
+
+    ``course`` needs ``day, category, label, status`` (``event_id`` is not used).
+    Reported timings are filled markers, derived half-tone, assumed hollow with a
+    dashed outline and a '≈' before the day in the key.
+    """
+    _require(course, ("day", "category", "label", "status"), "course")
+    if course.empty:
+        fig = _new_figure(width, 1.4)
+        ax = fig.add_subplot()
+        ax.set(xlabel=day_label, ylabel="Event category", yticks=[])
+        _empty_note(ax, "No events")
+        return fig
+    lanes = _lanes(course["category"])
+    events = _numbered(course, lanes)
+    columns, col_pt, number_pt, key_in = _key_layout(events, width)
+    lanes_in = _LANE_IN * len(lanes) + 0.85
+    fig = _new_figure(width, lanes_in + key_in)
+    top, bottom = fig.subfigures(2, 1, height_ratios=[lanes_in, key_in])
+    ax = top.add_subplot()
+    _draw_lanes(ax, events, lanes)
+    span = max(events["day"].max() - events["day"].min(), 1)
+    ax.set_xlim(events["day"].min() - 0.03 * span, events["day"].max() + 0.03 * span)
+    axes_in = width - 1.4  # less the lane titles and the axis label
+    _number_markers(ax, events, close=16 / (axes_in * 72) * span)
+    _status_legend(ax, set(events["status"]), axes_in)
+    ax.set(xlabel=day_label, ylabel="Event category")
+    _draw_key(bottom, columns, col_pt, _KEY_MARGIN_PT, number_pt)
+    return fig
+
+
+# --------------------------------------------------------------------------- markers
+
+_OVERLAYS = {  # course category -> legend text
+    "systemic": "systemic cycle",
+    "locoregional": "locoregional",
+    "imaging": "imaging",
+}
+
+
+def _overlay_events(course: pd.DataFrame | None) -> pd.DataFrame:
+    if course is None or course.empty:
+        return pd.DataFrame(columns=["day", "category", "label"])
+    _require(course, ("day", "category", "label"), "course")
+    return course.loc[course["category"].isin(list(_OVERLAYS)), ["day", "category", "label"]]
+
+
+def _draw_overlays(ax, overlay: pd.DataFrame, label_top: bool) -> None:
+    """Cycles as ticks on the x axis, locoregional as labelled lines, imaging dotted."""
+    xaxis = ax.get_xaxis_transform()
+    for row in overlay.itertuples(index=False):
+        if row.category == "systemic":
+            ax.plot([row.day, row.day], [0, 0.06], transform=xaxis, color=BLUE, lw=1.6, zorder=2)
+        elif row.category == "locoregional":
+            ax.axvline(row.day, color=VERMILLION, lw=1.2, alpha=0.8, zorder=1)
+            if label_top:
+                ax.text(row.day, 1.0, _short(row.label), transform=xaxis, ha="center",
+                        va="bottom", color=VERMILLION)
+        else:
+            ax.axvline(row.day, color=GREY, lw=0.9, ls=":", zorder=1)
+
+
+def _overlay_legend(fig, overlay: pd.DataFrame, width: float) -> None:
+    looks = {"systemic": {"color": BLUE, "marker": "|", "ms": 7, "ls": "none", "mew": 1.6},
+             "locoregional": {"color": VERMILLION, "lw": 1.2},
+             "imaging": {"color": GREY, "lw": 0.9, "ls": ":"}}
+    present = [c for c in _OVERLAYS if c in set(overlay["category"])]
+    if present:
+        handles = [Line2D([], [], label=_OVERLAYS[c], **looks[c]) for c in present]
+        ncols = _legend_ncols([h.get_label() for h in handles], width)
+        fig.legend(handles=handles, loc="outside upper center", ncols=ncols,
+                   handletextpad=0.4, columnspacing=1.2)
+
+
+class _Series(NamedTuple):
+    test: str
+    unit: str
+    days: list
+    values: list
+    dropped: int
+
+
+def _series(markers: pd.DataFrame, test: str) -> _Series:
+    """Positive values of one test in day order, its unit and how many values were dropped."""
+    rows = markers.loc[markers["test"] == test].copy()
+    rows["value"] = pd.to_numeric(rows["value"], errors="coerce")
+    rows = rows.dropna(subset=["value"]).sort_values("day", kind="stable")
+    units = sorted(set(rows["unit"].astype(str)))
+    if len(units) > 1:
+        raise ValueError(f"{test} has more than one unit ({', '.join(units)}); convert first")
+    positive = rows[rows["value"] > 0]
+    return _Series(test, units[0] if units else "", positive["day"].tolist(),
+                   positive["value"].astype(float).tolist(), len(rows) - len(positive))
+
+
+def _series_limits(series: list[_Series], labels: list, overlay_days: list, axes_pt: float):
+    """Day limits with 5 % margins, widened so the end points' value labels fit."""
+    days = [d for s in series for d in s.days] + overlay_days
+    total = max(max(days) - min(days), 4) / 0.9
+    lo, hi = min(days) - 0.05 * total, max(days) + 0.05 * total
+    for s, marks in zip(series, labels):
+        lo = min(lo, s.days[0] - _overhang_pt(marks[0], "left") / axes_pt * total)
+        hi = max(hi, s.days[-1] + _overhang_pt(marks[-1], "right") / axes_pt * total)
+    return lo, hi
+
+
+def _marker_panel(ax, s: _Series, labels, colour: str, axes_pt: float) -> None:
+    ax.plot(s.days, s.values, marker="o", color=colour, zorder=3)
+    _annotate_values(ax, s.days, s.values, labels)
+    _log_axis(ax, s.values, axes_pt)
+    ax.set_ylabel(f"{s.test} ({s.unit})" if s.unit else s.test)
+    if s.dropped:
+        ax.text(0.99, 0.02, f"{s.dropped} value(s) \u2264 0 not shown", transform=ax.transAxes,
+                ha="right", va="bottom", color=GREY)
+
+
+def _series_figure(markers: pd.DataFrame, tests: Sequence[str], course, day_label: str,
+                   width: float, panel_in: float) -> Figure:
+    """Stacked log panels, one per test with a value, sharing the day axis."""
+    _require(markers, ("test", "day", "value", "unit"), "markers")
+    series = [s for s in (_series(markers, test) for test in tests) if s.days]
+    overlay = _overlay_events(course)
+    legend_in = 0.25 if not overlay.empty else 0.0
+    fig = _new_figure(width, panel_in * max(len(series), 1) + 0.45 + legend_in)
+    if not series:
+        ax = fig.add_subplot()
+        ax.set(xlabel=day_label, ylabel=" / ".join(tests), yticks=[])
+        _empty_note(ax, f"No values for {', '.join(tests)}")
+        return fig
+    all_days = [d for s in series for d in s.days] + overlay["day"].tolist()
+    close = 0.08 * max(max(all_days) - min(all_days), 1)
+    labels = [_value_labels(s.days, s.values, close) for s in series]
+    lo, hi = _series_limits(series, labels, overlay["day"].tolist(), axes_pt=width * 72 - 62)
+    axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
+    for i, (ax, s, marks) in enumerate(zip(axes, series, labels)):
+        _marker_panel(ax, s, marks, LINE_COLOURS[i % len(LINE_COLOURS)], panel_in * 72 - 16)
+        _draw_overlays(ax, overlay, label_top=i == 0)
+        ax.set_xlim(lo, hi)
+    axes[-1].set_xlabel(day_label)
+    fig.align_ylabels(axes)
+    _overlay_legend(fig, overlay, width)
+    return fig
+
+
+@_styled
+def marker_trajectories(markers: pd.DataFrame, course: pd.DataFrame | None = None,
+                        tests: Sequence[str] = ("AFP", "PIVKA-II"), day_label: str = "Study day",
+                        width: float = SINGLE_COLUMN_IN) -> Figure:
+    """Serum tumour markers over time: one log panel per test, each value labelled.
+
+    ``markers`` needs ``test, day, value, unit`` (the marker table). Tests with no
+    positive value are skipped. With ``course`` (the course table), systemic cycles
+    are ticks on the day axis, locoregional treatments labelled vertical lines and
+    imaging dotted vertical lines.
+    """
+    return _series_figure(markers, tuple(tests), course, day_label, width, panel_in=1.45)
+
+
+@_styled
+def viral_load(markers: pd.DataFrame, test: str = "HBV-DNA", course: pd.DataFrame | None = None,
+               day_label: str = "Study day", width: float = SINGLE_COLUMN_IN) -> Figure:
+    """Viral load over time on a log axis (IU/mL for HBV DNA, the unit taken from the data)."""
+    return _series_figure(markers, (test,), course, day_label, width, panel_in=1.7)
+
+
+# --------------------------------------------------------------------------- spider
+
+TARGET_SUM = "target sum"
+PR_THRESHOLD_PCT, PD_THRESHOLD_PCT = -30.0, 20.0
+
+
+def _reference_lines(ax) -> None:
+    ax.axhline(0, color="0.6", lw=0.6, zorder=0)
+    for level, text in ((PR_THRESHOLD_PCT, "PR"), (PD_THRESHOLD_PCT, "PD")):
+        ax.axhline(level, color=GREY, lw=0.8, ls="--", zorder=0)
+        sign = "\u2212" if level < 0 else "+"
+        ax.text(0.01, level, f"{text} {sign}{abs(level):g} %",
+                transform=ax.get_yaxis_transform(), ha="left", va="bottom", color=GREY)
+
+
+def _response_labels(ax, response: pd.DataFrame) -> None:
+    rows = response.dropna(subset=["overall_response"]).sort_values(["day", "criteria"])
+    for day, group in rows.groupby("day", sort=True):
+        text = "\n".join(f"{c}: {r}" for c, r in zip(group["criteria"], group["overall_response"]))
+        ax.axvline(day, color="0.85", lw=0.8, zorder=0)
+        ax.text(day, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
+
+
+@_styled
+def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
+           day_label: str = "Study day", width: float = SINGLE_COLUMN_IN) -> Figure:
+    """Spider plot: % change from baseline per lesion and of the target sum (thick black).
+
+    ``lesion_changes`` needs ``lesion_id, day, change_pct``; the target-sum line has
+    ``lesion_id == "target sum"``. ``response`` (``day, criteria, overall_response``)
+    labels each assessment at the top. Dashed lines mark the RECIST/mRECIST
+    thresholds, PR −30 % from baseline and PD +20 % (PD is strictly from the nadir).
+    """
+    _require(lesion_changes, ("lesion_id", "day", "change_pct"), "lesion_changes")
+    if response is not None:
+        _require(response, ("day", "criteria", "overall_response"), "response")
+    rows = lesion_changes.dropna(subset=["change_pct"]).sort_values("day", kind="stable")
+    fig = _new_figure(width, 2.9)
+    ax = fig.add_subplot()
+    ax.set(xlabel=day_label, ylabel="Change from baseline (%)")
+    _reference_lines(ax)
+    lesions = [lid for lid in dict.fromkeys(rows["lesion_id"]) if lid != TARGET_SUM]
+    for i, lesion in enumerate(lesions + [TARGET_SUM] * (TARGET_SUM in set(rows["lesion_id"]))):
+        line = rows[rows["lesion_id"] == lesion]
+        look = ({"color": BLACK, "lw": 2.6, "zorder": 2, "ms": 6} if lesion == TARGET_SUM
+                else {"color": LINE_COLOURS[i % 6], "lw": 1.1, "zorder": 3, "ms": 3.5})
+        ax.plot(line["day"], line["change_pct"], marker="o", label=str(lesion), **look)
+    values = rows["change_pct"].tolist() + [PR_THRESHOLD_PCT, PD_THRESHOLD_PCT]
+    ax.set_ylim(min(values) - 12, max(values) + 12)
+    ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v)))
+    if rows.empty:
+        _empty_note(ax, "No measurements")
+        return fig
+    days = rows["day"].tolist() + ([] if response is None else response["day"].tolist())
+    span = max(max(days) - min(days), 4)
+    ax.set_xlim(min(days) - 0.06 * span, max(days) + 0.06 * span)
+    if response is not None and not response.empty:
+        _response_labels(ax, response)
+    labels = [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
+    fig.legend(loc="outside lower center", ncols=_legend_ncols(labels, width, 3), title="Lesion")
+    return fig
+
+
+# --------------------------------------------------------------------------- lung dose
+
+
+@_styled
+def lung_dose(sweep: pd.DataFrame, limit_gy: float = 30.0, lsf_pct: float | None = None,
+              width: float = SINGLE_COLUMN_IN) -> Figure:
+    """Lung dose against administered activity, the dose limit and the largest activity within it.
+
+    ``sweep`` needs ``activity_gbq, lung_dose_gy, within_limit`` (one row per activity).
+    ``lsf_pct`` (the lung shunt fraction, %) goes into the title.
+    """
+    _require(sweep, ("activity_gbq", "lung_dose_gy", "within_limit"), "sweep")
+    rows = sweep.sort_values("activity_gbq", kind="stable")
+    fig = _new_figure(width, 2.6)
+    ax = fig.add_subplot()
+    title = "Lung dose by activity" + (f" (LSF {lsf_pct:.2f} %)" if lsf_pct is not None else "")
+    ax.set(xlabel="Administered activity (GBq)", ylabel="Lung dose (Gy)", title=title)
+    ax.plot(rows["activity_gbq"], rows["lung_dose_gy"], color=BLUE, label="lung dose")
+    ax.axhline(limit_gy, color=VERMILLION, ls="--", lw=1.0, label=f"limit {limit_gy:g} Gy")
+    within = rows[rows["within_limit"].astype(bool)]
+    if not within.empty:
+        best = within.loc[within["activity_gbq"].idxmax()]
+        ax.axvline(best["activity_gbq"], color=GREY, ls=":", lw=0.9)
+        ax.plot(best["activity_gbq"], best["lung_dose_gy"], "o", color=BLACK,
+                label=f"max. activity {best['activity_gbq']:.1f} GBq")
+    top = max(rows["lung_dose_gy"].max() if not rows.empty else 0, limit_gy) * 1.1
+    ax.set_ylim(0, top)
+    if not rows.empty:
+        ax.set_xlim(0, rows["activity_gbq"].max())
+    ax.legend(loc="upper left")
+    return fig
+
+
+# --------------------------------------------------------------------------- forest
+
+#: microspheres -> (legend text, marker, colour)
+MICROSPHERE_STYLE = {
+    "resin": ("resin microspheres (TARE)", "s", BLUE),
+    "glass": ("glass microspheres (TARE)", "D", VERMILLION),
+    "none": ("no microspheres (systemic only)", "o", BLACK),
+}
+_HR_TICKS = (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
+
+
+def _microspheres(value) -> str:
+    text = "" if pd.isna(value) else str(value).strip().lower()
+    return text if text in MICROSPHERE_STYLE else "none"
+
+
+def _forest_rows(trials: pd.DataFrame) -> pd.DataFrame:
+    rows = trials.reset_index(drop=True)
+    assumed = rows["status"].astype(str).eq("assumed") if "status" in rows else False
+    return rows.assign(kind=rows["microspheres"].map(_microspheres), assumed=assumed,
+                       y=np.arange(len(rows))[::-1],
+                       row_label=[f"{t} {e}: {c}" for t, e, c in
+                                  zip(rows["trial"], rows["endpoint"], rows["comparison"])])
+
+
+def _forest_points(ax, rows: pd.DataFrame) -> list:
+    handles = []
+    for kind, (text, marker, colour) in MICROSPHERE_STYLE.items():
+        for assumed, group in rows[rows["kind"] == kind].groupby("assumed", sort=True):
+            err = [group["estimate"] - group["ci_low"], group["ci_high"] - group["estimate"]]
+            ax.errorbar(group["estimate"], group["y"], xerr=err, fmt=marker, color=colour,
+                        mfc="white" if assumed else colour, ms=5, capsize=2.5, lw=1.1)
+        if kind in set(rows["kind"]):
+            handles.append(Line2D([], [], marker=marker, color=colour, ls="none", ms=5, label=text))
+    if rows["assumed"].any():
+        handles.append(Line2D([], [], marker="o", color=GREY, mfc="white", ls="none", ms=5,
+                              label="hollow: HR not given in the case report"))
+    return handles
+
+
+def _forest_text(ax, rows: pd.DataFrame) -> None:
+    side = ax.get_yaxis_transform()  # x in axes fraction, y in data
+    ax.text(1.02, len(rows) - 0.35, "HR (95 % CI)", transform=side, ha="left", va="bottom",
+            fontweight="bold")
+    for row in rows.itertuples(index=False):
+        text = f"{row.estimate:.2f} ({row.ci_low:.2f}\u2013{row.ci_high:.2f})"
+        ax.text(1.02, row.y, text, transform=side, ha="left", va="center")
+
+
+@_styled
+def forest(trials: pd.DataFrame, width: float = DOUBLE_COLUMN_IN) -> Figure:
+    """Forest plot of hazard ratios (log axis, line at HR 1), one row per trial endpoint.
+
+    ``trials`` needs ``trial, comparison, endpoint, estimate, ci_low, ci_high,
+    microspheres`` and holds hazard-ratio rows only. Marker shape and colour show the
+    microspheres (resin / glass / none); with a ``status`` column, ``assumed`` rows
+    are hollow.
+    """
+    _require(trials, ("trial", "comparison", "endpoint", "estimate", "ci_low", "ci_high",
+                      "microspheres"), "trials")
+    rows = _forest_rows(trials)
+    fig = _new_figure(width, 0.32 * max(len(rows), 1) + 1.25)
+    ax = fig.add_subplot()
+    ax.set(xlabel="Hazard ratio, 95 % CI (log scale; < 1 favours the first-named arm)",
+           ylabel="Trial, endpoint: comparison")
+    if rows.empty:
+        _empty_note(ax, "No hazard ratios")
+        return fig
+    handles = _forest_points(ax, rows)
+    ax.axvline(1.0, color=GREY, lw=0.8, zorder=0)
+    ax.set_xscale("log")
+    lo, hi = min(rows["ci_low"].min(), 1.0) / 1.2, max(rows["ci_high"].max(), 1.0) * 1.2
+    ax.set_xlim(lo, hi)
+    ax.xaxis.set_major_locator(ticker.FixedLocator([t for t in _HR_TICKS if lo <= t <= hi]))
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: f"{v:g}"))
+    ax.xaxis.set_minor_locator(ticker.NullLocator())
+    ax.set_yticks(rows["y"], rows["row_label"])
+    ax.set_ylim(-0.7, len(rows) - 0.3)
+    ax.tick_params(axis="y", length=0)
+    _forest_text(ax, rows)
+    ncols = _legend_ncols([h.get_label() for h in handles], width)
+    fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
+    return fig
