@@ -25,12 +25,110 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _run(args: argparse.Namespace) -> int:
+    from casekit import runner
+
+    runner.skip_unused_imports()
+    try:
+        parameters = runner.parse_parameters(args.parameter)
+        if args.jobs is not None and args.jobs < 1:
+            raise runner.RunInputError(f"--jobs must be at least 1, not {args.jobs}")
+        result = runner.run_collection(
+            args.case, args.out, parameters=parameters, jobs=args.jobs,
+            notebooks_dir=args.notebooks_dir, figures_dir=args.figures,
+            notebook_names=args.notebook or None)
+    except runner.RunInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. an output folder that cannot be created
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return result.exit_code
+
+
+def _new_case(args: argparse.Namespace) -> int:
+    from casekit.scaffold import ScaffoldError, new_case
+
+    try:
+        written = new_case(args.folder)
+    except ScaffoldError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {args.folder}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in written:
+        print(path)
+    print(f"new case in {args.folder}: replace the EXAMPLE rows (see {args.folder}/README.md), "
+          f"then run: python -m casekit validate {args.folder}")
+    return EXIT_OK
+
+
+def _refresh(args: argparse.Namespace) -> int:
+    from casekit import runner
+
+    runner.skip_unused_imports()
+    try:
+        if args.jobs is not None and args.jobs < 1:
+            raise runner.RunInputError(f"--jobs must be at least 1, not {args.jobs}")
+        result = runner.refresh_notebooks(notebooks_dir=args.notebooks_dir, jobs=args.jobs,
+                                          notebook_names=args.notebook or None)
+    except runner.RunInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:  # e.g. an output folder that cannot be created
+        where = f"{exc.filename}: " if exc.filename else ""
+        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return result.exit_code
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m casekit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="check a case folder against the format")
     validate.add_argument("case", help="the case folder")
     validate.set_defaults(func=_validate)
+
+    run = sub.add_parser("run", help="execute the notebook collection for a case and write "
+                         "the report", description="Validate the case, execute every "
+                         "notebook of casekit/notebooks.txt in parallel, write OUT/notebooks, "
+                         "OUT/figures, OUT/tables and OUT/report.html. Exit 0 when every "
+                         "notebook ran, 1 when one failed, 2 for bad input.")
+    run.add_argument("--case", required=True, metavar="DIR", help="the case folder")
+    run.add_argument("--out", required=True, metavar="DIR", help="the output folder")
+    run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                     metavar=("NAME", "VALUE"),
+                     help="pass a parameter to every notebook (typed as papermill -p does: "
+                     "int, float, True/False/None, else text); repeatable")
+    run.add_argument("--jobs", type=int, metavar="N",
+                     help="notebooks executed at once (default: the number of CPUs)")
+    run.add_argument("--figures", metavar="DIR",
+                     help="after a successful run, copy OUT/figures/* into DIR")
+    run.add_argument("--notebooks-dir", metavar="DIR",
+                     help="where the notebooks are (default: the repository's notebooks/)")
+    run.add_argument("--notebook", action="append", metavar="NAME",
+                     help="run only this notebook (repeatable; default: the whole collection)")
+    run.set_defaults(func=_run)
+
+    new = sub.add_parser("new-case", help="write a case folder to fill in",
+                         description="Write every case file with its header and one EXAMPLE "
+                         "row, plus a README.md; refuses a folder that exists and is not "
+                         "empty.")
+    new.add_argument("folder", help="the new case folder")
+    new.set_defaults(func=_new_case)
+
+    refresh = sub.add_parser("refresh-notebooks",
+                             help="re-execute the stored notebooks in place for the default "
+                             "case (before committing)")
+    refresh.add_argument("--jobs", type=int, metavar="N",
+                         help="notebooks executed at once (default: the number of CPUs)")
+    refresh.add_argument("--notebooks-dir", metavar="DIR",
+                         help="where the notebooks are (default: the repository's notebooks/)")
+    refresh.add_argument("--notebook", action="append", metavar="NAME",
+                         help="refresh only this notebook (repeatable)")
+    refresh.set_defaults(func=_refresh)
     return parser
 
 
@@ -40,4 +138,8 @@ def main(argv: list[str] | None = None) -> int:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage message
         return EXIT_BAD_INPUT if exc.code else EXIT_OK
-    return args.func(args)
+    try:
+        return args.func(args)
+    except KeyboardInterrupt:
+        print("interrupted", file=sys.stderr)
+        return 130

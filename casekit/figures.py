@@ -574,7 +574,9 @@ def _reference_lines(ax) -> None:
 def _response_labels(ax, response: pd.DataFrame) -> None:
     rows = response.dropna(subset=["overall_response"]).sort_values(["day", "criteria"])
     for day, group in rows.groupby("day", sort=True):
-        text = "\n".join(f"{c}: {r}" for c, r in zip(group["criteria"], group["overall_response"]))
+        # The baseline row has no response: name it rather than print an empty call.
+        text = "\n".join(f"{c}: {r}" if r else "baseline"
+                         for c, r in zip(group["criteria"], group["overall_response"]))
         ax.axvline(day, color="0.85", lw=0.8, zorder=0)
         ax.text(day, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
 
@@ -624,11 +626,13 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
 
 @_styled
 def lung_dose(sweep: pd.DataFrame, limit_gy: float = 30.0, lsf_pct: float | None = None,
-              width: float = SINGLE_COLUMN_IN) -> Figure:
+              max_activity_gbq: float | None = None, width: float = SINGLE_COLUMN_IN) -> Figure:
     """Lung dose against administered activity, the dose limit and the largest activity within it.
 
     ``sweep`` needs ``activity_gbq, lung_dose_gy, within_limit`` (one row per activity).
-    ``lsf_pct`` (the lung shunt fraction, %) goes into the title.
+    ``lsf_pct`` (the lung shunt fraction, %) goes into the title. ``max_activity_gbq``, the
+    exact activity at the limit (``dosimetry.max_activity_for_lung_limit``), is marked when
+    given; otherwise the largest swept activity within the limit is.
     """
     _require(sweep, ("activity_gbq", "lung_dose_gy", "within_limit"), "sweep")
     rows = sweep.sort_values("activity_gbq", kind="stable")
@@ -639,11 +643,15 @@ def lung_dose(sweep: pd.DataFrame, limit_gy: float = 30.0, lsf_pct: float | None
     ax.plot(rows["activity_gbq"], rows["lung_dose_gy"], color=BLUE, label="lung dose")
     ax.axhline(limit_gy, color=VERMILLION, ls="--", lw=1.0, label=f"limit {limit_gy:g} Gy")
     within = rows[rows["within_limit"].astype(bool)]
-    if not within.empty:
-        best = within.loc[within["activity_gbq"].idxmax()]
-        ax.axvline(best["activity_gbq"], color=GREY, ls=":", lw=0.9)
-        ax.plot(best["activity_gbq"], best["lung_dose_gy"], "o", color=BLACK,
-                label=f"max. activity {best['activity_gbq']:.1f} GBq")
+    best = None
+    if max_activity_gbq is not None and np.isfinite(max_activity_gbq):
+        best = (max_activity_gbq, limit_gy)
+    elif not within.empty:
+        row = within.loc[within["activity_gbq"].idxmax()]
+        best = (row["activity_gbq"], row["lung_dose_gy"])
+    if best is not None:
+        ax.axvline(best[0], color=GREY, ls=":", lw=0.9)
+        ax.plot(*best, "o", color=BLACK, label=f"max. activity {best[0]:.1f} GBq")
     top = max(rows["lung_dose_gy"].max() if not rows.empty else 0, limit_gy) * 1.1
     ax.set_ylim(0, top)
     if not rows.empty:

@@ -1,0 +1,108 @@
+"""casekit new-case: a scaffold that validates as written and loads once filled in."""
+
+from __future__ import annotations
+
+import csv
+from pathlib import Path
+
+import pytest
+
+from casekit import cli, schema
+from casekit.case import load_case, validate_case
+from casekit.report import render_report
+from casekit.scaffold import ScaffoldError, new_case
+
+FILES = ["facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv",
+         "claims.csv"]
+
+
+def rows(path: Path) -> list[list[str]]:
+    with path.open(encoding="utf-8", newline="") as handle:
+        return list(csv.reader(handle))
+
+
+def test_scaffold_has_every_file_with_header_and_one_example_row(tmp_path):
+    folder = tmp_path / "newcase"
+    written = new_case(folder)
+    assert sorted(p.name for p in written) == sorted(FILES + ["README.md"])
+    for name in FILES:
+        table = rows(folder / name)
+        assert table[0] == schema.columns(name), name
+        assert len(table) == 2, f"{name}: one example row"
+        assert any("EXAMPLE" in cell for cell in table[1]), f"{name}: says it is an example"
+    readme = (folder / "README.md").read_text(encoding="utf-8")
+    assert "data/README.md" in readme and "python -m casekit validate" in readme
+
+
+def test_scaffold_validates_and_loads(tmp_path):
+    new_case(tmp_path / "c")
+    assert validate_case(tmp_path / "c") == []
+    case = load_case(tmp_path / "c")
+    assert case.title == "New case — replace this title"
+    assert list(case.timeline["event_id"]) == ["day0"]
+    # a forgotten example row shows up in the report's assumptions
+    html = render_report(case, tmp_path / "out")
+    assert html.count("EXAMPLE row written by casekit new-case") >= 4
+
+
+def test_filled_in_scaffold_loads(tmp_path):
+    folder = tmp_path / "filled"
+    new_case(folder)
+    (folder / "facts.csv").write_text(
+        "key,value,unit,status,source\n"
+        "title,Durable response of HCC to a new regimen: a case report,,reported,"
+        "Durable response of HCC\n"
+        "age_years,61,years,reported,A 61-year-old woman\n"
+        "sex,female,,reported,A 61-year-old woman\n", encoding="utf-8")
+    (folder / "timeline.csv").write_text(
+        "event_id,label,category,anchor,offset_days,status,source\n"
+        "c1,Cycle 1,systemic,,0,reported,the first cycle\n"
+        "ct_base,Baseline CT,imaging,c1,-10,assumed,interval not stated\n"
+        "ct_fu,Follow-up CT,imaging,c1,63,assumed,after three 3-weekly cycles\n",
+        encoding="utf-8")
+    (folder / "labs.csv").write_text(
+        "event_id,test,value,unit,status,source\n"
+        "ct_base,AFP,1200,ng/mL,reported,AFP 1200 ng/mL\n"
+        "ct_fu,AFP,85.5,ng/mL,reported,falling to 85.5 ng/mL\n"
+        "ct_base,BILI,17.1,umol/L,reported,bilirubin 17.1 umol/L\n", encoding="utf-8")
+    (folder / "lesions.csv").write_text(
+        "event_id,lesion_id,site,kind,role,measure,size_cm,assessment,status,source\n"
+        "ct_base,t1,segment 8,tumour,target,longest,6.2,present,reported,a 6.2 cm mass\n"
+        "ct_fu,t1,segment 8,tumour,target,longest,3.1,present,reported,shrank to 3.1 cm\n",
+        encoding="utf-8")
+    (folder / "responses.csv").write_text("event_id,criteria,category,source\n"
+                                          "ct_fu,RECIST1.1,PR,a partial response\n",
+                                          encoding="utf-8")
+    (folder / "claims.csv").unlink()  # optional
+    assert validate_case(folder) == []
+    case = load_case(folder)
+    assert case.title.startswith("Durable response")
+    assert list(case.timeline["event_id"]) == ["ct_base", "c1", "ct_fu"]
+    assert case.labs.loc[case.labs["test"] == "BILI", "value"].item() == pytest.approx(1.0)
+    assert case.claims.empty
+
+
+def test_refuses_a_folder_that_is_not_empty(tmp_path):
+    folder = tmp_path / "taken"
+    folder.mkdir()
+    (folder / "notes.txt").write_text("mine")
+    with pytest.raises(ScaffoldError, match="not empty"):
+        new_case(folder)
+    assert sorted(p.name for p in folder.iterdir()) == ["notes.txt"]
+
+
+def test_cli_new_case(tmp_path, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert cli.main(["new-case", str(empty)]) == 0  # an existing empty folder is fine
+    assert "validate" in capsys.readouterr().out
+    assert cli.main(["validate", str(empty)]) == 0
+
+    assert cli.main(["new-case", str(empty)]) == 2  # now it is not empty
+    captured = capsys.readouterr()
+    assert "not empty" in captured.err and "Traceback" not in captured.err
+
+    afile = tmp_path / "file.txt"
+    afile.write_text("x")
+    assert cli.main(["new-case", str(afile)]) == 2
+    assert "not a folder" in capsys.readouterr().err
