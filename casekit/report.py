@@ -17,11 +17,11 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
-import pandas as pd
 
 import casekit
+from casekit import overview
 from casekit.case import Case, load_case
-from casekit.runner import write_file
+from casekit.outputs import write_bytes
 
 # Figures the collection produces, in reading order; any other figure follows, sorted.
 EXPECTED_FIGURES = ("timeline", "markers", "viral_load", "spider", "lung_dose", "forest")
@@ -43,8 +43,6 @@ TABLE_TITLES = {
     "scores": "Liver function and staging scores",
     "claims": "The paper's claims, recomputed",
 }
-# Case tables whose rows carry status/source provenance, in the format's order.
-PROVENANCE_TABLES = ("facts", "timeline", "labs", "lesions")
 MISSING = "not produced for this case"
 
 CSS = """
@@ -204,47 +202,15 @@ def outcome_summary(header: list[str], rows: list[list[str]], noun: str = "rows"
     return f"{len(rows)} {noun}: " + ", ".join(f"{n} {value}" for value, n in ranked)
 
 
-def _describe(table: str, row: pd.Series) -> str:
-    """A short, human description of an assumed row."""
-    get = lambda col: "" if col not in row or pd.isna(row[col]) else str(row[col])  # noqa: E731
-    if table == "facts":
-        if not get("value"):
-            return f"{get('key')} (not stated)"
-        return f"{get('key')} = " + " ".join(x for x in (get("value"), get("unit")) if x)
-    if table == "timeline":
-        return f"{get('event_id')}: {get('label')} (day {get('day')})"
-    if table == "labs":
-        value = get("value_as_reported") or get("value")
-        unit = get("unit_as_reported") or get("unit")
-        return f"{get('event_id')}: {get('test')} {value} {unit}".strip()
-    if table == "lesions":
-        size = get("size_cm")
-        what = f"{get('measure')} {size} cm" if size and size != "nan" else get("assessment")
-        return f"{get('event_id')}: {get('lesion_id')} {what}".strip()
-    return ", ".join(f"{k}={get(k)}" for k in row.index if k not in ("status", "source"))
-
-
-def assumptions(case: Case) -> list[tuple[str, str, str]]:
-    """(file, row, reason) for every row marked ``assumed`` in the case's tables."""
-    found = []
-    for table in PROVENANCE_TABLES:
-        frame = getattr(case, table)
-        if "status" not in frame:
-            continue
-        for _, row in frame[frame["status"] == "assumed"].iterrows():
-            found.append((f"{table}.csv", _describe(table, row), str(row.get("source", ""))))
-    return found
-
-
 def _assumptions(case: Case) -> list[str]:
-    rows = assumptions(case)
+    rows = overview.assumptions(case)
     parts = ['<h2 id="assumptions">Assumptions</h2>']
-    if not rows:
+    if rows.empty:
         parts.append("<p>The case marks no value as assumed.</p>")
         return parts
     parts.append(f"<p>{len(rows)} value(s) are not stated by the paper; each was chosen "
                  "for the reason given.</p>")
-    parts.append(html_table(["file", "value", "reason"], [list(r) for r in rows]))
+    parts.append(html_table(list(rows.columns), rows.astype(str).values.tolist()))
     return parts
 
 
@@ -289,4 +255,4 @@ def build_report(case_dir: str | Path, out_dir: str | Path,
     """
     case = load_case(case_dir)
     text = render_report(case, out_dir, failed)
-    return write_file(Path(out_dir) / "report.html", text.encode("utf-8"))
+    return write_bytes(Path(out_dir) / "report.html", text.encode("utf-8"))

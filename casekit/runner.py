@@ -156,25 +156,6 @@ class RunInputError(ValueError):
 # ------------------------------------------------------------------ files
 
 
-def _default_mode() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return 0o666 & ~mask
-
-
-def write_file(path: str | Path, data: bytes) -> Path:
-    """:func:`casekit.outputs.write_bytes`, then give the file the permissions a plain
-    ``open()`` would (the temporary file is private): an existing file keeps its mode."""
-    path = Path(path)
-    try:
-        mode = path.stat().st_mode & 0o777
-    except FileNotFoundError:
-        mode = _default_mode()
-    write_bytes(path, data)
-    os.chmod(path, mode)
-    return path
-
-
 # ---------------------------------------------------------------- parameters
 
 
@@ -394,7 +375,7 @@ def execute_notebook(path: str | Path, out_path: str | Path,
         if tmp.exists() and (error is None or write_failed):
             nb = nbformat.read(tmp, as_version=4)
             strip_run_metadata(nb, source_ids)
-            written = write_file(out_path, notebook_bytes(nb))
+            written = write_bytes(out_path, notebook_bytes(nb))
         undeclared = [p for p in RESERVED_PARAMETERS if p in captured.names]
         if undeclared:  # the collection's contract: every notebook takes both
             captured.messages.append("its parameters cell does not define "
@@ -573,7 +554,7 @@ def _copy_figures(figures: Path, dest: Path) -> list[Path]:
     copied = []
     for item in sorted(figures.iterdir()) if figures.is_dir() else []:
         if item.is_file() and not item.name.startswith("."):
-            copied.append(write_file(dest / item.name, item.read_bytes()))
+            copied.append(write_bytes(dest / item.name, item.read_bytes()))
     return copied
 
 
@@ -617,7 +598,7 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
     if not subset:
         _clean_outputs(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_file(out / RUN_MARKER, b"Written by 'casekit run': the files in notebooks/, "
+    write_bytes(out / RUN_MARKER, b"Written by 'casekit run': the files in notebooks/, "
                 b"figures/ and tables/ here are replaced by each run.\n")
     for sub in ("notebooks", "figures", "tables"):
         (out / sub).mkdir(exist_ok=True)

@@ -15,7 +15,7 @@ import io
 from pathlib import Path
 
 from casekit import schema
-from casekit.runner import write_file
+from casekit.outputs import write_bytes
 
 PLACEHOLDER = "EXAMPLE row written by casekit new-case: replace or delete it"
 
@@ -124,8 +124,8 @@ def new_case(folder: str | Path) -> list[Path]:
     names = list(schema.REQUIRED_FILES) + list(schema.OPTIONAL_FILES)
     missing = set(names) - set(EXAMPLE_ROWS)
     assert not missing, f"no example row for {sorted(missing)}"
-    written = [write_file(folder / name, _csv_text(name, EXAMPLE_ROWS[name]).encode("utf-8"))
+    written = [write_bytes(folder / name, _csv_text(name, EXAMPLE_ROWS[name]).encode("utf-8"))
                for name in names]
     readme = README.format(name=folder.resolve().name, path=folder.as_posix())
-    written.append(write_file(folder / "README.md", readme.encode("utf-8")))
+    written.append(write_bytes(folder / "README.md", readme.encode("utf-8")))
     return written
