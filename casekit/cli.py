@@ -84,6 +84,17 @@ def _refresh(args: argparse.Namespace) -> int:
     return result.exit_code
 
 
+def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:
+    """Options shared by the commands that execute notebooks."""
+    command.add_argument("--jobs", type=int, metavar="N",
+                         help="notebooks executed at once (default: the number of CPUs)")
+    command.add_argument("--notebooks-dir", metavar="DIR",
+                         help="where the notebooks are (default: the repository's notebooks/)")
+    command.add_argument("--notebook", action="append", metavar="NAME",
+                         help=f"{verb} only this notebook (repeatable; default: the whole "
+                         "collection)")
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="python -m casekit", description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="command", required=True)
@@ -102,14 +113,9 @@ def _parser() -> argparse.ArgumentParser:
                      metavar=("NAME", "VALUE"),
                      help="pass a parameter to every notebook (typed as papermill -p does: "
                      "int, float, True/False/None, else text); repeatable")
-    run.add_argument("--jobs", type=int, metavar="N",
-                     help="notebooks executed at once (default: the number of CPUs)")
     run.add_argument("--figures", metavar="DIR",
                      help="after a successful run, copy OUT/figures/* into DIR")
-    run.add_argument("--notebooks-dir", metavar="DIR",
-                     help="where the notebooks are (default: the repository's notebooks/)")
-    run.add_argument("--notebook", action="append", metavar="NAME",
-                     help="run only this notebook (repeatable; default: the whole collection)")
+    _execution_options(run, "run")
     run.set_defaults(func=_run)
 
     new = sub.add_parser("new-case", help="write a case folder to fill in",
@@ -122,12 +128,7 @@ def _parser() -> argparse.ArgumentParser:
     refresh = sub.add_parser("refresh-notebooks",
                              help="re-execute the stored notebooks in place for the default "
                              "case (before committing)")
-    refresh.add_argument("--jobs", type=int, metavar="N",
-                         help="notebooks executed at once (default: the number of CPUs)")
-    refresh.add_argument("--notebooks-dir", metavar="DIR",
-                         help="where the notebooks are (default: the repository's notebooks/)")
-    refresh.add_argument("--notebook", action="append", metavar="NAME",
-                         help="refresh only this notebook (repeatable)")
+    _execution_options(refresh, "refresh")
     refresh.set_defaults(func=_refresh)
     return parser
 
