@@ -7,6 +7,8 @@ For the seed case day 0 is the first atezolizumab/bevacizumab dose.
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 
 
@@ -71,6 +73,13 @@ def course_table(timeline: pd.DataFrame) -> pd.DataFrame:
 
 
 def day_axis_label(timeline: pd.DataFrame) -> str:
-    """'Day (0 = <label of the day-0 root event>)', or 'Study day' when no root sits at day 0."""
+    """'Day (0 = <label of the day-0 root event>)', or 'Study day' when no root sits at day 0.
+
+    The label is cut at its first parenthesis or semicolon so the axis title fits a
+    single-column figure.
+    """
     roots = timeline[(timeline["anchor"] == "") & (timeline["day"] == 0)]
-    return f"Day (0 = {roots['label'].iloc[0]})" if len(roots) else "Study day"
+    if not len(roots):
+        return "Study day"
+    label = re.split(r"\s*[(;]", roots["label"].iloc[0])[0]
+    return f"Day (0 = {label})"
