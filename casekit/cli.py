@@ -25,26 +25,32 @@ def _validate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
-def _run(args: argparse.Namespace) -> int:
+def _executing(call) -> int:
+    """Run a notebook-executing command; bad input becomes a one-line error and exit 2."""
     from casekit import runner
 
     runner.skip_unused_imports()
     try:
-        parameters = runner.parse_parameters(args.parameter)
-        if args.jobs is not None and args.jobs < 1:
-            raise runner.RunInputError(f"--jobs must be at least 1, not {args.jobs}")
-        result = runner.run_collection(
-            args.case, args.out, parameters=parameters, jobs=args.jobs,
-            notebooks_dir=args.notebooks_dir, figures_dir=args.figures,
-            notebook_names=args.notebook or None)
+        return call(runner).exit_code
     except runner.RunInputError as exc:
         print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
     except OSError as exc:  # e.g. an output folder that cannot be created
         where = f"{exc.filename}: " if exc.filename else ""
         print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return result.exit_code
+    return EXIT_BAD_INPUT
+
+
+def _checked_jobs(runner, jobs: int | None) -> int | None:
+    if jobs is not None and jobs < 1:
+        raise runner.RunInputError(f"--jobs must be at least 1, not {jobs}")
+    return jobs
+
+
+def _run(args: argparse.Namespace) -> int:
+    return _executing(lambda runner: runner.run_collection(
+        args.case, args.out, parameters=runner.parse_parameters(args.parameter),
+        jobs=_checked_jobs(runner, args.jobs), notebooks_dir=args.notebooks_dir,
+        figures_dir=args.figures, notebook_names=args.notebook or None))
 
 
 def _new_case(args: argparse.Namespace) -> int:
@@ -66,22 +72,9 @@ def _new_case(args: argparse.Namespace) -> int:
 
 
 def _refresh(args: argparse.Namespace) -> int:
-    from casekit import runner
-
-    runner.skip_unused_imports()
-    try:
-        if args.jobs is not None and args.jobs < 1:
-            raise runner.RunInputError(f"--jobs must be at least 1, not {args.jobs}")
-        result = runner.refresh_notebooks(notebooks_dir=args.notebooks_dir, jobs=args.jobs,
-                                          notebook_names=args.notebook or None)
-    except runner.RunInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:  # e.g. an output folder that cannot be created
-        where = f"{exc.filename}: " if exc.filename else ""
-        print(f"error: {where}{exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return result.exit_code
+    return _executing(lambda runner: runner.refresh_notebooks(
+        notebooks_dir=args.notebooks_dir, jobs=_checked_jobs(runner, args.jobs),
+        notebook_names=args.notebook or None))
 
 
 def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:

@@ -100,18 +100,31 @@ def _positive(name: str, value: float) -> float:
     return value
 
 
+#: Child-Pugh points of the laboratory items as a table (Pugh RNH et al., Br J Surg
+#: 1973;60:646-649, INR version): ascending bands of (upper bound, bound included, points).
+#: A value on a published cut-off falls in the middle band ("2-3", "2.8-3.5", "1.7-2.3").
+CHILD_PUGH_BANDS: dict[str, tuple[tuple[float, bool, int], ...]] = {
+    "bilirubin_mg_dl": ((2.0, False, 1), (3.0, True, 2), (math.inf, True, 3)),
+    "albumin_g_dl": ((2.8, False, 3), (3.5, True, 2), (math.inf, True, 1)),
+    "inr": ((1.7, False, 1), (2.3, True, 2), (math.inf, True, 3)),
+}
+
+
+def _band_points(value: float, bands: tuple[tuple[float, bool, int], ...]) -> int:
+    """Points of the first band whose upper bound lies above ``value`` (or equals it, if included)."""
+    for upper, included, points in bands:
+        if value < upper or (included and value == upper):
+            return points
+    raise AssertionError("the last band is unbounded")
+
+
 def bilirubin_points(bilirubin_mg_dl: float) -> int:
     """Child-Pugh points for total bilirubin (mg/dL): <2 -> 1, 2-3 -> 2, >3 -> 3.
 
     Boundaries as the table reads: 2.0 is in "2-3" (2 points), 3.0 is in
     "2-3" (2 points), anything above 3.0 scores 3.
     """
-    b = _positive("bilirubin", bilirubin_mg_dl)
-    if b < 2.0:
-        return 1
-    if b <= 3.0:
-        return 2
-    return 3
+    return _band_points(_positive("bilirubin", bilirubin_mg_dl), CHILD_PUGH_BANDS["bilirubin_mg_dl"])
 
 
 def albumin_points(albumin_g_dl: float) -> int:
@@ -119,12 +132,7 @@ def albumin_points(albumin_g_dl: float) -> int:
 
     3.5 and 2.8 both fall in "2.8-3.5" (2 points).
     """
-    a = _positive("albumin", albumin_g_dl)
-    if a > 3.5:
-        return 1
-    if a >= 2.8:
-        return 2
-    return 3
+    return _band_points(_positive("albumin", albumin_g_dl), CHILD_PUGH_BANDS["albumin_g_dl"])
 
 
 def inr_points(inr: float) -> int:
@@ -132,12 +140,7 @@ def inr_points(inr: float) -> int:
 
     1.7 and 2.3 both fall in "1.7-2.3" (2 points).
     """
-    i = _positive("INR", inr)
-    if i < 1.7:
-        return 1
-    if i <= 2.3:
-        return 2
-    return 3
+    return _band_points(_positive("INR", inr), CHILD_PUGH_BANDS["inr"])
 
 
 def ascites_points(ascites: str) -> int:
