@@ -51,9 +51,14 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
-def output_dirs(out_dir: str | Path) -> tuple[Path, Path]:
-    """The ``figures/`` and ``tables/`` folders under a run's output folder (created)."""
-    out = Path(out_dir)
+def output_dirs(out_dir: str | Path | None, case_dir: str | Path) -> tuple[Path, Path]:
+    """The ``figures/`` and ``tables/`` folders of a run (created).
+
+    ``out_dir`` None means ``../build/<case folder name>``: relative to ``notebooks/``, the
+    kernel's working directory, that is ``build/<case>`` in the repository, so running one
+    notebook on another case never writes over the default case's outputs.
+    """
+    out = Path(out_dir) if out_dir is not None else Path("..") / "build" / Path(case_dir).name
     figures, tables = out / "figures", out / "tables"
     figures.mkdir(parents=True, exist_ok=True)
     tables.mkdir(parents=True, exist_ok=True)
