@@ -32,7 +32,7 @@ notebooks: $(STAMP)
 
 ## lab: JupyterLab on notebooks/ with the venv's kernel
 lab: $(STAMP)
-	$(BIN)/jupyter lab --notebook-dir=notebooks
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
 
 validate: $(STAMP)
 	$(BIN)/python -m casekit validate $(CASE)
