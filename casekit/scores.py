@@ -30,8 +30,8 @@ _TEST_NAMES = {
 }
 
 
-class _Unpackable:
-    """Lets a frozen dataclass unpack like a tuple of its fields."""
+class Unpackable:
+    """Lets a frozen dataclass result unpack like a tuple of its fields (shared with staging)."""
 
     def __iter__(self):
         return iter(dataclasses.astuple(self))
@@ -78,7 +78,7 @@ _ENCEPHALOPATHY = {
 
 
 @dataclass(frozen=True)
-class ChildPugh(_Unpackable):
+class ChildPugh(Unpackable):
     """Child-Pugh result: total points (5-15) and class letter (A/B/C)."""
 
     points: int
@@ -228,7 +228,7 @@ def child_pugh(
 
 
 @dataclass(frozen=True)
-class Albi(_Unpackable):
+class Albi(Unpackable):
     """ALBI result: linear predictor (unrounded) and grade 1/2/3."""
 
     score: float
@@ -280,7 +280,7 @@ def albi_conventional(bilirubin_mg_dl: float, albumin_g_dl: float) -> Albi:
 
 
 @dataclass(frozen=True)
-class Meld(_Unpackable):
+class Meld(Unpackable):
     """MELD result: integer score, unrounded value, and the bounds applied."""
 
     score: int
@@ -465,8 +465,9 @@ def _child_pugh_row(event_id, values, problems, facts) -> dict:
     }
 
 
-_YES = {"yes", "true", "y", "1"}
-_NO = {"no", "false", "n", "0", "none"}
+#: Words read as yes / no in a case's facts (also used by :mod:`casekit.staging`).
+YES_WORDS = {"yes", "true", "y", "1", "present", "positive"}
+NO_WORDS = {"no", "false", "n", "0", "absent", "negative", "none"}
 
 
 def _meld_row(event_id, values, problems, facts) -> dict:
@@ -474,9 +475,9 @@ def _meld_row(event_id, values, problems, facts) -> dict:
     dialysis_fact = _fact(facts, "dialysis")
     dialysis = False
     if dialysis_fact is not None:
-        if dialysis_fact.lower() in _YES:
+        if dialysis_fact.lower() in YES_WORDS:
             dialysis = True
-        elif dialysis_fact.lower() not in _NO:
+        elif dialysis_fact.lower() not in NO_WORDS:
             reasons.append(f"dialysis value {dialysis_fact!r} not recognised")
     if reasons:
         return _not_computable(event_id, "meld", reasons)

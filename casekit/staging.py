@@ -8,28 +8,19 @@ be determined is returned as ``"not computable: <reason>"``, never guessed.
 
 from __future__ import annotations
 
-import dataclasses
 import math
 from dataclasses import dataclass
 
 import pandas as pd
 
+from casekit.scores import NO_WORDS, YES_WORDS, Unpackable
+
 NOT_COMPUTABLE = "not computable"
 STAGING_TABLE_COLUMNS = ["system", "computed", "reported", "agrees", "note"]
 
-_YES = {"yes", "true", "y", "1", "present", "positive"}
-_NO = {"no", "false", "n", "0", "absent", "negative", "none"}
-
-
-class _Unpackable:
-    """Lets a frozen dataclass unpack like a tuple of its fields."""
-
-    def __iter__(self):
-        return iter(dataclasses.astuple(self))
-
 
 @dataclass(frozen=True)
-class Stage(_Unpackable):
+class Stage(Unpackable):
     """A stage (or "not computable: ...") and a note on how it was reached."""
 
     stage: str
@@ -37,7 +28,7 @@ class Stage(_Unpackable):
 
 
 @dataclass(frozen=True)
-class FeverGrade(_Unpackable):
+class FeverGrade(Unpackable):
     """CTCAE fever grade (None when it cannot be decided) and a note."""
 
     grade: int | None
@@ -319,9 +310,9 @@ def _fact_bool(facts: dict, key: str) -> tuple[bool | None, str | None]:
     if raw is None:
         return None, None
     low = raw.lower()
-    if low in _YES:
+    if low in YES_WORDS:
         return True, None
-    if low in _NO:
+    if low in NO_WORDS:
         return False, None
     return None, f"{key} value {raw!r} not recognised"
 
