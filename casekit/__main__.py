@@ -1,5 +1,5 @@
-"""`python -m casekit ...`: see :mod:`casekit.cli`."""
+"""`python -m casekit ...`: see :mod:`casekit.run.cli`."""
 
-from casekit.cli import main
+from casekit.run.cli import main
 
 raise SystemExit(main())

@@ -79,7 +79,7 @@ RUN_NAMES = ("first", "second")
 
 
 def _run_demo(out: Path) -> dict:
-    from casekit.runner import run_collection
+    from casekit.run.runner import run_collection
 
     before = snapshot(DATA)
     lines: list[str] = []

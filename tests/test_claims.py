@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from casekit import claims
+from casekit.rules import claims
 from casekit.case import load_case
 
 MINIMAL = Path(__file__).parent / "fixtures" / "minimal"

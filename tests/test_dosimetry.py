@@ -1,4 +1,4 @@
-"""Tests for casekit.dosimetry (single-compartment MIRD, glass microspheres).
+"""Tests for casekit.rules.dosimetry (single-compartment MIRD, glass microspheres).
 
 Formulas: D_liver = 50 A (1 - LSF) / M ; D_lung = 50 A LSF / M_lung (1 kg);
 lung limit 30 Gy per treatment (Salem & Thurston, JVIR 2006; TheraSphere
@@ -9,7 +9,7 @@ import math
 
 import pytest
 
-from casekit import dosimetry
+from casekit.rules import dosimetry
 
 LSF = 0.0238  # 2.38 % as a fraction
 

@@ -1,4 +1,4 @@
-"""Tests for casekit.figures.
+"""Tests for casekit.plot.figures.
 
 All data are synthetic frames built here, with the values reported by Park & Yu,
 J Liver Cancer 2022;22:69-74 (AFP 654.0 -> 588.0 -> 326.4 -> 1335.2 ng/mL,
@@ -22,7 +22,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 from matplotlib.font_manager import FontProperties, findfont
 
-from casekit import figures
+from casekit.plot import figures
 
 REPO = Path(__file__).resolve().parents[1]
 
@@ -65,7 +65,7 @@ RENDER_SCRIPT = textwrap.dedent(
     """
     import sys
     import pandas as pd
-    from casekit import figures
+    from casekit.plot import figures
 
     course = pd.DataFrame({course!r}, columns=["event_id", "day", "category", "label", "status"])
     markers = pd.DataFrame({markers!r}, columns=["event_id", "test", "day", "value", "unit"])

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pytest
 
-from casekit.runner import collection_names
+from casekit.run.runner import collection_names
 
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"

@@ -1,4 +1,4 @@
-"""Tests for casekit.markers.
+"""Tests for casekit.rules.markers.
 
 Expected numbers are worked out by hand from the formulas (arithmetic in the
 comments), using the values reported by Park & Yu, J Liver Cancer 2022;22:69-74.
@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from casekit import markers
+from casekit.rules import markers
 
 
 def _labs(rows):
@@ -270,7 +270,7 @@ def test_percent_and_log10_helpers():
 
 
 def test_reference_sensitivity_finds_verdicts_that_depend_on_the_reference():
-    from casekit.markers import reference_sensitivity
+    from casekit.rules.markers import reference_sensitivity
 
     labs = pd.DataFrame({
         "event_id": ["pre", "ref", "c3", "pre", "ref", "c3"],

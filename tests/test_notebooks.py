@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 from papermill.translators import PythonTranslator
 
-from casekit.runner import collection_names
+from casekit.run.runner import collection_names
 
 ROOT = Path(__file__).parent.parent
 NOTEBOOKS = ROOT / "notebooks"

@@ -24,7 +24,7 @@ from pathlib import Path
 import psutil
 import pytest
 
-from casekit import cli, runner
+from casekit.run import cli, runner
 from casekit.outputs import write_atomic
 from conftest import DATA, DEMO_CASE, REPO, changed_entries, snapshot
 from test_case import BAD_CASES, make_case

@@ -10,7 +10,7 @@ import pytest
 
 import casekit
 from casekit.case import CaseError, load_case
-from casekit.report import build_report, patient_line, render_report
+from casekit.run.report import build_report, patient_line, render_report
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "data" / "jlc2022"

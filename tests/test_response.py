@@ -1,4 +1,4 @@
-"""Tests for casekit.response.
+"""Tests for casekit.rules.response.
 
 Every expected value below was worked out by hand from RECIST 1.1
 (Eisenhauer et al., Eur J Cancer 2009;45:228-247) and mRECIST (Lencioni &
@@ -11,7 +11,7 @@ import math
 import pandas as pd
 import pytest
 
-from casekit.response import (
+from casekit.rules.response import (
     CRITERIA,
     OVERALL_RESPONSE_TABLE,
     assess,

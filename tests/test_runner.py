@@ -19,7 +19,7 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from casekit import cli, runner
+from casekit.run import cli, runner
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "data" / "jlc2022"

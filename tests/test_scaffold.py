@@ -7,10 +7,11 @@ from pathlib import Path
 
 import pytest
 
-from casekit import cli, schema
+from casekit.case import schema
+from casekit.run import cli
 from casekit.case import load_case, validate_case
-from casekit.report import render_report
-from casekit.scaffold import ScaffoldError, new_case
+from casekit.run.report import render_report
+from casekit.case.scaffold import ScaffoldError, new_case
 
 FILES = ["facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv",
          "claims.csv"]

@@ -1,4 +1,4 @@
-"""Tests for casekit.scores.
+"""Tests for casekit.rules.scores.
 
 Expected values are worked out by hand from the published tables/formulas
 (Pugh 1973; Johnson 2015; Kamath 2001 / UNOS); arithmetic in the comments.
@@ -9,7 +9,7 @@ import math
 import pandas as pd
 import pytest
 
-from casekit import scores
+from casekit.rules import scores
 
 
 # ---------------------------------------------------------------- Child-Pugh

@@ -1,4 +1,4 @@
-"""Tests for casekit.staging.
+"""Tests for casekit.rules.staging.
 
 Expected stages are read off the published rules by hand: BCLC 2022 (Reig et
 al., J Hepatol 2022, Fig. 1), mUICC (KLCA-NCC Korea guidelines), CTCAE v5.0
@@ -8,7 +8,7 @@ al., J Hepatol 2022, Fig. 1), mUICC (KLCA-NCC Korea guidelines), CTCAE v5.0
 import pandas as pd
 import pytest
 
-from casekit import staging
+from casekit.rules import staging
 
 # Facts as the case report gives them (Park & Yu, J Liver Cancer 2022;22:69-74)
 CASE_FACTS = {

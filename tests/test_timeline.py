@@ -3,7 +3,7 @@
 import pandas as pd
 import pytest
 
-from casekit.timeline import AnchorError, day_axis_label, resolve_days
+from casekit.case.timeline import AnchorError, day_axis_label, resolve_days
 
 
 def events(*rows):

@@ -5,7 +5,7 @@ from pathlib import Path
 import pandera.pandas as pa
 import pytest
 
-from casekit import trials
+from casekit.case import trials
 
 REFERENCE = Path(__file__).parent.parent / "data" / "reference" / "trials.csv"
 

@@ -27,7 +27,7 @@ def _validate(args: argparse.Namespace) -> int:
 
 def _executing(call) -> int:
     """Run a notebook-executing command; bad input becomes a one-line error and exit 2."""
-    from casekit import runner
+    from casekit.run import runner
 
     runner.skip_unused_imports()
     try:
@@ -54,7 +54,7 @@ def _run(args: argparse.Namespace) -> int:
 
 
 def _new_case(args: argparse.Namespace) -> int:
-    from casekit.scaffold import ScaffoldError, new_case
+    from casekit.case.scaffold import ScaffoldError, new_case
 
     try:
         written = new_case(args.folder)

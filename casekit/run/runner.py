@@ -45,9 +45,9 @@ if TYPE_CHECKING:
 # that preloads them), so no worker imports them again.
 _HEAVY_MODULES = ("nbformat", "papermill", "papermill.cli")
 
-PACKAGE_DIR = Path(__file__).resolve().parent
-REPO_DIR = PACKAGE_DIR.parent
-NOTEBOOKS_FILE = PACKAGE_DIR / "notebooks.txt"
+RUN_DIR = Path(__file__).resolve().parent
+REPO_DIR = RUN_DIR.parents[1]
+NOTEBOOKS_FILE = RUN_DIR / "notebooks.txt"
 DEFAULT_NOTEBOOKS_DIR = REPO_DIR / "notebooks"
 DEFAULT_CASE_DIR = REPO_DIR / "data" / "jlc2022"
 KERNEL_NAME = "python3"
@@ -615,7 +615,7 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
             if ran and all(name in r.unknown_parameters for r in ran):
                 say(f"warning: '{name}' is not a parameter of any notebook")
 
-    from casekit.report import build_report
+    from casekit.run.report import build_report
     try:
         result.report = build_report(case, out, failed=[r.name for r in result.failed])
         say(f"wrote {result.report}")

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from casekit.scores import NO_WORDS, YES_WORDS, Unpackable
+from casekit.rules.scores import NO_WORDS, YES_WORDS, Unpackable
 
 NOT_COMPUTABLE = "not computable"
 STAGING_TABLE_COLUMNS = ["system", "computed", "reported", "agrees", "note"]

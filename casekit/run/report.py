@@ -19,7 +19,7 @@ from pathlib import Path
 
 
 import casekit
-from casekit import overview
+from casekit.case import overview
 from casekit.case import Case, load_case
 from casekit.outputs import write_bytes
 

@@ -465,7 +465,7 @@ def _child_pugh_row(event_id, values, problems, facts) -> dict:
     }
 
 
-#: Words read as yes / no in a case's facts (also used by :mod:`casekit.staging`).
+#: Words read as yes / no in a case's facts (also used by :mod:`casekit.rules.staging`).
 YES_WORDS = {"yes", "true", "y", "1", "present", "positive"}
 NO_WORDS = {"no", "false", "n", "0", "absent", "negative", "none"}
 

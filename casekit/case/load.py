@@ -17,8 +17,8 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from casekit import schema, units
-from casekit.timeline import AnchorError, cycle_path, resolve_days
+from casekit.case import schema, units
+from casekit.case.timeline import AnchorError, cycle_path, resolve_days
 
 
 @dataclass(frozen=True, order=True)

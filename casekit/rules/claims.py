@@ -12,12 +12,12 @@ Quantity vocabulary (arguments in parentheses; ``@event`` is the claim's ``event
 ``fact(KEY)``                          a fact's value (number when numeric)
 ``lab(TEST)`` @event                   the value as the paper reports it, in its reported unit
 ``lesion_size(LESION)`` @event         the lesion's diameter in cm (longest, else viable, else short axis)
-``overall_response(CRITERIA)`` @event  overall time-point response (:mod:`casekit.response`)
+``overall_response(CRITERIA)`` @event  overall time-point response (:mod:`casekit.rules.response`)
 ``target_change_from_baseline_pct(CRITERIA)`` @event, ``target_change_from_nadir_pct(CRITERIA)`` @event
 ``marker_change_pct(TEST, ref=EVENT)`` @event  % change from the reference event's value
 ``marker_fold_from_nadir(TEST)`` @event        value / lowest value so far
-``child_pugh`` / ``albi_grade`` / ``meld`` @event  scores (:mod:`casekit.scores`)
-``bclc_stage``, ``muicc_stage``, ``muicc_t``   stages (:mod:`casekit.staging`)
+``child_pugh`` / ``albi_grade`` / ``meld`` @event  scores (:mod:`casekit.rules.scores`)
+``bclc_stage``, ``muicc_stage``, ``muicc_t``   stages (:mod:`casekit.rules.staging`)
 ``ctcae_fever_grade``                  CTCAE v5 grade of the fact ``fever_max_c``
 ``days_between(A, B)``                 day of B minus day of A on the resolved timeline
 =====================================  =========================================================
@@ -33,7 +33,7 @@ from dataclasses import dataclass
 
 import pandas as pd
 
-from casekit import markers, response, scores, staging
+from casekit.rules import markers, response, scores, staging
 from casekit.case import Case
 
 CLAIM_TABLE_COLUMNS = [

@@ -14,7 +14,7 @@ import csv
 import io
 from pathlib import Path
 
-from casekit import schema
+from casekit.case import schema
 from casekit.outputs import write_bytes
 
 PLACEHOLDER = "EXAMPLE row written by casekit new-case: replace or delete it"

@@ -12,7 +12,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
-from casekit.schema import STATUSES
+from casekit.case.schema import STATUSES
 
 TRIAL_COLUMNS = ["trial", "comparison", "endpoint", "measure", "estimate", "ci_low", "ci_high",
                  "unit", "microspheres", "status", "source", "citation"]

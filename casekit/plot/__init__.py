@@ -1,0 +1,2 @@
+"""The plot layer: house-style figures drawn from the rules' DataFrames, saved
+byte-identically."""
