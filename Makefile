@@ -7,7 +7,7 @@ OUT    ?= build/jlc2022
 JOBS   ?=
 STAMP  := $(VENV)/.installed
 
-.PHONY: setup run test lab bench validate notebooks clean lock
+.PHONY: setup run test test-slow lab bench validate notebooks clean lock
 
 setup: $(STAMP)
 
@@ -22,9 +22,13 @@ $(STAMP): requirements.txt pyproject.toml
 run: $(STAMP)
 	$(BIN)/python -m casekit run --case $(CASE) --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) --figures figures
 
-## test: the full suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs)
+## test: the suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs), slow tests aside
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+
+## test-slow: only the tests marked slow (long fault-injection and scale tests); CI runs them after `make test`
+test-slow: $(STAMP)
+	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m slow || [ $$? -eq 5 ]
 
 ## notebooks: re-execute the stored notebooks in place for the default case (after changing code or data)
 notebooks: $(STAMP)

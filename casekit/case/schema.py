@@ -22,8 +22,10 @@ LESION_KINDS = ("tumour", "lymph_node", "vascular_invasion")
 LESION_ROLES = ("target", "non_target", "new")
 LESION_MEASURES = ("longest", "viable", "short_axis")
 LESION_ASSESSMENTS = ("present", "absent", "unequivocal_progression", "suspected")
-RESPONSE_CRITERIA = ("RECIST1.1", "mRECIST")
-RESPONSE_CATEGORIES = ("CR", "PR", "SD", "PD", "NE")
+RESPONSE_CRITERIA = ("RECIST1.1", "mRECIST", "iRECIST")
+# RECIST 1.1 / mRECIST calls, and iRECIST's (Seymour 2017: iCR, iPR, iSD, iUPD, iCPD).
+RESPONSE_CATEGORIES = ("CR", "PR", "SD", "non-CR/non-PD", "PD", "NE",
+                       "iCR", "iPR", "iSD", "iUPD", "iCPD")
 CLAIM_COMPARATORS = ("eq", "lt", "le", "gt", "ge")
 
 # Facts with a controlled vocabulary or a number; any other key is free text.
@@ -43,6 +45,8 @@ FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
     "tare_microspheres": ("glass", "resin"),
     "ecog": ("0", "1", "2", "3", "4"),
 }
+# Facts that say what the case is; read by casekit.rules.criteria.
+FACT_CRITERIA_SEPARATOR = ";"
 FACT_NUMBERS = (
     "age_years", "largest_tumour_cm", "lung_shunt_fraction_pct", "tare_activity_gbq",
     "tare_target_tissue_dose_gy", "tare_tumour_dose_gy", "fever_max_c",
