@@ -6,16 +6,20 @@ CASE   ?= data/jlc2022
 OUT    ?= build/jlc2022
 JOBS   ?=
 STAMP  := $(VENV)/.installed
+# cffconvert lives in its own venv: it pins jsonschema<4, which jupyter cannot use.
+CFFVENV := $(VENV)/cffconvert
 
 .PHONY: setup run test test-slow lab bench validate notebooks clean lock
 
 setup: $(STAMP)
 
 # Re-install whenever the pins change; the stamp records a finished install.
-$(STAMP): requirements.txt pyproject.toml
+$(STAMP): requirements.txt requirements-cffconvert.txt pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check -r requirements.txt
 	$(BIN)/python -m ipykernel install --sys-prefix --name python3 --display-name "Python 3 (casekit)" >/dev/null
+	@test -x $(CFFVENV)/bin/python || $(PYTHON) -m venv $(CFFVENV)
+	$(CFFVENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-cffconvert.txt
 	@touch $@
 
 ## run: execute the whole collection for the default case; refresh figures/ and write the report
@@ -48,8 +52,13 @@ bench: $(STAMP)
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:
 	rm -rf /tmp/casekit-lock && $(PYTHON) -m venv /tmp/casekit-lock
-	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert
+	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert pyyaml
 	( sed -n '1,3p' requirements.txt; /tmp/casekit-lock/bin/pip freeze --exclude-editable ) > requirements.txt
+	( sed -n '1,4p' .binder/requirements.txt; grep -v '^-e ' requirements.txt | sed '1,2d' ) > .binder/requirements.txt.new
+	mv .binder/requirements.txt.new .binder/requirements.txt
+	rm -rf /tmp/casekit-lock-cff && $(PYTHON) -m venv /tmp/casekit-lock-cff
+	/tmp/casekit-lock-cff/bin/pip install --quiet cffconvert
+	( sed -n '1,3p' requirements-cffconvert.txt; /tmp/casekit-lock-cff/bin/pip freeze ) > requirements-cffconvert.txt
 
 clean:
 	rm -rf build $(VENV)

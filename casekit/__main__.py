@@ -2,4 +2,4 @@
 
 from casekit.run.cli import main
 
-raise SystemExit(main())
+raise SystemExit(main(prog="python -m casekit"))

@@ -1,4 +1,6 @@
-"""Command line: ``python -m casekit validate|run|new-case|refresh-notebooks``.
+"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite`` (the console
+script) or ``python -m casekit ...``; the same parser serves both, named after the way it was
+started.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad input (with ``file:line:column`` messages
 and no traceback).
@@ -10,6 +12,12 @@ import argparse
 import sys
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
+
+# Shown by --help: plain text (the module docstring above is reStructuredText for readers
+# of the source, and argparse would print its markup as is).
+DESCRIPTION = ("Turn a published case report's case folder into recomputed notebooks, "
+               "figures, tables and a report. Exit codes: 0 success, 1 a notebook failed, "
+               "2 bad input.")
 
 
 def _validate(args: argparse.Namespace) -> int:
@@ -88,8 +96,34 @@ def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:
                          "collection)")
 
 
-def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="python -m casekit", description=__doc__.splitlines()[0])
+def _cite(args: argparse.Namespace) -> int:
+    from casekit.run.cite import CiteError, cite
+
+    try:
+        print(cite(args.case, args.format), end="")
+    except CiteError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _add_cite_command(sub) -> None:
+    from casekit.run.runner import DEFAULT_CASE_DIR
+
+    cite = sub.add_parser("cite", help="print how to cite casekit and a case's source article",
+                          description="Print the citation of the software (from "
+                          "CITATION.cff) and of the article the case comes from (from the "
+                          "case's facts: title, citation, doi, licence); a case that lacks "
+                          "some of these facts says which.")
+    cite.add_argument("--case", default=str(DEFAULT_CASE_DIR), metavar="DIR",
+                      help="the case folder (default: the seed case, data/jlc2022)")
+    cite.add_argument("--format", choices=("text", "bibtex"), default="text",
+                      help="plain text (default) or BibTeX entries")
+    cite.set_defaults(func=_cite)
+
+
+def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
     validate = sub.add_parser("validate", help="check a case folder against the format")
     validate.add_argument("case", help="the case folder")
@@ -123,11 +157,13 @@ def _parser() -> argparse.ArgumentParser:
                              "case (before committing)")
     _execution_options(refresh, "refresh")
     refresh.set_defaults(func=_refresh)
+    _add_cite_command(sub)
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
-    parser = _parser()
+def main(argv: list[str] | None = None, *, prog: str = "casekit") -> int:
+    """Run one command; ``prog`` names the program in usage and help messages."""
+    parser = _parser(prog)
     try:
         args = parser.parse_args(argv)
     except SystemExit as exc:  # argparse already printed the usage message
