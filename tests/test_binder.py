@@ -46,7 +46,9 @@ def test_binder_python_is_the_one_the_project_runs_on():
     # allowed by pyproject's requires-python (">=3.11")
     assert version in SpecifierSet(PYPROJECT["project"]["requires-python"])
     # and the interpreter of the venv that `make setup` built and this suite runs in
-    assert (version.major, version.minor) == sys.version_info[:2]
+    assert (version.major, version.minor) == sys.version_info[:2], (
+        f"Binder builds Python {version} but this venv runs {sys.version_info[0]}."
+        f"{sys.version_info[1]}: the pins (and stored notebook outputs) are for one version")
 
 
 def test_binder_installs_exactly_the_pinned_set():

@@ -1,2 +1,2 @@
 """The run layer: executing the notebook collection (runner), the self-contained report,
-and the command line."""
+how to cite the software and a case (cite), and the command line."""
