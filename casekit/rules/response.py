@@ -354,6 +354,12 @@ def evaluate(lesions, criteria, *, count_suspected=False, node_threshold_cm=None
     rule_criteria = "RECIST1.1" if criteria == "iRECIST" else criteria
     states = L.new_lesion_states(plan, found, evts, new_ids, criteria=rule_criteria)
     backdated = L.confirm_equivocal(states, evts, backdate_new_lesions and not count_suspected)
+    if count_suspected:  # equivocal lesions count where they are seen
+        for now, extra in zip(states, backdated):
+            if any(x.status == "equivocal" for x in now.values()):
+                extra.append("equivocal new lesion(s) counted (count_suspected=True)")
+            now.update({lid: L.NewLesion(lid, "counted", x.size, x.why)
+                        for lid, x in now.items() if x.status == "equivocal"})
     proxy_notes = list(plan.proxy_notes.values())
     baseline_sum = (sum(L.target_values(plan, found, plan.baseline_id)[0].values())
                     if plan.targets else None)
