@@ -140,3 +140,14 @@ def test_seed_final_scan_under_irecist():
                               "source": ["x"]})
     scenarios = [{"scenario": "growth", "node_growth": "unequivocal"}]
     assert sensitivity(seed_case(), responses, scenarios=scenarios)["computed"].tolist() == ["iUPD"]
+
+
+def test_reappearance_after_icr_is_iupd():
+    frame = lesions(
+        ("e0", 0, "T1", "tumour", "target", "longest", 3.0, "present"),
+        ("e1", 42, "T1", "tumour", "target", None, None, "absent"),
+        ("e2", 84, "T1", "tumour", "target", "longest", 0.4, "present"))
+    # 0.4 cm vs nadir 0: +0.4 cm < 5 mm, but the lesion is back after iCR -> iUPD
+    table = assess(frame, "iRECIST")
+    assert list(table["overall_response"]) == ["", "iCR", "iUPD"]
+    assert "reappeared" in table.iloc[2]["note"]

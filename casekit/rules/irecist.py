@@ -32,6 +32,8 @@ Rules, as implemented:
   the call is read afresh, the new lesions seen so far become part of the
   reference, and a new iUPD needs new progression (further new lesions, or the
   NLT sum >= 20 % and >= 5 mm above its nadir).
+- After an iCR, a lesion that reappears (the RECIST 1.1 rule of the EORTC FAQ,
+  see :func:`casekit.rules.response.assess`) is iUPD.
 - An NE assessment after iUPD neither confirms nor resets: iUPD is confirmed
   at the next evaluable one. After iCPD every later call is iCPD.
 - Clinical stability (S2017: treatment continued beyond iUPD only in
@@ -159,7 +161,7 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
     baseline_sum = evaluation.baseline_sum
     rows = [{**evaluation.baseline_row(), "criteria": "iRECIST"}]
     book = _NewLesionBook()
-    nadir, pending, confirmed = baseline_sum, None, None
+    nadir, pending, confirmed, previous = baseline_sum, None, None, None
     known_new: set = set()
     nlt_nadir = None
     low, high = confirm_window_days
@@ -184,6 +186,11 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
                 triggers.add("target")
             if non_target == "PD":
                 triggers.add("non_target")
+            if previous == "iCR":
+                back = response._reappeared(plan, found, point.event_id, point.values)
+                if back:
+                    triggers.add("non_target" if set(back) <= set(plan.non_targets) else "target")
+                    notes.append(f"{', '.join(back)} reappeared after iCR (EORTC RECIST FAQ)")
             fresh = counted - known_new
             if fresh:
                 triggers.add("new")
@@ -237,6 +244,7 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
             "non_target_response": _I_NON_TARGET[non_target]})
         if point.total is not None:
             nadir = min(nadir, point.total)
+        previous = call
     if pending is not None and not confirmed and rows[-1]["overall_response"] == "iUPD":
         rows[-1]["note"] = "; ".join(filter(None, [
             rows[-1]["note"], "iUPD cannot be confirmed: no later assessment"]))
