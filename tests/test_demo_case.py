@@ -196,10 +196,22 @@ def test_hand_scores_are_what_the_comments_say():
     assert math.isclose(MELD_RAW, 10.94, abs_tol=0.005) and round(MELD_RAW) == 11
 
 
+# MELD-Na (OPTN 2016): MELD(i) = 0.957 ln(creat) + 0.378 ln(bili) + 1.120 ln(INR) + 0.643
+#   = 0.957 * 0.0928 + 0.378 * 0.1813 + 1.120 * 0.2624 + 0.643 = 0.0889 + 0.0685 + 0.2938
+#   + 0.643 = 1.094 -> 1.1 -> 11; 11 is not > 11, so no sodium term (Na 137 anyway) -> 11.
+# MELD 3.0 (Kim 2021), female, Na 137, albumin 3.2 g/dL:
+#   1.33 + 4.56 * 0.1813 + 0 - 0 + 9.09 * 0.2624 + 11.14 * 0.0928 + 1.85 * 0.3
+#   - 1.83 * 0.3 * 0.0928 + 6 = 1.33 + 0.827 + 2.385 + 1.034 + 0.555 - 0.051 + 6 = 12.08 -> 12.
+
+
 def test_score_table(out):
     rows = read_csv(out / "tables" / "scores.csv")
     by_score = {r["score"]: r for r in rows}
-    assert sorted(by_score) == ["albi", "child_pugh", "meld"] and len(rows) == 3, rows
+    assert sorted(by_score) == ["albi", "child_pugh", "meld", "meld_3", "meld_na"], rows
+    assert len(rows) == 5
+    assert close(by_score["meld_na"]["value"], 11, 1e-9), by_score["meld_na"]
+    assert close(by_score["meld_3"]["value"], 12, 1e-9), by_score["meld_3"]
+    assert "Gastroenterology 2021" in by_score["meld_3"]["formula"]
     assert {r["event_id"] for r in rows} == {"baseline_ct"}
     assert close(by_score["albi"]["value"], ALBI, FOLD_TOL), by_score["albi"]
     assert by_score["albi"]["category"] == "grade 2"
@@ -231,7 +243,7 @@ def test_outputs_of_a_case_without_claims_tare_or_viral_load(out):
     # demo-synthetic has no claims.csv, no HBV-DNA labs and no TARE facts
     assert not (DEMO_CASE / "claims.csv").exists()
     assert sorted(p.name for p in (out / "tables").iterdir()) == [
-        "markers.csv", "response.csv", "scores.csv"]
+        "endpoints.csv", "markers.csv", "response.csv", "scores.csv"]
     stems = {"forest", "markers", "spider", "timeline"}  # no viral_load, no lung_dose
     assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
         f"{s}.{ext}" for s in stems for ext in ("png", "svg"))
@@ -254,3 +266,15 @@ def test_claims_notebook_says_there_is_nothing_to_check(out):
     assert errors == []
     assert "this case has no claims.csv: nothing to check" in text
     assert "all 0 claims reproduce or are known differences" in text
+
+
+def test_endpoints_table(out):
+    # day 0 = cycle 1; PR at ct1 (day 42), PD at ct3 (day 126) under both criteria:
+    # PFS 126 days (event), TTR 42 days, DOR 126 - 42 = 84 days (event)
+    rows = read_csv(out / "tables" / "endpoints.csv")
+    got = {(r["criteria"], r["endpoint"]): (r["event"], r["time_days"], r["end_event_id"])
+           for r in rows}
+    for criteria in ("RECIST1.1", "mRECIST"):
+        assert got[criteria, "PFS"] == ("True", "126", "ct3"), got
+        assert got[criteria, "TTR"] == ("True", "42", "ct1"), got
+        assert got[criteria, "DOR"] == ("True", "84", "ct3"), got

@@ -13,6 +13,7 @@ import pytest
 
 from casekit.rules.response import (
     CRITERIA,
+    porta_hepatis_nodes,
     OVERALL_RESPONSE_TABLE,
     assess,
     best_overall_response,
@@ -25,14 +26,15 @@ from casekit.rules.response import (
 LESION_COLUMNS = ["event_id", "day", "lesion_id", "kind", "role", "measure", "size_cm", "assessment"]
 
 
-def lesions(*rows):
+def lesions(*rows, sites=None):
     """Lesion frame from (event_id, day, lesion_id, kind, role, measure, size_cm,
-    assessment) tuples; None means not recorded."""
+    assessment) tuples; None means not recorded. Each lesion is its own organ
+    ("site of T1") unless ``sites`` maps its id to a site."""
     frame = pd.DataFrame(rows, columns=LESION_COLUMNS)
     frame["measure"] = frame["measure"].fillna("")
     frame["assessment"] = frame["assessment"].fillna("")
     frame["size_cm"] = frame["size_cm"].astype(float)
-    frame["site"] = "liver"
+    frame["site"] = [(sites or {}).get(i, f"site of {i}") for i in frame["lesion_id"]]
     frame["status"] = "recorded"
     frame["source"] = "test"
     return frame
@@ -276,28 +278,73 @@ def test_suspected_new_lesion_counted_on_request():
     assert row["overall_response"] == "PD"
 
 
-def _growing_node(*sizes):
-    return one_target(*([5.0] * len(sizes)), extra=[
-        (f"e{i}", 42 * i, "N1", "lymph_node", "non_target", "short_axis", size, "present")
-        for i, size in enumerate(sizes)])
+def _growing_node(*sizes, site=None):
+    return lesions(*[(f"e{i}", 42 * i, "T1", "tumour", "target", "longest", 5.0, "present")
+                     for i in range(len(sizes))],
+                   *[(f"e{i}", 42 * i, "N1", "lymph_node", "non_target", "short_axis", size, "present")
+                     for i, size in enumerate(sizes)], sites={"N1": site} if site else None)
 
 
-def test_node_crossing_its_threshold_is_a_new_lesion_per_criteria():
-    frame = _growing_node(1.2, 1.6)
-    recist = follow_up(frame, "RECIST1.1")  # 1.2 < 1.5 <= 1.6
-    mrecist = follow_up(frame, "mRECIST")  # 1.6 < 2.0
-    assert (recist["new_lesions"], recist["overall_response"]) == ("yes", "PD")
-    assert "N1" in recist["note"]
-    assert (mrecist["new_lesions"], mrecist["overall_response"]) == ("no", "SD")
+def test_pathological_node_that_grows_is_non_target_not_new():
+    # RECIST 1.1 §3.1.2: 1.2 cm (10-15 mm) is a pathological non-target at baseline; its growth
+    # to 1.6 cm is judged as non-target progression (only if unequivocal), never a new lesion
+    # (EORTC FAQ). The old engine called it a new lesion and PD.
+    row = follow_up(_growing_node(1.2, 1.6), "RECIST1.1")
+    assert (row["new_lesions"], row["non_target_response"], row["overall_response"]) == (
+        "no", "non-CR/non-PD", "SD")  # target 5.0 -> 5.0: SD
+    assert "N1" in row["note"] and "unequivocal" in row["note"]
+
+
+def test_normal_node_reaching_15_mm_is_new():
+    # 0.8 < 1.0 cm: normal at baseline, not disease; 1.5 cm >= 15 mm: new malignant node
+    row = follow_up(_growing_node(0.8, 1.5), "RECIST1.1")
+    assert (row["new_lesions"], row["overall_response"]) == ("yes", "PD")
+    assert "N1" in assess(_growing_node(0.8, 1.5), "RECIST1.1").iloc[0]["note"]
+
+
+def test_normal_node_at_10_to_15_mm_is_equivocal_until_it_grows():
+    # 0.8 -> 1.2: 10-15 mm, equivocal (EORTC FAQ "New lymph node lesions")
+    assert follow_up(_growing_node(0.8, 1.2), "RECIST1.1")["new_lesions"] == "suspected"
+    assert follow_up(_growing_node(0.8, 1.2), "RECIST1.1")["overall_response"] == "SD"
+    # 0.8 -> 1.2 -> 1.3: grew after the equivocal reading -> new at e2, back-dated to e1
+    table = assess(_growing_node(0.8, 1.2, 1.3), "RECIST1.1")
+    assert list(table["overall_response"]) == ["", "PD", "PD"]
+    assert "back-dated" in table.iloc[1]["note"]
+    # 0.8 -> 1.2 -> 1.2: no growth, still equivocal
+    assert list(assess(_growing_node(0.8, 1.2, 1.2), "RECIST1.1")["new_lesions"]) == [
+        "", "suspected", "suspected"]
+
+
+def test_mrecist_porta_hepatis_node_uses_2_cm():
+    # L&L 2010: a porta hepatis node is malignant at >= 2 cm short axis; 1.9 is not disease
+    frame = _growing_node(1.9, 2.0, site="porta hepatis lymph node")
+    row = follow_up(frame, "mRECIST")
+    assert (row["new_lesions"], row["overall_response"]) == ("yes", "PD")
+    below = follow_up(_growing_node(1.9, 1.99, site="porta hepatis lymph node"), "mRECIST")
+    assert below["new_lesions"] == "no"
+    # the same node elsewhere follows RECIST 1.1: 1.9 >= 1.0 is pathological, never new
+    assert follow_up(_growing_node(1.9, 2.0, site="para-aortic node"), "mRECIST")["new_lesions"] == "no"
+    # ... and under RECIST 1.1 the site does not matter
+    assert follow_up(frame, "RECIST1.1")["new_lesions"] == "no"
+
+
+def test_porta_hepatis_nodes_are_marked_by_site_or_by_id():
+    frame = _growing_node(1.9, 2.0, site="common hepatic artery lymph node")
+    assert follow_up(frame, "mRECIST")["new_lesions"] == "no"  # not in the vocabulary
+    assert follow_up(frame, "mRECIST", porta_hepatis=["N1"])["new_lesions"] == "yes"
+    assert porta_hepatis_nodes(frame) == set()
+    assert porta_hepatis_nodes(frame, "N1; N9") == {"N1", "N9"}
+    assert porta_hepatis_nodes(_growing_node(1.0, 1.0, site="Hepatoduodenal ligament")) == {"N1"}
 
 
 def test_node_threshold_is_a_parameter():
-    row = follow_up(_growing_node(1.2, 1.6), "mRECIST", node_threshold_cm=1.5)
+    # porta hepatis node with the threshold lowered to 1.5 cm: 1.2 not disease, 1.6 new
+    row = follow_up(_growing_node(1.2, 1.6), "mRECIST", node_threshold_cm=1.5, porta_hepatis=["N1"])
     assert row["new_lesions"] == "yes"
 
 
 def test_crossed_node_stays_new_at_later_assessments():
-    table = assess(_growing_node(1.2, 1.6, 1.7), "RECIST1.1")
+    table = assess(_growing_node(0.8, 1.6, 1.7), "RECIST1.1")
     assert list(table["new_lesions"]) == ["", "yes", "yes"]
 
 
@@ -408,9 +455,12 @@ def test_confirm_days_is_a_parameter():
     assert bor(calls(("e1", 56, "PR"), ("e2", 76, "PR")), confirm=True, confirm_days=20) == ("PR", "e1")
 
 
-def test_cr_confirmed_by_cr_and_falls_to_pr_when_followed_by_pr():
+def test_cr_confirmed_by_cr_and_cr_then_pr_is_a_parameter():
     assert bor(calls(("e1", 56, "CR"), ("e2", 84, "CR")), confirm=True) == ("CR", "e1")
-    assert bor(calls(("e1", 56, "CR"), ("e2", 84, "PR")), confirm=True) == ("PR", "e1")
+    # RECIST 1.1 Table 3: CR then PR is "SD, PD or PR": SD (admiralonco) by default,
+    # PR when the first CR is re-read as PR (the table's footnote)
+    assert bor(calls(("e1", 56, "CR"), ("e2", 84, "PR")), confirm=True) == ("SD", "e1")
+    assert bor(calls(("e1", 56, "CR"), ("e2", 84, "PR")), confirm=True, cr_then_pr="pr") == ("PR", "e1")
 
 
 def test_pd_between_does_not_let_a_later_pr_confirm():
@@ -457,56 +507,55 @@ SEED_RESPONSES = pd.DataFrame({
     "category": ["PR", "PD"], "source": ["text", "text"]})
 
 
+PORTA = {"porta_hepatis": ["cha_node"]}  # the seed's reading of its hepatic artery node
+
+
 def test_seed_mrecist():
-    table = assess(seed_case(), "mRECIST")
-    assert list(table["event_id"]) == ["mri", "ct3", "ct6"]
-    assert list(table["day"]) == [-7, 63, 126]
-    assert list(table["target_sum_cm"]) == [14.0, 9.0, 6.8]
-    # ct3: (9 - 14) / 14 = -35.7 %; ct6: (6.8 - 14) / 14 = -51.4 %, (6.8 - 9) / 9 = -24.4 %
-    assert list(table["change_from_baseline_pct"].iloc[1:]) == [-35.7, -51.4]
-    assert list(table["change_from_nadir_pct"].iloc[1:]) == [-35.7, -24.4]
-    assert list(table["target_response"]) == ["", "PR", "PR"]
-    assert list(table["non_target_response"]) == ["", "non-CR/non-PD", "non-CR/non-PD"]
-    # node 1.9 < 2.0 at baseline and ct3, 3.3 >= 2.0 at ct6: new malignant node
-    assert list(table["new_lesions"]) == ["", "no", "yes"]
+    # primary 14 -> 9 -> 6.8 cm (longest as proxy): -35.7 %, -51.4 % -> PR, PR
+    # Node read as porta hepatis (L&L 2010): 1.9 < 2.0 cm is not disease at baseline,
+    # 3.3 >= 2.0 at ct6 is a new malignant node -> PD
+    table = assess(seed_case(), "mRECIST", **PORTA)
     assert list(table["overall_response"]) == ["", "PR", "PD"]
-    assert table["proxy"].all()  # no viable diameter reported: longest used
+    assert list(table["new_lesions"]) == ["", "no", "yes"]
     assert "cha_node" in table.iloc[2]["note"]
+    # Node read by RECIST 1.1 node rules: 1.9 >= 1.0 cm is a pathological non-target at
+    # baseline; its growth is not a new lesion; suspected lesions not counted -> PR
+    default = assess(seed_case(), "mRECIST")
+    assert list(default["overall_response"]) == ["", "PR", "PR"]
+    assert list(default["new_lesions"]) == ["", "no", "suspected"]
 
 
 def test_seed_recist_node_non_target():
     table = assess(seed_case(), "RECIST1.1")
-    assert list(table["target_sum_cm"]) == [14.0, 9.0, 6.8]
-    assert list(table["new_lesions"]) == ["", "no", "suspected"]  # 1.9 >= 1.5 already at baseline
     assert list(table["overall_response"]) == ["", "PR", "PR"]
-    assert not table["proxy"].any()
+    assert list(table["new_lesions"]) == ["", "no", "suspected"]
     counted = assess(seed_case(), "RECIST1.1", count_suspected=True)
     assert list(counted["overall_response"]) == ["", "PR", "PD"]
 
 
 def test_seed_recist_node_as_target():
     table = assess(seed_case(node_role="target"), "RECIST1.1")
-    # 14.0 + 1.9 = 15.9; 9.0 + 1.9 = 10.9; 6.8 + 3.3 = 10.1
+    # sums: 14 + 1.9 = 15.9; 9 + 1.9 = 10.9 (-31.4 %, PR); 6.8 + 3.3 = 10.1
+    # (-36.5 % vs baseline, -7.3 % vs the nadir 10.9: not PD)
     assert list(table["target_sum_cm"]) == [15.9, 10.9, 10.1]
-    # ct3: -5.0 / 15.9 = -31.4 %; ct6: -5.8 / 15.9 = -36.5 % from baseline,
-    # -0.8 / 10.9 = -7.3 % from the nadir: still >= 30 % below baseline, so PR
-    assert list(table["change_from_baseline_pct"].iloc[1:]) == [-31.4, -36.5]
-    assert list(table["change_from_nadir_pct"].iloc[1:]) == [-31.4, -7.3]
-    assert list(table["target_response"]) == ["", "PR", "PR"]
+    assert list(table["change_from_baseline_pct"])[1:] == [-31.4, -36.5]
+    assert table.iloc[2]["change_from_nadir_pct"] == -7.3
     assert list(table["overall_response"]) == ["", "PR", "PR"]
     counted = assess(seed_case(node_role="target"), "RECIST1.1", count_suspected=True)
     assert counted.iloc[2]["overall_response"] == "PD"
 
 
-def test_seed_mrecist_node_as_target_is_demoted():
-    table = assess(seed_case(node_role="target"), "mRECIST")
-    assert list(table["target_sum_cm"]) == [14.0, 9.0, 6.8]  # 1.9 < 2.0: not a target
+def test_seed_mrecist_node_as_target():
+    # porta hepatis reading: 1.9 < 2.0 cm is not disease, so not a target
+    table = assess(seed_case(node_role="target"), "mRECIST", **PORTA)
+    assert table.iloc[0]["target_sum_cm"] == 14.0
     assert "cha_node" in table.iloc[0]["note"]
-    assert list(table["overall_response"]) == ["", "PR", "PD"]
+    # RECIST node rules: 1.9 >= 1.5 cm is a measurable nodal target: 14 + 1.9 = 15.9
+    assert assess(seed_case(node_role="target"), "mRECIST").iloc[0]["target_sum_cm"] == 15.9
 
 
 def test_seed_response_table():
-    table = response_table(seed_case(), SEED_RESPONSES)
+    table = response_table(seed_case(), SEED_RESPONSES, **PORTA)
     assert list(table.columns) == [
         "event_id", "criteria", "day", "target_sum_cm", "change_from_baseline_pct",
         "change_from_nadir_pct", "target_response", "non_target_response", "new_lesions",
@@ -516,24 +565,27 @@ def test_seed_response_table():
     assert list(table["reported_response"]) == ["", "", "", "", "PR", "PD"]
     assert list(table["overall_response"]) == ["", "PR", "PR", "", "PR", "PD"]
     assert list(response_table(seed_case())["reported_response"]) == [""] * 6
+    every = response_table(seed_case(), criteria=("RECIST1.1", "mRECIST", "iRECIST"), **PORTA)
+    assert list(every["overall_response"])[6:] == ["", "iPR", "iPR"]
 
 
 def test_seed_best_overall_response():
-    table = response_table(seed_case())
+    table = response_table(seed_case(), **PORTA)
     assert list(best_overall_response(table)["bor"]) == ["PR", "PR"]
     confirmed = best_overall_response(table, confirm=True).set_index("criteria")
     # RECIST1.1: PR at ct3 confirmed by PR at ct6, 63 days later
     assert confirmed.loc["RECIST1.1", "bor"] == "PR"
-    # mRECIST: PR at ct3 followed by PD -> SD (day 63 is 70 days after baseline >= 42)
+    # mRECIST: PR at ct3 followed by PD -> SD (ct3 is day 63 >= 42 after treatment start)
     assert (confirmed.loc["mRECIST", "bor"], confirmed.loc["mRECIST", "event_id"]) == ("SD", "ct3")
 
 
 def test_seed_sensitivity():
-    table = sensitivity(seed_case(), SEED_RESPONSES)
+    table = sensitivity(seed_case(), SEED_RESPONSES, **PORTA)
     assert list(table.columns) == [
         "event_id", "reported_criteria", "reported", "scenario", "criteria", "measure",
-        "node_role", "node_axis", "count_suspected", "computed", "survives"]
-    assert table.shape == (12, 11)  # 2 reported calls x 6 default scenarios
+        "node_role", "node_axis", "porta_hepatis", "node_growth", "count_suspected",
+        "computed", "survives"]
+    assert table.shape == (20, 13)  # 2 reported calls x 10 default scenarios
     ct3 = table[table["event_id"] == "ct3"]
     assert ct3["survives"].all()  # the PR holds under every reading
     ct6 = table[table["event_id"] == "ct6"].set_index("scenario")
@@ -542,20 +594,24 @@ def test_seed_sensitivity():
     assert (ct6.loc["other criteria", "criteria"], ct6.loc["other criteria", "computed"]) == (
         "RECIST1.1", "PR")
     assert not ct6.loc["other criteria", "survives"]
-    # no viable diameter was reported, so forcing the whole diameter changes nothing
+    assert ct6.loc["iRECIST", "computed"] == "iPR"
     assert ct6.loc["whole-tumour (longest) diameter", "survives"]
     # 1.9 cm node is below 2.0 cm: not eligible as mRECIST target, still crosses later
     assert ct6.loc["lymph node(s) promoted to target", "survives"]
     # read as a long axis, the node cannot be shown to cross 2.0 cm short axis
     assert ct6.loc["node size read as long axis", "computed"] == "PR"
-    assert not ct6.loc["node size read as long axis", "survives"]
+    # the other reading of the node: RECIST 1.1 node rules -> a non-target, not new -> PR
+    assert ct6.loc["no node read as porta hepatis", "computed"] == "PR"
+    assert ct6.loc["every node read as porta hepatis", "survives"]
+    # growth 1.9 -> 3.3 read as unequivocal non-target progression -> PD
+    assert ct6.loc["node growth read as unequivocal progression", "survives"]
     assert ct6.loc["suspected new lesions counted", "survives"]
 
 
 def test_sensitivity_accepts_custom_scenarios():
     scenarios = [{"scenario": "RECIST 1.1 counting suspected", "criteria": "RECIST1.1",
                   "count_suspected": True}]
-    table = sensitivity(seed_case(), SEED_RESPONSES, scenarios=scenarios)
+    table = sensitivity(seed_case(), SEED_RESPONSES, scenarios=scenarios, **PORTA)
     assert len(table) == 2
     assert list(table["computed"]) == ["PR", "PD"]
     assert table["survives"].all()
@@ -566,7 +622,7 @@ def test_criteria_names():
 
 
 def test_lesion_changes_follow_targets_measured_non_targets_and_the_sum():
-    changes = lesion_changes(seed_case(), "mRECIST").set_index(["lesion_id", "event_id"])
+    changes = lesion_changes(seed_case(), "mRECIST", **PORTA).set_index(["lesion_id", "event_id"])
     # primary (target, longest as proxy): (9 - 14) / 14 = -35.7 %, (6.8 - 14) / 14 = -51.4 %
     assert changes.loc[("primary", "ct3"), "change_pct"] == -35.7
     assert changes.loc[("primary", "ct6"), "change_pct"] == -51.4

@@ -229,11 +229,19 @@ def case_labs():
 
 def test_score_table_case(case_labs):
     table = scores.score_table(case_labs, CASE_FACTS)
-    assert list(table.columns) == ["event_id", "score", "value", "category"]
+    assert list(table.columns) == ["event_id", "score", "value", "category", "formula"]
     # only the referral has liver labs; AFP-only events emit nothing
-    assert list(table["event_id"]) == ["referral"] * 3
-    assert list(table["score"]) == ["albi", "child_pugh", "meld"]
+    assert list(table["event_id"]) == ["referral"] * 5
+    assert list(table["score"]) == ["albi", "child_pugh", "meld", "meld_3", "meld_na"]
     albi_row, cp_row, meld_row = (table.iloc[i] for i in range(3))
+    # every row names its formula and reference; MELD variants empty with the reason
+    assert "Kim WR" in table.iloc[3]["formula"] and "2021" in table.iloc[3]["formula"]
+    assert "2016" in table.iloc[4]["formula"]
+    assert table.iloc[3]["category"] == (
+        "not computable: no creatinine (CREAT), sodium (SODIUM) reported; sex not in facts")
+    assert table.iloc[4]["category"] == (
+        "not computable: no creatinine (CREAT), sodium (SODIUM) reported")
+    assert table[["value"]].iloc[3:].isna().all().all()
     # ALBI -2.817643 -> -2.82, grade 1
     assert albi_row["value"] == -2.82 and albi_row["category"] == "grade 1"
     # Child-Pugh 5 -> "A5"
@@ -270,9 +278,8 @@ def test_score_table_partial_labs_and_sorting():
     table = scores.score_table(labs, CASE_FACTS)
     # sorted by day (early=5 first) then score name
     assert list(zip(table["event_id"], table["score"])) == [
-        ("early", "albi"), ("early", "child_pugh"), ("early", "meld"),
-        ("late", "albi"), ("late", "child_pugh"), ("late", "meld"),
-    ]
+        (event, score) for event in ("early", "late")
+        for score in ("albi", "child_pugh", "meld", "meld_3", "meld_na")]
     early = table[table["event_id"] == "early"].set_index("score")
     assert early.loc["albi", "category"] == "not computable: no bilirubin (BILI) reported"
     assert early.loc["child_pugh", "category"] == (
@@ -320,4 +327,55 @@ def test_score_table_no_liver_labs_is_empty():
     labs = _labs([("a", 0, "AFP", 10.0, "ng/mL")])
     table = scores.score_table(labs, CASE_FACTS)
     assert table.empty
-    assert list(table.columns) == ["event_id", "score", "value", "category"]
+    assert list(table.columns) == ["event_id", "score", "value", "category", "formula"]
+
+
+# ---------------------------------------------------------------- MELD-Na (OPTN 2016), MELD 3.0
+def test_meld_na_worked_example():
+    # MELD(i) = 0.957 ln 1.5 + 0.378 ln 2 + 1.120 ln 1.5 + 0.643
+    #         = 0.957 x 0.405465 + 0.378 x 0.693147 + 1.120 x 0.405465 + 0.643
+    #         = 0.388030 + 0.262010 + 0.454121 + 0.643 = 1.747161 -> 1.7 -> 17 (> 11)
+    # MELD-Na = 17 + 1.32 x (137 - 130) - 0.033 x 17 x 7 = 17 + 9.24 - 3.927 = 22.313 -> 22
+    result = scores.meld_na(2.0, 1.5, 1.5, 130)
+    assert result.score == 22 and math.isclose(result.unrounded, 22.313, abs_tol=1e-9)
+
+
+def test_meld_na_no_sodium_term_at_meld_i_11_or_below():
+    # all 1.0: MELD(i) = 0.643 -> 0.6 -> 6 <= 11: no sodium term even at Na 125 -> 6
+    assert scores.meld_na(1.0, 1.0, 1.0, 125).score == 6
+    # bilirubin 1.0, INR 1.0, creatinine 2.0: 0.957 ln 2 + 0.643 = 0.663342 + 0.643 = 1.306
+    # -> 1.3 -> 13 (> 11); Na 140 bounded to 137: no change -> 13
+    result = scores.meld_na(1.0, 1.0, 2.0, 140)
+    assert result.score == 13 and "sodium > 137 set to 137" in result.note
+    # Na 120 bounded to 125: 13 + 1.32 x 12 - 0.033 x 13 x 12 = 13 + 15.84 - 5.148 = 23.692 -> 24
+    assert scores.meld_na(1.0, 1.0, 2.0, 120).score == 24
+
+
+def test_meld_na_creatinine_cap_and_dialysis():
+    # creatinine 5 -> 4: 0.957 ln 4 + 0.643 = 1.326684 + 0.643 = 1.969684 -> 2.0 -> 20;
+    # Na 137: 20 + 0 - 0 = 20
+    assert scores.meld_na(1.0, 1.0, 5.0, 137).score == 20
+    assert scores.meld_na(1.0, 1.0, 1.0, 137, dialysis=True).score == 20
+
+
+def test_meld_3_worked_example():
+    # male, bilirubin 2.0, INR 1.5, creatinine 1.5, Na 130, albumin 3.0:
+    # 4.56 ln 2 = 3.160751; 0.82 x 7 = 5.74; -0.24 x 7 x ln 2 = -1.164487;
+    # 9.09 ln 1.5 = 3.685677; 11.14 ln 1.5 = 4.516880; 1.85 x 0.5 = 0.925;
+    # -1.83 x 0.5 x ln 1.5 = -0.370999; + 6  => 22.492822 -> 22
+    male = scores.meld_3(2.0, 1.5, 1.5, 130, 3.0, female=False)
+    assert male.score == 22 and math.isclose(male.unrounded, 22.492822, abs_tol=1e-5)
+    # female: + 1.33 = 23.822822 -> 24
+    assert scores.meld_3(2.0, 1.5, 1.5, 130, 3.0, female=True).score == 24
+
+
+def test_meld_3_bounds():
+    # all at the floor / normal: 6 + 1.85 x (3.5 - 3.5) = 6; albumin 4.1 bounded to 3.5
+    result = scores.meld_3(0.6, 1.0, 0.8, 140, 4.1, female=False)
+    assert result.score == 6
+    assert "albumin > 3.5 set to 3.5" in result.note and "sodium > 137 set to 137" in result.note
+    # creatinine capped at 3.0 (not 4.0): 11.14 ln 3 + 6 = 12.238542 + 6 = 18.24 -> 18
+    assert scores.meld_3(1.0, 1.0, 5.0, 137, 3.5, female=False).score == 18
+    assert scores.meld_3(1.0, 1.0, 1.0, 137, 3.5, female=False, dialysis=True).score == 18
+    # albumin 1.0 bounded to 1.5: 1.85 x 2.0 + 6 = 9.7 -> 10
+    assert scores.meld_3(1.0, 1.0, 1.0, 137, 1.0, female=False).score == 10

@@ -91,7 +91,8 @@ class _Context:
             case = self.case
             build = {
                 "response": lambda: response.response_table(
-                    case.lesions, case.responses, count_suspected=self.count_suspected),
+                    case.lesions, case.responses, count_suspected=self.count_suspected,
+                    **response.case_options(case)),
                 "scores": lambda: scores.score_table(case.labs, case.facts_dict),
             }[name]
             self._cache[name] = build()

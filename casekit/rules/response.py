@@ -1,4 +1,11 @@
-"""Tumour response by RECIST 1.1 and mRECIST, recomputed from lesion rows.
+"""Tumour response by RECIST 1.1, mRECIST and iRECIST, recomputed from lesion rows.
+
+The public entry of the response rules: :func:`assess`, :func:`response_table`,
+:func:`best_overall_response` (from :mod:`casekit.rules.best_response`),
+:func:`lesion_changes` and :func:`sensitivity`. Lesion bookkeeping shared by all
+criteria (targets, nodes, new lesions) is in :mod:`casekit.rules.lesions`;
+iRECIST in :mod:`casekit.rules.irecist`; time-to-event endpoints in
+:mod:`casekit.rules.endpoints`.
 
 Input is the validated lesions frame (one row per lesion per measure per
 imaging event); output is one row per assessment event per criteria with the
@@ -14,7 +21,8 @@ References
   §3.1.1-3.1.2 lymph nodes (>= 15 mm short axis measurable, 10-15 mm
   pathological non-measurable, < 10 mm normal); §4.2 target / non-target
   selection; §4.3.1 target response (CR, PR >= 30 % below baseline sum,
-  PD >= 20 % above the nadir and >= 5 mm absolute); §4.3.2 nodal targets keep
+  PD >= 20 % above the nadir and >= 5 mm absolute; a target too small to
+  measure counts 5 mm); §4.3.2 nodal targets keep
   their short axis in the sum; §4.3.3-4.3.4 non-target response; §4.3.5 new
   lesions must be unequivocal; §4.4.1 time-point response tables (patients with
   targets +/- non-targets; patients with non-target disease only — numbered
@@ -26,7 +34,13 @@ References
   Targets are measured by the longest diameter of the viable (arterially
   enhancing) tumour; portal vein tumour thrombus is a non-measurable
   (non-target) lesion; a porta hepatis lymph node is malignant at a short axis
-  >= 2 cm; response thresholds and the combination rules are RECIST 1.1's.
+  >= 2 cm (other nodes follow RECIST 1.1); a new intrahepatic lesion counts
+  when >= 1 cm with the typical HCC pattern or after >= 1 cm interval growth;
+  response thresholds and the combination rules are RECIST 1.1's.
+- EORTC RECIST FAQ (recist.eortc.org/faq) and Schwartz LH et al. RECIST 1.1 -
+  Update and clarification. Eur J Cancer 2016;62:132-137: pre-existing
+  pathological nodes are never new lesions; a node normal at baseline is new
+  at >= 15 mm (10-15 mm: wait for growth); reappearance after CR is PD.
 
 Units: sizes are handled as integers in tenths of a millimetre (1 cm = 100)
 so that the 30 %, 20 % and 5 mm boundaries are decided exactly, never by
@@ -36,21 +50,20 @@ floating-point luck. Sizes finer than 0.1 mm are rounded to 0.1 mm.
 from __future__ import annotations
 
 import itertools
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from decimal import ROUND_HALF_UP, Decimal
 
 import numpy as np
 import pandas as pd
 
+from casekit.case.schema import RESPONSE_CRITERIA
+from casekit.rules import lesions as L
+from casekit.rules.best_response import BOR_COLUMNS, best_overall_response  # noqa: F401 (public API)
+from casekit.rules.lesions import NORMAL_NODE_CM, porta_hepatis_nodes  # noqa: F401 (public API)
+
+#: The default pair of response_table(); ALL_CRITERIA adds iRECIST.
 CRITERIA = ("RECIST1.1", "mRECIST")
-
-#: Short axis (cm) at which a lymph node counts as malignant, by criteria:
-#: RECIST 1.1 §3.1.1 (pathological and measurable at >= 15 mm);
-#: Lencioni & Llovet 2010 (porta hepatis node malignant at >= 2 cm).
-NODE_THRESHOLD_CM = {"RECIST1.1": 1.5, "mRECIST": 2.0}
-
-#: A node below this short axis is normal (RECIST 1.1 §3.1.2 and §4.3.1 CR).
-NORMAL_NODE_CM = 1.0
+ALL_CRITERIA = tuple(RESPONSE_CRITERIA)
 
 ASSESSMENT_COLUMNS = [
     "event_id", "criteria", "day", "target_sum_cm", "change_from_baseline_pct",
@@ -58,17 +71,16 @@ ASSESSMENT_COLUMNS = [
     "new_lesions", "overall_response", "proxy", "note",
 ]
 RESPONSE_TABLE_COLUMNS = ASSESSMENT_COLUMNS[:10] + ["reported_response"]
-BOR_COLUMNS = ["criteria", "bor", "event_id", "note"]
 SENSITIVITY_COLUMNS = [
     "event_id", "reported_criteria", "reported", "scenario", "criteria",
-    "measure", "node_role", "node_axis", "count_suspected", "computed", "survives",
+    "measure", "node_role", "node_axis", "porta_hepatis", "node_growth", "count_suspected",
+    "computed", "survives",
 ]
 
 _PER_CM = 100  # tenths of a millimetre per centimetre
 _PR_DECREASE_PCT = 30  # §4.3.1
 _PD_INCREASE_PCT = 20  # §4.3.1
 _PD_ABSOLUTE = 50  # 5 mm in tenths of a millimetre, §4.3.1
-_COUNTED_NEW = {"present", "unequivocal_progression"}
 
 # --------------------------------------------------------------------------
 # Overall time-point response, RECIST 1.1 §4.4.1, encoded as data.
@@ -150,177 +162,8 @@ def overall_response(target: str, non_target: str, new_lesions: str) -> str:
 
 
 # --------------------------------------------------------------------------
-# Lesion readings
+# Target response, RECIST 1.1 §4.3.1
 # --------------------------------------------------------------------------
-@dataclass
-class _Reading:
-    """What was recorded for one lesion at one event."""
-
-    sizes: dict = field(default_factory=dict)  # measure -> tenths of a mm
-    assessments: set = field(default_factory=set)
-
-    @property
-    def absent(self) -> bool:
-        return "absent" in self.assessments
-
-    @property
-    def assessed(self) -> bool:
-        return bool(self.assessments) or bool(self.sizes)
-
-    def size(self, measure: str):
-        """Tenths of a mm; an absent lesion measures 0; None when not measured."""
-        return 0 if self.absent else self.sizes.get(measure)
-
-
-def _tenths(size_cm: float) -> int:
-    return int(round(float(size_cm) * _PER_CM))
-
-
-def _cm(tenths) -> float:
-    return np.nan if tenths is None else round(tenths / _PER_CM, 2)
-
-
-def _clean(lesions: pd.DataFrame) -> pd.DataFrame:
-    """Lesion rows with empty text instead of missing values, in day order."""
-    out = lesions.copy()
-    for column in ("event_id", "lesion_id", "kind", "role", "measure", "assessment"):
-        out[column] = out[column].fillna("").astype(str)
-    out["size_cm"] = pd.to_numeric(out["size_cm"], errors="coerce")
-    out["day"] = out["day"].astype(int)
-    return out.sort_values("day", kind="stable").reset_index(drop=True)
-
-
-def _events(lesions: pd.DataFrame) -> list[tuple[str, int]]:
-    """(event_id, day) in day order; the first one is the baseline."""
-    days = lesions.groupby("event_id", sort=False)["day"].min()
-    return sorted(days.items(), key=lambda item: (item[1], item[0]))
-
-
-def _readings(lesions: pd.DataFrame) -> dict[tuple[str, str], _Reading]:
-    out: dict[tuple[str, str], _Reading] = {}
-    for row in lesions.itertuples(index=False):
-        reading = out.setdefault((row.event_id, row.lesion_id), _Reading())
-        if row.measure and pd.notna(row.size_cm):
-            reading.sizes[row.measure] = _tenths(row.size_cm)
-        if row.assessment:
-            reading.assessments.add(row.assessment)
-    return out
-
-
-def _preferred_measure(kind: str, criteria: str) -> str:
-    """RECIST 1.1 §4.2: nodes by short axis, others by longest diameter;
-    mRECIST: non-nodal tumour by its viable (arterially enhancing) diameter."""
-    if kind == "lymph_node":
-        return "short_axis"
-    if criteria == "mRECIST" and kind == "tumour":
-        return "viable"
-    return "longest"
-
-
-# --------------------------------------------------------------------------
-# Baseline plan: which lesions are targets, by what measure, under a criteria
-# --------------------------------------------------------------------------
-@dataclass
-class _Plan:
-    criteria: str
-    threshold: int  # node malignancy threshold, tenths of a mm
-    targets: dict = field(default_factory=dict)  # lesion_id -> measure
-    nodal: set = field(default_factory=set)  # lesion ids that are lymph nodes
-    non_targets: list = field(default_factory=list)
-    watched_nodes: dict = field(default_factory=dict)  # lesion_id -> baseline short axis
-    proxy_notes: dict = field(default_factory=dict)  # lesion_id -> note
-    baseline_notes: list = field(default_factory=list)
-
-
-def _target_measure(lesion_id, kind, criteria, readings, event_ids, tumour_measure):
-    """Measure a target is summed by, and a note when it is a substitute.
-
-    The choice is made once per lesion for all events: if the preferred
-    measure is missing at any event where the lesion is present, the longest
-    diameter is used throughout, so no sum mixes viable and whole diameters.
-    Nodes are never given a long-axis proxy: a long axis overstates the short
-    axis and would make the node thresholds meaningless.
-    """
-    if kind == "lymph_node":
-        return "short_axis", None
-    preferred = tumour_measure or _preferred_measure(kind, criteria)
-    missing = [
-        e for e in event_ids
-        if (e, lesion_id) in readings
-        and not readings[(e, lesion_id)].absent
-        and preferred not in readings[(e, lesion_id)].sizes
-    ]
-    if not missing or preferred == "longest":
-        return preferred, None
-    return "longest", (
-        f"{criteria}: {lesion_id} summed by longest diameter at every assessment "
-        f"as a proxy for the {preferred} diameter (not reported at {', '.join(missing)})"
-    )
-
-
-def _target_ineligibility(lesion_id, kind, criteria, reading, measure, threshold):
-    """Why a lesion the data call a target cannot be one under this criteria."""
-    if criteria == "mRECIST" and kind == "vascular_invasion":
-        return f"{lesion_id}: tumour thrombus is non-target under mRECIST (Lencioni & Llovet 2010)"
-    if kind == "lymph_node":
-        short_axis = reading.size("short_axis")
-        if short_axis is None:
-            return (f"{lesion_id}: no short axis at baseline, so it cannot qualify as a "
-                    f"nodal target under {criteria}; treated as non-target")
-        if short_axis < threshold:
-            return (f"{lesion_id}: short axis {_cm(short_axis)} cm < {_cm(threshold)} cm at "
-                    f"baseline, not a measurable nodal target under {criteria}; treated as non-target")
-        return None
-    if reading.size(measure) is None:
-        return f"{lesion_id}: not measured at baseline; treated as non-target"
-    return None
-
-
-def _plan(lesions, readings, events, criteria, threshold, tumour_measure) -> _Plan:
-    plan = _Plan(criteria=criteria, threshold=threshold)
-    baseline_id = events[0][0]
-    event_ids = [e for e, _ in events]
-    kinds = lesions.groupby("lesion_id", sort=False)["kind"].first()
-    baseline = lesions[lesions["event_id"] == baseline_id]
-    for lesion_id, role in baseline.groupby("lesion_id", sort=False)["role"].first().items():
-        kind = kinds[lesion_id]
-        reading = readings[(baseline_id, lesion_id)]
-        if role == "new":
-            plan.baseline_notes.append(f"{lesion_id}: role 'new' at baseline ignored")
-            continue
-        if kind == "lymph_node":
-            plan.nodal.add(lesion_id)
-            short_axis = reading.size("short_axis")
-            if short_axis is not None and short_axis < threshold:
-                plan.watched_nodes[lesion_id] = short_axis
-        if role != "target":
-            plan.non_targets.append(lesion_id)
-            continue
-        measure, proxy_note = _target_measure(
-            lesion_id, kind, criteria, readings, event_ids, tumour_measure)
-        reason = _target_ineligibility(lesion_id, kind, criteria, reading, measure, threshold)
-        if reason:
-            plan.non_targets.append(lesion_id)
-            plan.baseline_notes.append(reason)
-            continue
-        plan.targets[lesion_id] = measure
-        if proxy_note:
-            plan.proxy_notes[lesion_id] = proxy_note
-    return plan
-
-
-# --------------------------------------------------------------------------
-# Component responses at one follow-up event
-# --------------------------------------------------------------------------
-def _target_values(plan, readings, event_id) -> dict:
-    """Tenths of a mm per target lesion; None when it was not measured."""
-    return {
-        lesion_id: (readings[(event_id, lesion_id)].size(measure)
-                    if (event_id, lesion_id) in readings else None)
-        for lesion_id, measure in plan.targets.items()
-    }
-
-
 def _is_partial_response(total: int, baseline: int) -> bool:
     """RECIST 1.1 §4.3.1: at least a 30 % decrease from the baseline sum."""
     return (baseline - total) * 100 >= _PR_DECREASE_PCT * baseline
@@ -334,13 +177,10 @@ def _is_progression(total: int, nadir: int) -> bool:
 
 
 def _is_complete_response(plan, values) -> bool:
-    """RECIST 1.1 §4.3.1: non-nodal targets gone and every nodal target's short
-    axis < 10 mm (nodes stay in the sum, §4.3.2, so the sum need not be 0)."""
-    normal = _tenths(NORMAL_NODE_CM)
-    return all(
-        value < normal if lesion_id in plan.nodal else value == 0
-        for lesion_id, value in values.items()
-    )
+    """RECIST 1.1 §4.3.1: non-nodal targets gone and every nodal target below
+    its normal limit (nodes stay in the sum, §4.3.2, so the sum need not be 0)."""
+    return all(value < plan.nodal[lid].normal_below if lid in plan.nodal else value == 0
+               for lid, value in values.items())
 
 
 def _target_response(plan, values, baseline_sum, nadir) -> str:
@@ -359,62 +199,6 @@ def _target_response(plan, values, baseline_sum, nadir) -> str:
     return "SD"
 
 
-def _non_target_response(plan, readings, event_id) -> str:
-    """RECIST 1.1 §4.3.3: PD on unequivocal progression of any non-target,
-    NE if any was not assessed, CR if all are gone (nodes < 10 mm short axis),
-    else non-CR/non-PD; NA when there was no non-target disease at baseline."""
-    if not plan.non_targets:
-        return "NA"
-    normal = _tenths(NORMAL_NODE_CM)
-    found = [readings.get((event_id, lesion_id), _Reading()) for lesion_id in plan.non_targets]
-    if any("unequivocal_progression" in r.assessments for r in found):
-        return "PD"
-    if not all(r.assessed for r in found):
-        return "NE"
-
-    def resolved(lesion_id, reading):
-        short_axis = reading.size("short_axis")
-        return reading.absent or (
-            lesion_id in plan.nodal and short_axis is not None and short_axis < normal)
-
-    if all(resolved(lesion_id, r) for lesion_id, r in zip(plan.non_targets, found)):
-        return "CR"
-    return "non-CR/non-PD"
-
-
-def _crossed_nodes(plan, readings, event_id) -> list[str]:
-    """Nodes below the malignancy threshold at baseline that reach it now.
-
-    Such a node is a new malignant lesion for this criteria (RECIST 1.1 §4.3.5;
-    Lencioni & Llovet 2010 for the 2 cm porta hepatis threshold). It stays new
-    at every later event where it is still at or above the threshold.
-    """
-    notes = []
-    for lesion_id, baseline_axis in plan.watched_nodes.items():
-        reading = readings.get((event_id, lesion_id))
-        short_axis = reading.size("short_axis") if reading else None
-        if short_axis is not None and short_axis >= plan.threshold:
-            notes.append(
-                f"{lesion_id}: short axis {_cm(baseline_axis)} -> {_cm(short_axis)} cm reaches "
-                f"the {plan.criteria} node threshold {_cm(plan.threshold)} cm: new malignant lesion")
-    return notes
-
-
-def _new_lesions(plan, readings, new_ids, event_id, count_suspected) -> tuple[str, list]:
-    """yes / suspected / no. Suspected (equivocal) lesions count only when
-    ``count_suspected``; RECIST 1.1 §4.3.5 asks for confirmation first."""
-    found = [readings[(event_id, lesion_id)] for lesion_id in new_ids]
-    notes = _crossed_nodes(plan, readings, event_id)
-    counted = any(r.assessments & _COUNTED_NEW for r in found) or bool(notes)
-    suspected = any("suspected" in r.assessments for r in found)
-    if suspected:
-        notes.append("suspected new lesion(s) counted (count_suspected=True)" if count_suspected
-                     else "suspected new lesion(s) not counted: RECIST 1.1 §4.3.5 needs them unequivocal")
-    if counted or (suspected and count_suspected):
-        return "yes", notes
-    return ("suspected" if suspected else "no"), notes
-
-
 def _percent_change(total: int, reference: int) -> float:
     """Percent change to one decimal, rounded half away from zero, exact."""
     if reference == 0:
@@ -423,108 +207,229 @@ def _percent_change(total: int, reference: int) -> float:
     return float(change.quantize(Decimal("0.1"), rounding=ROUND_HALF_UP))
 
 
-# --------------------------------------------------------------------------
-# Public API
-# --------------------------------------------------------------------------
-def _check_criteria(criteria: str) -> None:
-    if criteria not in CRITERIA:
-        raise ValueError(f"criteria must be one of {CRITERIA}, got {criteria!r}")
+def _new_lesion_call(now: dict, count_suspected: bool) -> tuple[str, list]:
+    """yes / suspected / no from the new-lesion states at one event
+    (RECIST 1.1 §4.3.5: equivocal ones count only when ``count_suspected``)."""
+    notes = [lesion.why for lesion in now.values()]
+    counted = any(lesion.status == "counted" for lesion in now.values())
+    equivocal = any(lesion.status == "equivocal" for lesion in now.values())
+    if equivocal:
+        notes.append("equivocal new lesion(s) counted (count_suspected=True)" if count_suspected
+                     else "equivocal new lesion(s) not counted: RECIST 1.1 §4.3.5 needs them unequivocal")
+    if counted or (equivocal and count_suspected):
+        return "yes", notes
+    return ("suspected" if equivocal else "no"), notes
+
+
+def _reappeared(plan, found, event_id, values) -> list[str]:
+    """Lesions back after a CR (EORTC RECIST FAQ "Does a new lesion always result
+    in PD?" and "Abnormal lymph node"): a non-nodal target > 0, a nodal target at
+    or above its normal limit, a non-nodal non-target seen again, or a non-target
+    node that progressed unequivocally."""
+    back = [lid for lid, v in values.items() if v is not None and
+            (v >= plan.nodal[lid].normal_below if lid in plan.nodal else v > 0)]
+    for lid in plan.non_targets:
+        reading = found.get((event_id, lid))
+        if reading is None:
+            continue
+        if lid in plan.nodal:
+            if "unequivocal_progression" in reading.assessments:
+                back.append(lid)
+        elif reading.assessments & {"present", "unequivocal_progression"}:
+            back.append(lid)
+    return back
+
+
+def _check_criteria(criteria: str, allowed=ALL_CRITERIA) -> None:
+    if criteria not in allowed:
+        raise ValueError(f"criteria must be one of {allowed}, got {criteria!r}")
 
 
 def _assess(lesions, criteria, count_suspected=False, node_threshold_cm=None,
-            tumour_measure=None) -> pd.DataFrame:
+            tumour_measure=None, porta_hepatis=None, backdate_new_lesions=True,
+            reappearance_is_pd=True, max_targets=5, max_targets_per_organ=2,
+            **irecist_options) -> pd.DataFrame:
     """assess() with an optional forced tumour measure (for sensitivity)."""
     _check_criteria(criteria)
-    lesions = _clean(lesions)
+    common = dict(count_suspected=count_suspected, node_threshold_cm=node_threshold_cm,
+                  tumour_measure=tumour_measure, porta_hepatis=porta_hepatis,
+                  backdate_new_lesions=backdate_new_lesions,
+                  max_targets=max_targets, max_targets_per_organ=max_targets_per_organ)
+    if criteria == "iRECIST":
+        from casekit.rules import irecist
+        return irecist.assess_irecist(lesions, **common, **irecist_options)
+    if irecist_options:
+        raise TypeError(f"unexpected option(s) for {criteria}: {sorted(irecist_options)}")
+    lesions = L.clean(lesions)
     if lesions.empty:
         return pd.DataFrame(columns=ASSESSMENT_COLUMNS)
-    threshold_cm = NODE_THRESHOLD_CM[criteria] if node_threshold_cm is None else node_threshold_cm
-    events = _events(lesions)
-    readings = _readings(lesions)
-    plan = _plan(lesions, readings, events, criteria, _tenths(threshold_cm), tumour_measure)
-    new_rows = lesions[lesions["role"] == "new"]
-    new_ids = new_rows.groupby("event_id")["lesion_id"].unique()
-    proxy = bool(plan.proxy_notes)
-    proxy_notes = list(plan.proxy_notes.values())
+    evaluation = evaluate(lesions, criteria, **common)
+    plan, rows = evaluation.plan, []
+    baseline_sum = evaluation.baseline_sum
+    rows.append(evaluation.baseline_row())
+    nadir, previous = baseline_sum, None
+    for point in evaluation.points:
+        target = point.target_call(plan, baseline_sum, nadir)
+        overall = overall_response(target, point.non_target, point.new_lesions)
+        notes = list(point.notes)
+        if reappearance_is_pd and previous == "CR" and overall != "PD":
+            back = _reappeared(plan, evaluation.found, point.event_id, point.values)
+            if back:
+                overall = "PD"
+                notes.append(f"{', '.join(back)} reappeared after CR: PD (EORTC RECIST FAQ)")
+        rows.append(point.row(criteria, target, overall, baseline_sum, nadir, evaluation.proxy,
+                              notes))
+        if point.total is not None:
+            nadir = min(nadir, point.total)  # smallest sum so far, baseline included
+        previous = overall
+    return _frame(rows)
 
-    baseline_id, baseline_day = events[0]
-    baseline_sum = sum(_target_values(plan, readings, baseline_id).values()) if plan.targets else None
-    rows = [dict(
-        event_id=baseline_id, criteria=criteria, day=baseline_day, target_sum_cm=_cm(baseline_sum),
-        change_from_baseline_pct=np.nan, change_from_nadir_pct=np.nan, target_response="",
-        non_target_response="", new_lesions="", overall_response="", proxy=proxy,
-        note="; ".join(plan.baseline_notes + proxy_notes),
-    )]
-    nadir = baseline_sum
-    for event_id, day in events[1:]:
-        notes = list(proxy_notes)
-        total = change_base = change_nadir = None
-        if plan.targets:
-            values = _target_values(plan, readings, event_id)
-            target = _target_response(plan, values, baseline_sum, nadir)
-            unmeasured = [lesion_id for lesion_id, v in values.items() if v is None]
-            if unmeasured:
-                notes.append(f"target(s) not measured: {', '.join(unmeasured)}")
-            else:
-                total = sum(values.values())
-                change_base = _percent_change(total, baseline_sum)
-                change_nadir = _percent_change(total, nadir)
-        else:
-            target = "NA"
-        non_target = _non_target_response(plan, readings, event_id)
-        new, new_notes = _new_lesions(
-            plan, readings, new_ids.get(event_id, []), event_id, count_suspected)
-        rows.append(dict(
-            event_id=event_id, criteria=criteria, day=day, target_sum_cm=_cm(total),
-            change_from_baseline_pct=np.nan if change_base is None else change_base,
-            change_from_nadir_pct=np.nan if change_nadir is None else change_nadir,
-            target_response=target, non_target_response=non_target, new_lesions=new,
-            overall_response=overall_response(target, non_target, new), proxy=proxy,
-            note="; ".join(notes + new_notes),
-        ))
-        if total is not None:
-            nadir = min(nadir, total)  # smallest sum so far, baseline included
+
+def _frame(rows) -> pd.DataFrame:
     out = pd.DataFrame(rows, columns=ASSESSMENT_COLUMNS)
-    return out.astype({"day": int, "proxy": bool,
-                       "target_sum_cm": float, "change_from_baseline_pct": float,
-                       "change_from_nadir_pct": float})
+    return out.astype({"day": int, "proxy": bool, "target_sum_cm": float,
+                       "change_from_baseline_pct": float, "change_from_nadir_pct": float})
+
+
+@dataclass
+class TimePoint:
+    """The components at one follow-up event, before any criteria combines them."""
+
+    event_id: str
+    day: int
+    values: dict  # target lesion -> tenths of a mm (None: not assessed)
+    total: int | None  # target sum when every target was assessed
+    non_target: str
+    new_lesions: str  # yes / suspected / no
+    new: dict  # lesion_id -> lesions.NewLesion
+    notes: list
+
+    def target_call(self, plan, baseline_sum, nadir) -> str:
+        return _target_response(plan, self.values, baseline_sum, nadir) if plan.targets else "NA"
+
+    def row(self, criteria, target, overall, baseline_sum, nadir, proxy, notes) -> dict:
+        has_total = self.total is not None and baseline_sum is not None
+        return dict(
+            event_id=self.event_id, criteria=criteria, day=self.day,
+            target_sum_cm=L.cm(self.total),
+            change_from_baseline_pct=_percent_change(self.total, baseline_sum) if has_total else np.nan,
+            change_from_nadir_pct=_percent_change(self.total, nadir) if has_total else np.nan,
+            target_response=target, non_target_response=self.non_target,
+            new_lesions=self.new_lesions, overall_response=overall, proxy=proxy,
+            note="; ".join(notes))
+
+
+@dataclass
+class Evaluation:
+    criteria: str
+    plan: L.Plan
+    found: dict
+    baseline_day: int
+    baseline_sum: int | None
+    points: list
+    proxy: bool
+
+    def baseline_row(self) -> dict:
+        return dict(
+            event_id=self.plan.baseline_id, criteria=self.criteria, day=self.baseline_day,
+            target_sum_cm=L.cm(self.baseline_sum), change_from_baseline_pct=np.nan,
+            change_from_nadir_pct=np.nan, target_response="", non_target_response="",
+            new_lesions="", overall_response="", proxy=self.proxy,
+            note="; ".join(self.plan.baseline_notes + list(self.plan.proxy_notes.values())))
+
+
+def evaluate(lesions, criteria, *, count_suspected=False, node_threshold_cm=None,
+             tumour_measure=None, porta_hepatis=None, backdate_new_lesions=True,
+             max_targets=5, max_targets_per_organ=2) -> Evaluation:
+    """Baseline plan and per-event components (rules 1-6 of the module
+    docstring) for ``criteria``; iRECIST uses RECIST 1.1's lesion rules."""
+    lesions = L.clean(lesions)
+    porta = L.porta_hepatis_nodes(lesions) if porta_hepatis is None else set(porta_hepatis)
+    evts = L.events(lesions)
+    found = L.readings(lesions)
+    plan = L.make_plan(lesions, found, evts, criteria, porta_hepatis=porta,
+                       node_threshold_cm=node_threshold_cm, tumour_measure=tumour_measure,
+                       max_targets=max_targets, max_targets_per_organ=max_targets_per_organ)
+    new_ids = list(dict.fromkeys(lesions.loc[lesions["role"] == "new", "lesion_id"]))
+    rule_criteria = "RECIST1.1" if criteria == "iRECIST" else criteria
+    states = L.new_lesion_states(plan, found, evts, new_ids, criteria=rule_criteria)
+    backdated = L.confirm_equivocal(states, evts, backdate_new_lesions and not count_suspected)
+    if count_suspected:  # equivocal lesions count where they are seen
+        for now, extra in zip(states, backdated):
+            if any(x.status == "equivocal" for x in now.values()):
+                extra.append("equivocal new lesion(s) counted (count_suspected=True)")
+            now.update({lid: L.NewLesion(lid, "counted", x.size, x.why)
+                        for lid, x in now.items() if x.status == "equivocal"})
+    proxy_notes = list(plan.proxy_notes.values())
+    baseline_sum = (sum(L.target_values(plan, found, plan.baseline_id)[0].values())
+                    if plan.targets else None)
+    points = []
+    for (event_id, day), now, extra in zip(evts[1:], states, backdated):
+        notes = list(proxy_notes)
+        values, value_notes = L.target_values(plan, found, event_id)
+        notes += value_notes
+        unmeasured = [lid for lid, v in values.items() if v is None]
+        if unmeasured:
+            notes.append(f"target(s) not measured: {', '.join(unmeasured)}")
+        total = sum(values.values()) if plan.targets and not unmeasured else None
+        non_target, nt_notes = L.non_target_state(plan, found, event_id)
+        new, new_notes = _new_lesion_call(now, count_suspected)
+        points.append(TimePoint(event_id, day, values, total, non_target, new, now,
+                                notes + nt_notes + new_notes + extra))
+    return Evaluation(criteria, plan, found, evts[0][1], baseline_sum, points, bool(proxy_notes))
+
+
+def case_options(case) -> dict:
+    """Options of :func:`assess` that a case folder decides: the nodes the case
+    marks as porta hepatis (fact ``porta_hepatis_nodes``) on top of the site
+    vocabulary (:data:`casekit.rules.lesions.PORTA_HEPATIS_SITES`)."""
+    return {"porta_hepatis": sorted(L.porta_hepatis_nodes(case.lesions,
+                                                          case.fact("porta_hepatis_nodes")))}
 
 
 def assess(lesions: pd.DataFrame, criteria: str, count_suspected: bool = False,
-           node_threshold_cm: float | None = None) -> pd.DataFrame:
+           node_threshold_cm: float | None = None, **options) -> pd.DataFrame:
     """Time-point response at every assessment event under one criteria.
 
-    Rules (Eisenhauer 2009 = RECIST 1.1; Lencioni & Llovet 2010 = mRECIST):
+    Rules (E2009 = Eisenhauer 2009, RECIST 1.1; L&L 2010 = mRECIST; FAQ = EORTC
+    RECIST FAQ / Schwartz 2016; iRECIST in :mod:`casekit.rules.irecist`):
 
     - Baseline is the earliest event with lesion rows; its row carries the
       target sum and empty response columns.
-    - Targets are the baseline rows with role ``target`` that qualify under
-      ``criteria``: a node needs a short axis >= ``node_threshold_cm``
-      (default NODE_THRESHOLD_CM: 1.5 cm RECIST 1.1 §3.1.1, 2.0 cm mRECIST),
-      a non-nodal target needs a baseline measurement, and tumour thrombus is
-      always non-target under mRECIST. Demoted lesions are non-targets and the
-      baseline note says why.
+    - Targets (E2009 §3.1, §4.2): baseline rows with role ``target`` that are
+      measurable - non-nodal >= 1 cm in the summed measure, nodes >= 1.5 cm
+      short axis (a porta hepatis node under mRECIST >= 2 cm, L&L 2010;
+      ``node_threshold_cm`` overrides) - at most ``max_targets`` (5) and
+      ``max_targets_per_organ`` (2; nodes are one organ, FAQ), the largest
+      kept; tumour thrombus is non-target under mRECIST. Every demotion is in
+      the baseline note.
+    - Nodes not disease at baseline (< 1 cm; porta hepatis under mRECIST
+      < 2 cm) are followed only as possible new lesions. A node that was
+      disease at baseline is a non-target when not a target and never becomes
+      a new lesion: its growth is non-target progression when the reader
+      records it unequivocal (E2009 §4.3.3; FAQ "New lymph node lesions").
+      Which nodes are porta hepatis: ``porta_hepatis`` (lesion ids; default
+      from the site vocabulary, see :func:`case_options`).
     - Measures: RECIST 1.1 longest diameter (nodes short axis); mRECIST viable
-      diameter for tumours (nodes short axis). A missing preferred measure is
-      replaced by the longest diameter for that lesion at every event, and
-      ``proxy`` is True with a note naming the substitution.
+      diameter, replaced by the longest diameter at every event when missing
+      anywhere (``proxy`` True, with a note).
     - Target response (§4.3.1): PD if the sum is >= 20 % and >= 0.5 cm above
-      the nadir (smallest earlier sum, baseline included); else CR if every
-      non-nodal target is 0 and every nodal target < 1.0 cm short axis; else
-      PR if >= 30 % below baseline; else SD; NE if a target is unmeasured.
-      "NA" when there are no targets.
-    - Non-target response (§4.3.3): PD / NE / CR / non-CR/non-PD, "NA" when
-      there is no non-target disease.
-    - New lesions (§4.3.5): "yes" for a role ``new`` row assessed present or
-      unequivocal_progression, or a node below the threshold at baseline that
-      reaches it; "suspected" when only suspected ones exist and
-      ``count_suspected`` is False (they then count as "no").
-    - Overall: OVERALL_RESPONSE_TABLE (§4.4.1).
+      the nadir; else CR if non-nodal targets are 0 and nodes below normal;
+      else PR if >= 30 % below baseline; else SD; NE if a target was not
+      assessed; a target "present" without a size counts 5 mm (§4.3.1 note).
+    - New lesions (§4.3.5; L&L 2010; FAQ): see
+      :func:`casekit.rules.lesions.new_lesion_states`. Equivocal ones count
+      only with ``count_suspected``; when a later scan confirms one, the PD is
+      back-dated to the scan where it first appeared
+      (``backdate_new_lesions``, default True).
+    - Overall: OVERALL_RESPONSE_TABLE (§4.4.1); after an overall CR any lesion
+      that reappears makes PD (FAQ; ``reappearance_is_pd``, default True).
 
-    Percentages are rounded to 0.1 and the sum to 0.01 cm; the decisions are
-    made on exact integers, so -30.0 % is PR and +20 % with +0.4 cm is not PD.
+    ``criteria="iRECIST"`` gives iRECIST calls (:func:`casekit.rules.irecist.assess_irecist`,
+    which takes its own options too). Percentages are rounded to 0.1 and sums
+    to 0.01 cm; decisions are made on exact integers.
     """
-    return _assess(lesions, criteria, count_suspected, node_threshold_cm)
+    return _assess(lesions, criteria, count_suspected, node_threshold_cm, **options)
 
 
 def _reported_lookup(responses: pd.DataFrame | None) -> dict:
@@ -535,14 +440,17 @@ def _reported_lookup(responses: pd.DataFrame | None) -> dict:
 
 
 def response_table(lesions: pd.DataFrame, responses: pd.DataFrame | None = None,
-                   count_suspected: bool = False) -> pd.DataFrame:
-    """Both criteria, RECIST1.1 rows then mRECIST rows, each in day order,
-    with the authors' call for the same event and criteria in
-    ``reported_response`` (empty string where they reported none).
-    Rules as in :func:`assess` (Eisenhauer 2009; Lencioni & Llovet 2010)."""
+                   criteria=None, count_suspected: bool = False, **options) -> pd.DataFrame:
+    """Rows per criteria (default RECIST 1.1 then mRECIST; any of
+    ALL_CRITERIA in the order given), each in day order, with the authors' call
+    for the same event and criteria in ``reported_response`` (empty where they
+    reported none). Rules and ``options`` as in :func:`assess`."""
+    if isinstance(criteria, bool):  # the old positional count_suspected
+        criteria, count_suspected = None, criteria
+    chosen = CRITERIA if criteria is None else tuple(criteria)
     reported = _reported_lookup(responses)
-    tables = [assess(lesions, criteria, count_suspected=count_suspected) for criteria in CRITERIA]
-    out = pd.concat(tables, ignore_index=True)
+    tables = [assess(lesions, c, count_suspected=count_suspected, **options) for c in chosen]
+    out = pd.concat(tables, ignore_index=True) if tables else pd.DataFrame(columns=ASSESSMENT_COLUMNS)
     out["reported_response"] = [
         reported.get((e, c), "") for e, c in zip(out["event_id"], out["criteria"])]
     return out[RESPONSE_TABLE_COLUMNS]
@@ -553,44 +461,47 @@ LESION_CHANGE_COLUMNS = ["lesion_id", "event_id", "day", "size_cm", "measure", "
 TARGET_SUM = "target sum"
 
 
-def lesion_changes(lesions: pd.DataFrame, criteria: str) -> pd.DataFrame:
+def lesion_changes(lesions: pd.DataFrame, criteria: str, **options) -> pd.DataFrame:
     """Per-lesion and target-sum % change from baseline, for a spider plot.
 
     Every lesion measured at baseline is followed by the measure it is summed by under
     ``criteria`` (targets, with the proxy rule of :func:`assess`) or, for measured
     non-targets such as a lymph node, its own recorded measure; ``role`` says which
     (``target``, ``non_target``, or ``sum`` for the target-sum rows, whose ``lesion_id``
-    is ``"target sum"``). change_pct = (size - baseline size) / baseline size x 100,
+    is ``"target sum"``). A node that is not disease at baseline under ``criteria`` is
+    drawn as ``non_target`` too. change_pct = (size - baseline size) / baseline size x 100,
     rounded to 0.1 (Eisenhauer 2009 §4.3.1 defines the same change for the sum).
+    ``options`` as in :func:`assess`.
     """
     _check_criteria(criteria)
-    lesions = _clean(lesions)
+    lesions = L.clean(lesions)
     columns = LESION_CHANGE_COLUMNS
     if lesions.empty:
         return pd.DataFrame(columns=columns)
-    events = _events(lesions)
-    readings = _readings(lesions)
-    plan = _plan(lesions, readings, events, criteria,
-                 _tenths(NODE_THRESHOLD_CM[criteria]), None)
-    baseline_id = events[0][0]
+    evaluation = evaluate(lesions, criteria, **{k: v for k, v in options.items()
+                                                 if k in ("porta_hepatis", "node_threshold_cm",
+                                                          "max_targets", "max_targets_per_organ")})
+    plan, found = evaluation.plan, evaluation.found
+    evts = L.events(lesions)
+    baseline_id = plan.baseline_id
     followed = dict(plan.targets)
-    for lesion_id in plan.non_targets:
-        sizes = readings[(baseline_id, lesion_id)].sizes
+    for lesion_id in plan.non_targets + list(plan.normal_nodes):
+        sizes = found[(baseline_id, lesion_id)].sizes
         if sizes:  # a measured non-target, e.g. a lymph node below the target threshold
             followed[lesion_id] = "short_axis" if "short_axis" in sizes else sorted(sizes)[0]
     rows = []
     for lesion_id, measure in followed.items():
-        base = readings[(baseline_id, lesion_id)].size(measure)
-        for event_id, day in events:
-            reading = readings.get((event_id, lesion_id))
+        base = found[(baseline_id, lesion_id)].size(measure)
+        for event_id, day in evts:
+            reading = found.get((event_id, lesion_id))
             size = reading.size(measure) if reading else None
             if size is None or not base:
                 continue
-            rows.append(dict(lesion_id=lesion_id, event_id=event_id, day=day, size_cm=_cm(size),
+            rows.append(dict(lesion_id=lesion_id, event_id=event_id, day=day, size_cm=L.cm(size),
                              measure=measure,
                              role="target" if lesion_id in plan.targets else "non_target",
                              change_pct=_percent_change(size, base)))
-    for r in assess(lesions, criteria).itertuples(index=False):
+    for r in assess(lesions, criteria, **options).itertuples(index=False):
         if not np.isnan(r.target_sum_cm):
             rows.append(dict(lesion_id=TARGET_SUM, event_id=r.event_id, day=r.day,
                              size_cm=r.target_sum_cm, measure="sum", role="sum",
@@ -600,101 +511,36 @@ def lesion_changes(lesions: pd.DataFrame, criteria: str) -> pd.DataFrame:
 
 
 # --------------------------------------------------------------------------
-# Best overall response, RECIST 1.1 §4.4.3 and §4.6.1
-# --------------------------------------------------------------------------
-_BOR_RANK = {"CR": 5, "PR": 4, "SD": 3, "non-CR/non-PD": 3, "PD": 1, "NE": 0}
-_AT_LEAST = {"CR": ("CR",), "PR": ("PR", "CR")}
-
-
-def _confirmed(calls, i, response, confirm_days) -> bool:
-    """A later call >= confirm_days after call i that is the same or better,
-    with no PD in between (§4.6.1)."""
-    day = calls[i][1]
-    for _, later_day, later in calls[i + 1:]:
-        if later == "PD":
-            return False
-        if later_day - day >= confirm_days and later in _AT_LEAST[response]:
-            return True
-    return False
-
-
-def _counted_response(calls, i, baseline_day, confirm, confirm_days, min_sd_days):
-    """The response call i counts as for BOR, with a note when it changed.
-
-    With confirmation an unconfirmed CR counts as PR if the PR is confirmed,
-    otherwise an unconfirmed CR/PR counts as SD (Eisenhauer 2009 §4.4.3, the
-    confirmation table). SD (and non-CR/non-PD) counts only when at least
-    ``min_sd_days`` after baseline, else NE.
-    """
-    event_id, day, response = calls[i]
-    notes = []
-    if confirm and response == "CR" and not _confirmed(calls, i, "CR", confirm_days):
-        notes.append(f"CR at {event_id} not confirmed >= {confirm_days} days later")
-        response = "PR"
-    if confirm and response == "PR" and not _confirmed(calls, i, "PR", confirm_days):
-        notes.append(f"PR at {event_id} not confirmed >= {confirm_days} days later: counts as SD")
-        response = "SD"
-    if response in ("SD", "non-CR/non-PD") and day - baseline_day < min_sd_days:
-        notes.append(f"{response} at {event_id} only {day - baseline_day} days after baseline "
-                     f"(< {min_sd_days}): NE")
-        response = "NE"
-    return response, notes
-
-
-def best_overall_response(assessed: pd.DataFrame, confirm: bool = False,
-                          confirm_days: int = 28, min_sd_days: int = 42) -> pd.DataFrame:
-    """Best overall response per criteria (Eisenhauer 2009 §4.4.3).
-
-    ``assessed`` is the output of :func:`assess` or :func:`response_table`
-    (one or both criteria). The best call in the order CR > PR > SD
-    (or non-CR/non-PD) > PD > NE wins; its first event is reported.
-
-    - ``confirm=True``: a CR needs a CR, a PR a PR or CR, at a later
-      assessment >= ``confirm_days`` later without PD in between (§4.6.1);
-      an unconfirmed CR falls to PR (if that is confirmed) and an unconfirmed
-      PR to SD, as in the paper's confirmation table.
-    - SD counts only if >= ``min_sd_days`` (default 42 = 6 weeks) after the
-      baseline assessment; otherwise that call is NE, so SD too early followed
-      by PD gives PD.
-    """
-    rows = []
-    for criteria in [c for c in CRITERIA if c in set(assessed["criteria"])]:
-        frame = assessed[assessed["criteria"] == criteria].sort_values("day", kind="stable")
-        baseline_day = int(frame["day"].iloc[0])
-        follow = frame[frame["overall_response"].astype(str) != ""]
-        calls = list(zip(follow["event_id"], follow["day"].astype(int), follow["overall_response"]))
-        best, best_event, notes = "NE", "", []
-        if not calls:
-            notes.append("no follow-up assessment")
-        for i in range(len(calls)):
-            response, why = _counted_response(
-                calls, i, baseline_day, confirm, confirm_days, min_sd_days)
-            notes.extend(why)
-            if _BOR_RANK[response] > _BOR_RANK[best] or (not best_event and response == best):
-                best, best_event = response, calls[i][0]
-        rows.append(dict(criteria=criteria, bor=best, event_id=best_event, note="; ".join(notes)))
-    return pd.DataFrame(rows, columns=BOR_COLUMNS)
-
-
-# --------------------------------------------------------------------------
 # Sensitivity of the reported calls to unreported details
 # --------------------------------------------------------------------------
 #: One-at-a-time departures from "as recorded". Keys: criteria ("reported",
-#: "other" or a name in CRITERIA), measure ("preferred" or "longest"),
+#: "other" or a name in ALL_CRITERIA), measure ("preferred" or "longest"),
 #: node_role ("as_recorded" or "target"), node_axis ("short" or "long"),
-#: count_suspected (bool).
+#: porta_hepatis ("as_given": the ``porta_hepatis`` option, else the site
+#: vocabulary; "none": no node is porta hepatis, RECIST 1.1 node rules for all;
+#: "all": every node is), node_growth ("as_recorded" or "unequivocal": a
+#: non-target node that grows to >= its measurable limit is read as unequivocal
+#: non-target progression), count_suspected (bool).
 DEFAULT_SCENARIOS = (
     {"scenario": "as recorded"},
     {"scenario": "other criteria", "criteria": "other"},
+    {"scenario": "iRECIST", "criteria": "iRECIST"},
     {"scenario": "whole-tumour (longest) diameter", "measure": "longest"},
     {"scenario": "lymph node(s) promoted to target", "node_role": "target"},
     {"scenario": "node size read as long axis", "node_axis": "long"},
+    {"scenario": "no node read as porta hepatis", "porta_hepatis": "none"},
+    {"scenario": "every node read as porta hepatis", "porta_hepatis": "all"},
+    {"scenario": "node growth read as unequivocal progression", "node_growth": "unequivocal"},
     {"scenario": "suspected new lesions counted", "count_suspected": True},
 )
-_SCENARIO_DEFAULTS = {"criteria": "reported", "measure": "preferred",
-                      "node_role": "as_recorded", "node_axis": "short", "count_suspected": False}
+_SCENARIO_DEFAULTS = {"criteria": "reported", "measure": "preferred", "node_role": "as_recorded",
+                      "node_axis": "short", "porta_hepatis": "as_given",
+                      "node_growth": "as_recorded", "count_suspected": False}
 _CATEGORY_NAMES = {"complete response": "CR", "partial response": "PR",
-                   "stable disease": "SD", "progressive disease": "PD"}
+                   "stable disease": "SD", "progressive disease": "PD",
+                   # iRECIST calls compared with RECIST-style reported calls: a confirmed
+                   # progression is PD, an unconfirmed one (iUPD) is not.
+                   "icr": "CR", "ipr": "PR", "isd": "SD", "icpd": "PD"}
 
 
 def _category(text) -> str:
@@ -711,7 +557,8 @@ def _scenario_criteria(setting: str, reported: str) -> str:
     return setting
 
 
-def _scenario_lesions(lesions: pd.DataFrame, node_role: str, node_axis: str) -> pd.DataFrame:
+def _scenario_lesions(lesions: pd.DataFrame, node_role: str, node_axis: str,
+                      node_growth: str = "as_recorded") -> pd.DataFrame:
     """Lesion rows rewritten for the node scenarios.
 
     node_role="target": every non-target lymph node becomes a target (it must
@@ -719,9 +566,18 @@ def _scenario_lesions(lesions: pd.DataFrame, node_role: str, node_axis: str) -> 
     recorded node size is read as its longest diameter, so its short axis is
     unknown; the node then cannot be a nodal target, cannot be shown to
     cross a malignancy threshold and is resolved only if reported absent.
+    node_growth="unequivocal": a non-target node whose short axis is larger
+    than at baseline and >= 1.5 cm is recorded as unequivocal progression
+    there (RECIST 1.1 §4.3.3 leaves that judgment to the reader).
     """
-    out = _clean(lesions)
+    out = L.clean(lesions)
     nodes = out["kind"] == "lymph_node"
+    if node_growth == "unequivocal":
+        first = out[nodes & (out["measure"] == "short_axis")].groupby("lesion_id")["size_cm"].first()
+        grew = (nodes & (out["role"] == "non_target") & (out["measure"] == "short_axis")
+                & (out["size_cm"] >= L.NODE_MEASURABLE_CM)
+                & (out["size_cm"] > out["lesion_id"].map(first)))
+        out.loc[grew, "assessment"] = "unequivocal_progression"
     if node_role == "target":
         out.loc[nodes & (out["role"] == "non_target"), "role"] = "target"
     if node_axis == "long":
@@ -729,19 +585,33 @@ def _scenario_lesions(lesions: pd.DataFrame, node_role: str, node_axis: str) -> 
     return out
 
 
+def _scenario_porta(setting: str, lesions: pd.DataFrame, given):
+    if setting == "none":
+        return ()
+    if setting == "all":
+        return tuple(sorted(set(lesions.loc[lesions["kind"] == "lymph_node", "lesion_id"])))
+    return given
+
+
 def sensitivity(lesions: pd.DataFrame, responses: pd.DataFrame,
-                scenarios=None) -> pd.DataFrame:
+                scenarios=None, **options) -> pd.DataFrame:
     """Does each reported call survive other readings of unreported details?
 
     For every (event_id, criteria, category) in ``responses`` the assessment
     is re-run under each scenario (default DEFAULT_SCENARIOS: the other
-    criteria; whole (longest) instead of viable diameter; nodes promoted to
-    target; node size read as long axis; suspected new lesions counted) and
-    ``survives`` says whether the computed overall response equals the
-    reported one. Rules as in :func:`assess` (Eisenhauer 2009; Lencioni &
-    Llovet 2010). One row per scenario per reported call.
+    criteria; iRECIST; whole (longest) instead of viable diameter; nodes
+    promoted to target; node size read as long axis; no node / every node read
+    as porta hepatis (Lencioni & Llovet 2010's 2 cm rule); node growth read as
+    unequivocal non-target progression (RECIST 1.1 §4.3.3); suspected new
+    lesions counted) and ``survives`` says whether the computed overall
+    response equals the reported one (an iRECIST iCPD equals PD, iUPD does
+    not). ``options`` are the case's :func:`assess` options (e.g.
+    :func:`case_options`), the "as recorded" reading. One row per scenario per
+    reported call.
     """
     scenarios = DEFAULT_SCENARIOS if scenarios is None else scenarios
+    clean_lesions = L.clean(lesions)
+    given = options.pop("porta_hepatis", None)
     cache: dict[tuple, pd.DataFrame] = {}
     rows = []
     for call in responses.itertuples(index=False):
@@ -749,20 +619,25 @@ def sensitivity(lesions: pd.DataFrame, responses: pd.DataFrame,
             setting = {**_SCENARIO_DEFAULTS, **scenario}
             criteria = _scenario_criteria(setting["criteria"], call.criteria)
             forced = "longest" if setting["measure"] == "longest" else None
+            porta = _scenario_porta(setting["porta_hepatis"], clean_lesions, given)
             key = (criteria, forced, setting["node_role"], setting["node_axis"],
+                   setting["node_growth"], None if porta is None else tuple(porta),
                    bool(setting["count_suspected"]))
             if key not in cache:
                 cache[key] = _assess(
-                    _scenario_lesions(lesions, setting["node_role"], setting["node_axis"]),
-                    criteria, count_suspected=key[4], tumour_measure=forced)
+                    _scenario_lesions(lesions, setting["node_role"], setting["node_axis"],
+                                      setting["node_growth"]),
+                    criteria, count_suspected=key[-1], tumour_measure=forced,
+                    porta_hepatis=porta, **options)
             found = cache[key].loc[cache[key]["event_id"] == call.event_id, "overall_response"]
             computed = str(found.iloc[0]) if len(found) else ""
             rows.append(dict(
                 event_id=call.event_id, reported_criteria=call.criteria, reported=call.category,
                 scenario=setting.get("scenario", ""), criteria=criteria,
-                measure=forced or _preferred_measure("tumour", criteria),
+                measure=forced or L.preferred_measure("tumour", criteria),
                 node_role=setting["node_role"], node_axis=setting["node_axis"],
-                count_suspected=key[4], computed=computed,
+                porta_hepatis=setting["porta_hepatis"], node_growth=setting["node_growth"],
+                count_suspected=key[-1], computed=computed,
                 survives=bool(computed) and _category(computed) == _category(call.category),
             ))
     return pd.DataFrame(rows, columns=SENSITIVITY_COLUMNS)

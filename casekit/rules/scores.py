@@ -1,4 +1,4 @@
-"""Liver-function scores: Child-Pugh, ALBI and MELD, and a per-event score table.
+"""Liver-function scores: Child-Pugh, ALBI, MELD, MELD-Na and MELD 3.0, and a per-event score table.
 
 Each score is a small function of plain numbers returning a frozen dataclass
 (which also unpacks like a tuple: ``points, letter = child_pugh(...)``).
@@ -18,15 +18,25 @@ import pandas as pd
 BILIRUBIN_UMOL_PER_MG_DL = 17.1
 ALBUMIN_G_L_PER_G_DL = 10.0
 
-SCORE_TABLE_COLUMNS = ["event_id", "score", "value", "category"]
+SCORE_TABLE_COLUMNS = ["event_id", "score", "value", "category", "formula"]
+
+#: Which formula each score row is, with its reference (the ``formula`` column).
+SCORE_FORMULAS = {
+    "albi": "ALBI: Johnson PJ et al., J Clin Oncol 2015;33:550-558",
+    "child_pugh": "Child-Pugh (INR version): Pugh RNH et al., Br J Surg 1973;60:646-649",
+    "meld": "MELD: Kamath PS et al., Hepatology 2001;33:464-470, UNOS/OPTN bounds",
+    "meld_na": "MELD-Na: Kim WR et al., N Engl J Med 2008;359:1018-1026, OPTN policy of January 2016",
+    "meld_3": "MELD 3.0: Kim WR et al., Gastroenterology 2021;161:1887-1895, OPTN policy of July 2023",
+}
 
 # Lab tests that feed a score; an event with none of them gets no score rows.
-SCORE_INPUT_TESTS = ("BILI", "ALB", "INR", "CREAT")
+SCORE_INPUT_TESTS = ("BILI", "ALB", "INR", "CREAT", "SODIUM")
 _TEST_NAMES = {
     "BILI": "bilirubin (BILI)",
     "ALB": "albumin (ALB)",
     "INR": "INR (INR)",
     "CREAT": "creatinine (CREAT)",
+    "SODIUM": "sodium (SODIUM)",
 }
 
 
@@ -308,7 +318,7 @@ def meld(
       (UNOS: at least twice, or 24 h of CVVHD, in the prior week);
     * the result is rounded half-up to an integer and capped at 40 (UNOS).
 
-    MELD-Na and MELD 3.0 are not computed here.
+    MELD-Na and MELD 3.0: :func:`meld_na`, :func:`meld_3`.
 
     Example: all inputs 1.0 -> 6.43 -> 6. Creatinine 5.0 -> 4.0:
     9.57 x ln 4 + 6.43 = 13.267 + 6.43 = 19.70 -> 20.
@@ -329,6 +339,96 @@ def meld(
         creat = 4.0
         notes.append("creatinine capped at 4.0")
     raw = 3.78 * math.log(bili) + 11.2 * math.log(i) + 9.57 * math.log(creat) + 6.43
+    score = math.floor(raw + 0.5)
+    if score > 40:
+        score = 40
+        notes.append("score capped at 40")
+    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+
+
+def _bounded(name, value, low, high, notes):
+    if value < low:
+        notes.append(f"{name} < {low:g} set to {low:g}")
+        return low
+    if high is not None and value > high:
+        notes.append(f"{name} > {high:g} set to {high:g}")
+        return high
+    return value
+
+
+def meld_na(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, sodium_mmol_l: float,
+            dialysis: bool = False) -> Meld:
+    """MELD-Na as implemented by OPTN policy from January 2016 (Kim WR, Biggins SW,
+    Kremers WK, et al. Hyponatremia and mortality among patients on the liver-transplant
+    waiting list. N Engl J Med 2008;359:1018-1026; OPTN Policy 9.1.D):
+
+        MELD(i) = 0.957 ln(creatinine) + 0.378 ln(bilirubin) + 1.120 ln(INR) + 0.643,
+                  rounded to the tenth and multiplied by 10;
+        if MELD(i) > 11: MELD = MELD(i) + 1.32 (137 - Na) - 0.033 MELD(i) (137 - Na)
+
+    Bounds: bilirubin, INR, creatinine < 1.0 set to 1.0; creatinine capped at 4.0 and
+    set to 4.0 with dialysis; sodium bounded to 125-137 mmol/L; the result rounded
+    half-up to an integer and capped at 40.
+
+    Example (worked in tests): bilirubin 2.0, INR 1.5, creatinine 1.5, Na 130 ->
+    MELD(i) = 0.957 x 0.405465 + 0.378 x 0.693147 + 1.120 x 0.405465 + 0.643 = 1.7472
+    -> 1.7 -> 17; 17 + 1.32 x 7 - 0.033 x 17 x 7 = 17 + 9.24 - 3.927 = 22.313 -> 22.
+    """
+    notes: list[str] = []
+    bili = _bounded("bilirubin", _positive("bilirubin", bilirubin_mg_dl), 1.0, None, notes)
+    i = _bounded("INR", _positive("INR", inr), 1.0, None, notes)
+    creat = _positive("creatinine", creatinine_mg_dl)
+    if dialysis:
+        creat = 4.0
+        notes.append("dialysis: creatinine set to 4.0")
+    else:
+        creat = _bounded("creatinine", creat, 1.0, 4.0, notes)
+    na = _bounded("sodium", _positive("sodium", sodium_mmol_l), 125.0, 137.0, notes)
+    inner = 0.957 * math.log(creat) + 0.378 * math.log(bili) + 1.120 * math.log(i) + 0.643
+    meld_i = math.floor(inner * 10 + 0.5)  # rounded to the tenth, times 10
+    raw = float(meld_i)
+    if meld_i > 11:
+        raw = meld_i + 1.32 * (137 - na) - 0.033 * meld_i * (137 - na)
+    else:
+        notes.append(f"MELD(i) {meld_i} <= 11: no sodium term")
+    score = math.floor(raw + 0.5)
+    if score > 40:
+        score = 40
+        notes.append("score capped at 40")
+    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+
+
+def meld_3(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, sodium_mmol_l: float,
+           albumin_g_dl: float, female: bool, dialysis: bool = False) -> Meld:
+    """MELD 3.0 (Kim WR, Mannalithara A, Heimbach JK, et al. MELD 3.0: the Model for
+    End-stage Liver Disease updated for the modern era. Gastroenterology
+    2021;161:1887-1895; OPTN policy from July 2023):
+
+        MELD 3.0 = 1.33 (if female) + 4.56 ln(bilirubin) + 0.82 (137 - Na)
+                   - 0.24 (137 - Na) ln(bilirubin) + 9.09 ln(INR) + 11.14 ln(creatinine)
+                   + 1.85 (3.5 - albumin) - 1.83 (3.5 - albumin) ln(creatinine) + 6
+
+    Bounds: bilirubin, INR, creatinine < 1.0 set to 1.0; creatinine capped at 3.0 and
+    set to 3.0 with dialysis; sodium 125-137 mmol/L; albumin 1.5-3.5 g/dL; rounded
+    half-up to an integer, capped at 40.
+
+    Example (worked in tests): male, bilirubin 2.0, INR 1.5, creatinine 1.5, Na 130,
+    albumin 3.0 -> 22.49 -> 22; female -> 23.82 -> 24.
+    """
+    notes: list[str] = []
+    bili = _bounded("bilirubin", _positive("bilirubin", bilirubin_mg_dl), 1.0, None, notes)
+    i = _bounded("INR", _positive("INR", inr), 1.0, None, notes)
+    creat = _positive("creatinine", creatinine_mg_dl)
+    if dialysis:
+        creat = 3.0
+        notes.append("dialysis: creatinine set to 3.0")
+    else:
+        creat = _bounded("creatinine", creat, 1.0, 3.0, notes)
+    na = _bounded("sodium", _positive("sodium", sodium_mmol_l), 125.0, 137.0, notes)
+    alb = _bounded("albumin", _positive("albumin", albumin_g_dl), 1.5, 3.5, notes)
+    raw = (1.33 * bool(female) + 4.56 * math.log(bili) + 0.82 * (137 - na)
+           - 0.24 * (137 - na) * math.log(bili) + 9.09 * math.log(i) + 11.14 * math.log(creat)
+           + 1.85 * (3.5 - alb) - 1.83 * (3.5 - alb) * math.log(creat) + 6)
     score = math.floor(raw + 0.5)
     if score > 40:
         score = 40
@@ -382,10 +482,11 @@ def _not_computable(event_id, score, reasons) -> dict:
 
 
 def score_table(labs: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
-    """Child-Pugh, ALBI and MELD for every event that has liver-score labs.
+    """Child-Pugh, ALBI, MELD, MELD-Na and MELD 3.0 for every event that has liver-score labs.
 
-    Columns (exactly): ``event_id, score, value, category``; sorted by event
-    day then score name (``albi``, ``child_pugh``, ``meld``).
+    Columns (exactly): ``event_id, score, value, category, formula``; sorted by event
+    day then score name (``albi``, ``child_pugh``, ``meld``, ``meld_3``, ``meld_na``);
+    ``formula`` names the formula of the row with its reference (SCORE_FORMULAS).
 
     * ``child_pugh``: value = points; category = class letter + points
       ("A5"). Needs BILI, ALB, INR and the facts ``ascites`` and
@@ -397,6 +498,9 @@ def score_table(labs: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
       (e.g. "bilirubin < 1.0 set to 1.0") or "within bounds". Needs BILI, INR,
       CREAT; dialysis is taken from the fact ``dialysis`` ("yes"/"no"), absent
       meaning no dialysis.
+    * ``meld_na``: :func:`meld_na`; needs BILI, INR, CREAT and SODIUM.
+    * ``meld_3``: :func:`meld_3`; needs BILI, INR, CREAT, SODIUM, ALB and the fact
+      ``sex`` (``male``/``female``).
 
     A score whose inputs are missing or unusable gets an empty value (NaN) and
     ``category = "not computable: <reason>"``, e.g. "not computable: no
@@ -421,10 +525,14 @@ def score_table(labs: pd.DataFrame, facts: dict[str, str]) -> pd.DataFrame:
                 _albi_row(event_id, values, problems),
                 _child_pugh_row(event_id, values, problems, facts),
                 _meld_row(event_id, values, problems, facts),
+                _meld_na_row(event_id, values, problems, facts),
+                _meld_3_row(event_id, values, problems, facts),
             ):
                 rec["_day"] = day
                 records.append(rec)
 
+    for rec in records:
+        rec["formula"] = SCORE_FORMULAS[rec["score"]]
     out = pd.DataFrame.from_records(records, columns=SCORE_TABLE_COLUMNS + ["_day"])
     out["value"] = out["value"].astype("float64")
     out = out.sort_values(["_day", "score"], kind="mergesort").reset_index(drop=True)
@@ -488,3 +596,40 @@ def _meld_row(event_id, values, problems, facts) -> dict:
         "value": float(result.score),
         "category": result.note,
     }
+
+
+def _dialysis(facts, reasons) -> bool:
+    value = _fact(facts, "dialysis")
+    if value is None or value.lower() in NO_WORDS:
+        return False
+    if value.lower() in YES_WORDS:
+        return True
+    reasons.append(f"dialysis value {value!r} not recognised")
+    return False
+
+
+def _meld_na_row(event_id, values, problems, facts) -> dict:
+    reasons = _lab_reasons(("BILI", "INR", "CREAT", "SODIUM"), values, problems)
+    dialysis = _dialysis(facts, reasons)
+    if reasons:
+        return _not_computable(event_id, "meld_na", reasons)
+    result = meld_na(values["BILI"], values["INR"], values["CREAT"], values["SODIUM"],
+                     dialysis=dialysis)
+    return {"event_id": event_id, "score": "meld_na", "value": float(result.score),
+            "category": result.note}
+
+
+def _meld_3_row(event_id, values, problems, facts) -> dict:
+    reasons = _lab_reasons(("BILI", "INR", "CREAT", "SODIUM", "ALB"), values, problems)
+    dialysis = _dialysis(facts, reasons)
+    sex = _fact(facts, "sex")
+    if sex is None:
+        reasons.append("sex not in facts")
+    elif sex.lower() not in ("male", "female"):
+        reasons.append(f"sex value {sex!r} not recognised")
+    if reasons:
+        return _not_computable(event_id, "meld_3", reasons)
+    result = meld_3(values["BILI"], values["INR"], values["CREAT"], values["SODIUM"],
+                    values["ALB"], female=sex.lower() == "female", dialysis=dialysis)
+    return {"event_id": event_id, "score": "meld_3", "value": float(result.score),
+            "category": result.note}

@@ -1,0 +1,205 @@
+"""RECIST 1.1 / mRECIST rules at their boundaries (issue "Response criteria to the letter").
+
+Expectations are worked out by hand from Eisenhauer 2009 (RECIST 1.1, "E2009"), the EORTC
+RECIST FAQ, Lencioni & Llovet 2010 (mRECIST, "L&L 2010") and, for the confirmation
+parameters, admiralonco's documented semantics; the arithmetic is in the comments.
+"""
+
+import pandas as pd
+import pytest
+
+from casekit.rules.response import assess, best_overall_response
+from tests.test_response import follow_up, lesions, one_target
+
+
+def _new(event_id, day, size, assessment, site="liver segment 7", lesion_id="X1"):
+    return (event_id, day, lesion_id, "tumour", "new", "longest" if size else None, size, assessment)
+
+
+# ---------------------------------------------------------------- rule 3: mRECIST new lesions
+def _with_new(*news, site="liver segment 7"):
+    base = [(f"e{i}", 42 * i, "T1", "tumour", "target", "longest", 10.0, "present") for i in range(3)]
+    return lesions(*base, *news, sites={"X1": site})
+
+
+def test_mrecist_new_intrahepatic_lesion_needs_1_cm():
+    # L&L 2010: counted when >= 1 cm with the typical pattern (recorded "present")
+    assert follow_up(_with_new(_new("e1", 42, 1.0, "present")), "mRECIST")["new_lesions"] == "yes"
+    # 0.9 cm < 1 cm: equivocal under mRECIST, but a new lesion under RECIST 1.1
+    small = _with_new(_new("e1", 42, 0.9, "present"))
+    assert follow_up(small, "mRECIST")["new_lesions"] == "suspected"
+    assert follow_up(small, "mRECIST")["overall_response"] == "SD"  # 10 -> 10
+    assert follow_up(small, "RECIST1.1")["new_lesions"] == "yes"
+    # unmeasured: cannot be shown to be >= 1 cm
+    assert follow_up(_with_new(_new("e1", 42, None, "present")), "mRECIST")["new_lesions"] == "suspected"
+
+
+def test_mrecist_new_lesion_counted_after_1_cm_growth_and_back_dated():
+    # suspected 0.5 cm at e1, 1.5 cm at e2: grew 1.0 cm -> HCC at e2, PD back-dated to e1
+    grown = _with_new(_new("e1", 42, 0.5, "suspected"), _new("e2", 84, 1.5, "suspected"))
+    table = assess(grown, "mRECIST")
+    assert list(table["overall_response"]) == ["", "PD", "PD"]
+    assert "back-dated" in table.iloc[1]["note"]
+    # 0.5 -> 1.4: grew 0.9 cm < 1 cm -> still equivocal
+    short = _with_new(_new("e1", 42, 0.5, "suspected"), _new("e2", 84, 1.4, "suspected"))
+    assert list(assess(short, "mRECIST")["new_lesions"]) == ["", "suspected", "suspected"]
+
+
+def test_mrecist_extrahepatic_new_lesion_follows_recist():
+    lung = _with_new(_new("e1", 42, 0.5, "present"), site="right lung")
+    assert follow_up(lung, "mRECIST")["new_lesions"] == "yes"
+
+
+# ---------------------------------------------------------------- rule 4: back-dating
+def test_confirmed_equivocal_new_lesion_is_back_dated():
+    frame = one_target(10.0, 6.0, 6.0, extra=[
+        ("e1", 42, "X1", "tumour", "new", None, None, "suspected"),
+        ("e2", 84, "X1", "tumour", "new", None, None, "present")])
+    # 10 -> 6: -40 % PR; X1 suspected at e1, unequivocal at e2 -> PD dated e1 (E2009 §4.3.5)
+    assert list(assess(frame, "RECIST1.1")["overall_response"]) == ["", "PD", "PD"]
+    undated = assess(frame, "RECIST1.1", backdate_new_lesions=False)
+    assert list(undated["overall_response"]) == ["", "PR", "PD"]
+
+
+def test_unconfirmed_equivocal_new_lesion_stays_equivocal():
+    frame = one_target(10.0, 6.0, 6.0, extra=[
+        ("e1", 42, "X1", "tumour", "new", None, None, "suspected"),
+        ("e2", 84, "X1", "tumour", "new", None, None, "absent")])
+    assert list(assess(frame, "RECIST1.1")["overall_response"]) == ["", "PR", "PR"]
+
+
+# ---------------------------------------------------------------- rule 5: reappearance after CR
+def test_reappearance_after_cr_is_pd():
+    frame = lesions(
+        ("e0", 0, "T1", "tumour", "target", "longest", 3.0, "present"),
+        ("e1", 42, "T1", "tumour", "target", None, None, "absent"),
+        ("e2", 84, "T1", "tumour", "target", "longest", 0.4, "present"))
+    # e2: sum 0.4 vs nadir 0: +0.4 cm < 0.5 cm, not PD by the sum; -86.7 % vs baseline -> PR;
+    # but after a CR the lesion reappeared -> PD (EORTC FAQ)
+    table = assess(frame, "RECIST1.1")
+    assert list(table["overall_response"]) == ["", "CR", "PD"]
+    assert table.iloc[2]["target_response"] == "PR" and "reappeared" in table.iloc[2]["note"]
+    assert assess(frame, "RECIST1.1", reappearance_is_pd=False).iloc[2]["overall_response"] == "PR"
+
+
+def test_non_target_reappearing_after_cr_is_pd():
+    frame = lesions(
+        ("e0", 0, "M1", "tumour", "non_target", None, None, "present"),
+        ("e1", 42, "M1", "tumour", "non_target", None, None, "absent"),
+        ("e2", 84, "M1", "tumour", "non_target", None, None, "present"))
+    assert list(assess(frame, "RECIST1.1")["overall_response"]) == ["", "CR", "PD"]
+
+
+# ---------------------------------------------------------------- rule 6: measurability, limits
+def test_non_nodal_target_below_10_mm_is_not_measurable():
+    frame = lesions(
+        ("e0", 0, "T1", "tumour", "target", "longest", 5.0, "present"),
+        ("e0", 0, "T2", "tumour", "target", "longest", 0.9, "present"),
+        ("e1", 42, "T1", "tumour", "target", "longest", 5.0, "present"),
+        ("e1", 42, "T2", "tumour", "target", "longest", 0.9, "present"))
+    baseline = assess(frame, "RECIST1.1").iloc[0]
+    assert baseline["target_sum_cm"] == 5.0  # 0.9 < 1.0 cm: non-target
+    assert "T2" in baseline["note"] and "not measurable" in baseline["note"]
+    at_limit = frame.assign(size_cm=frame["size_cm"].where(frame["lesion_id"] != "T2", 1.0))
+    assert assess(at_limit, "RECIST1.1").iloc[0]["target_sum_cm"] == 6.0  # 1.0 cm is measurable
+
+
+def test_at_most_two_targets_per_organ_the_largest_kept():
+    rows = [("e0", 0, lid, "tumour", "target", "longest", size, "present")
+            for lid, size in (("T1", 3.0), ("T2", 5.0), ("T3", 4.0))]
+    frame = lesions(*rows, sites={"T1": "liver segment 2", "T2": "liver segment 6",
+                                  "T3": "liver segment 8"})
+    baseline = assess(frame, "RECIST1.1").iloc[0]
+    assert baseline["target_sum_cm"] == 9.0  # T2 5.0 + T3 4.0; T1 (3.0) dropped
+    assert "used T2, T3" in baseline["note"] and "T1 treated as non-target" in baseline["note"]
+
+
+def test_at_most_five_targets():
+    rows = [("e0", 0, f"T{i}", "tumour", "target", "longest", float(i), "present")
+            for i in range(1, 7)]
+    # six organs; sizes 1..6 cm: the five largest sum to 2+3+4+5+6 = 20
+    assert assess(lesions(*rows), "RECIST1.1").iloc[0]["target_sum_cm"] == 20.0
+
+
+def test_target_too_small_to_measure_counts_5_mm():
+    frame = lesions(
+        ("e0", 0, "T1", "tumour", "target", "longest", 3.0, "present"),
+        ("e1", 42, "T1", "tumour", "target", None, None, "present"))
+    row = follow_up(frame)
+    # 5 mm default: (0.5 - 3.0) / 3.0 = -83.3 % -> PR, not NE
+    assert (row["target_sum_cm"], row["change_from_baseline_pct"], row["target_response"]) == (
+        0.5, -83.3, "PR")
+
+
+# ---------------------------------------------------------------- rule 7: BOR
+def calls(*follow_ups, criteria="RECIST1.1", baseline_day=0):
+    rows = [("base", baseline_day, "")] + list(follow_ups)
+    frame = pd.DataFrame(rows, columns=["event_id", "day", "overall_response"])
+    frame["criteria"] = criteria
+    return frame
+
+
+def bor(frame, **kwargs):
+    row = best_overall_response(frame, **kwargs).iloc[0]
+    return row["bor"], row["event_id"]
+
+
+def test_bor_ignores_assessments_after_progression():
+    # E2009 §4.4.3: PR, PD, CR, CR -> PR (the CRs after PD do not count)
+    frame = calls(("e1", 56, "PR"), ("e2", 84, "PD"), ("e3", 126, "CR"), ("e4", 168, "CR"))
+    assert bor(frame) == ("PR", "e1")
+    assert "ignored" in best_overall_response(frame).iloc[0]["note"]
+
+
+def test_minimum_sd_interval_counts_from_treatment_start():
+    # baseline scan day -7, SD on day 38: 45 days after the scan but 38 < 42 after day 0 -> NE
+    frame = calls(("e1", 38, "SD"), baseline_day=-7)
+    assert bor(frame) == ("NE", "e1")
+    assert bor(frame, start_day=-7) == ("SD", "e1")
+
+
+# RECIST 1.1 Table 3 (best overall response when confirmation is required): first call at day
+# 56, second 28 days later (day 84); minimum SD interval 42 days from day 0 is met.
+TABLE_3 = [
+    ("CR", "CR", "CR"),
+    ("CR", "PR", "SD"),  # "SD, PD or PR"; default reading SD (cr_then_pr="sd")
+    ("CR", "SD", "SD"),
+    ("CR", "PD", "SD"),
+    ("CR", "NE", "SD"),
+    ("PR", "CR", "PR"),
+    ("PR", "PR", "PR"),
+    ("PR", "SD", "SD"),
+    ("PR", "PD", "SD"),
+    ("PR", "NE", "SD"),
+    ("NE", "NE", "NE"),
+]
+
+
+@pytest.mark.parametrize("first,second,expected", TABLE_3)
+def test_confirmation_table(first, second, expected):
+    assert bor(calls(("e1", 56, first), ("e2", 84, second)), confirm=True)[0] == expected
+
+
+@pytest.mark.parametrize("first,second,expected", [("CR", "PD", "PD"), ("PR", "PD", "PD"),
+                                                   ("CR", "NE", "NE"), ("PR", "NE", "NE")])
+def test_confirmation_table_when_sd_interval_not_met(first, second, expected):
+    # first call on day 35 < 42: an unconfirmed CR/PR cannot count as SD ("otherwise PD / NE")
+    assert bor(calls(("e1", 35, first), ("e2", 63, second)), confirm=True)[0] == expected
+
+
+def test_ne_allowed_between_response_and_confirmation():
+    frame = calls(("e1", 56, "PR"), ("e2", 70, "NE"), ("e3", 98, "PR"))
+    assert bor(frame, confirm=True) == ("PR", "e1")  # one NE <= max_ne 1
+    assert bor(frame, confirm=True, max_ne=0) == ("SD", "e1")
+
+
+def test_sd_between_pr_and_confirmation_is_a_parameter():
+    frame = calls(("e1", 56, "PR"), ("e2", 70, "SD"), ("e3", 98, "PR"))
+    assert bor(frame, confirm=True) == ("SD", "e1")
+    assert bor(frame, confirm=True, accept_sd=True) == ("PR", "e1")
+
+
+def test_pr_after_cr_in_window_does_not_confirm_pr():
+    # PR day 56, CR day 70, PR day 98 (>= 28 days after 56): a PR after a CR in the window
+    frame = calls(("e1", 56, "PR"), ("e2", 70, "CR"), ("e3", 98, "PR"))
+    assert bor(frame, confirm=True)[0] == "SD"
