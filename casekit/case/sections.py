@@ -30,7 +30,10 @@ from casekit.rules.criteria import is_hepatocellular
 #: Words that name radioembolization in a timeline label (TARE, SIRT, Y-90 microspheres).
 RADIOEMBOLIZATION = ("TARE", "SIRT", "radioemboli[sz]ation", "selective internal radiation",
                      "Y-?90", "yttrium-?90", "TheraSphere", "SIR-Spheres")
-_RE = re.compile(r"\b(" + "|".join(RADIOEMBOLIZATION) + r")\b", re.IGNORECASE)
+_RE = re.compile(r"\b(?:" + "|".join(RADIOEMBOLIZATION) + r")\b", re.IGNORECASE)
+#: Timeline categories a radioembolization is recorded under (not a later check-up that
+#: mentions it).
+TREATMENT_CATEGORIES = ("locoregional", "procedure")
 
 #: Laboratory inputs of Child-Pugh, ALBI and MELD (casekit.rules.scores).
 LIVER_SCORE_TESTS = ("BILI", "ALB", "INR", "CREAT")
@@ -41,9 +44,10 @@ TRIALS_FILE = "trials.csv"
 
 
 def radioembolization_events(timeline: pd.DataFrame) -> pd.DataFrame:
-    """The timeline rows whose label names radioembolization, in day order."""
+    """The treatment rows of the timeline whose label names radioembolization, in day order."""
     labels = timeline.get("label", pd.Series(dtype=str)).astype(str)
-    return timeline[labels.str.contains(_RE)]
+    treatment = timeline.get("category", pd.Series(dtype=str)).isin(TREATMENT_CATEGORIES)
+    return timeline[labels.str.contains(_RE) & treatment]
 
 
 def has_radioembolization(case) -> bool:
@@ -68,6 +72,7 @@ def trials_path(case_dir: str | Path) -> Path | None:
     return path if path.is_file() else None
 
 
-def absent(what: str) -> str:
-    """The one sentence a notebook prints for a section that does not apply."""
-    return f"No {what} in this case: this section does not apply and the report leaves it out."
+def absent(what: str, where: str = "this case") -> str:
+    """The one sentence a notebook prints for a section that does not apply:
+    ``absent("radioembolization", "this case's timeline")``."""
+    return f"No {what} in {where}: this section does not apply and is left out of the report."

@@ -67,6 +67,8 @@ def context_summary(trials: pd.DataFrame, microspheres_given: str | None = None)
     lines = []
     for trial, rows in trials.groupby("trial", sort=False):
         comparisons = list(dict.fromkeys(rows["comparison"].astype(str)))
+        # the arms of a trial's medians are not comparisons of their own
+        comparisons = [c for c in comparisons if " vs " in c] or comparisons
         lines.append(f"- **{trial}**: {_listing(comparisons)} "
                      f"({rows['citation'].iloc[0]})")
     reported = int((trials["status"] == "reported").sum())
