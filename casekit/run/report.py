@@ -421,10 +421,26 @@ def _assumptions(case: Case) -> list[str]:
 # ------------------------------------------------------------ key findings
 
 
+_NEEDS = {
+    "response.csv": ("event_id", "criteria", "day", "overall_response", "target_response",
+                     "non_target_response", "new_lesions", "change_from_baseline_pct",
+                     "change_from_nadir_pct"),
+    "markers.csv": marker_rules.REQUIRED_COLUMNS,
+    "scores.csv": ("event_id", "score", "value", "category"),
+    "claims.csv": ("outcome",),
+    "endpoints.csv": ("criteria", "endpoint", "event", "time_days"),
+}
+
+
 def _frame(path: Path) -> pd.DataFrame | None:
+    """A table of the run as text, or None when it is absent or lacks the columns a
+    finding needs (a foreign or hand-made table is shown as evidence, not summarised)."""
     if not path.is_file():
         return None
-    return pd.read_csv(path, dtype=str, keep_default_na=False)
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if any(c not in frame.columns for c in _NEEDS.get(path.name, ())):
+        return None
+    return frame
 
 
 def _pct(text: str) -> str:
@@ -591,8 +607,7 @@ def _key_findings(case: Case, folder: Path) -> list[str]:
         items += _bor_findings(response_table, criteria)
     endpoints = _frame(folder / "endpoints.csv")
     if endpoints is not None:
-        items += _endpoint_findings(endpoints[endpoints["criteria"].isin(criteria)]
-                                    if "criteria" in endpoints else endpoints)
+        items += _endpoint_findings(endpoints[endpoints["criteria"].isin(criteria)])
     marker_table = _frame(folder / "markers.csv")
     if marker_table is not None and not marker_table.empty:
         items += _marker_findings(marker_table)
