@@ -38,9 +38,11 @@ test-slow: $(STAMP)
 notebooks: $(STAMP)
 	$(BIN)/python -m casekit refresh-notebooks
 
-## lab: JupyterLab on notebooks/ with the venv's kernel
+## lab: JupyterLab on notebooks/ with the venv's kernel; extra options via ARGS, e.g.
+## make lab ARGS="--port 8899 --no-browser". Notebooks run there without out_dir write to
+## build/interactive/<case>, never into the folder `make run` built its report from.
 lab: $(STAMP)
-	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root)
+	$(BIN)/jupyter lab --ServerApp.root_dir=notebooks $(if $(filter 0,$(shell id -u)),--allow-root) $(ARGS)
 
 validate: $(STAMP)
 	$(BIN)/python -m casekit validate $(CASE)

@@ -51,14 +51,21 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     return write_bytes(path, text.encode("utf-8"))
 
 
+INTERACTIVE_DIR = Path("..") / "build" / "interactive"
+
+
 def output_dirs(out_dir: str | Path | None, case_dir: str | Path) -> tuple[Path, Path]:
     """The ``figures/`` and ``tables/`` folders of a run (created).
 
-    ``out_dir`` None means ``../build/<case folder name>``: relative to ``notebooks/``, the
-    kernel's working directory, that is ``build/<case>`` in the repository, so running one
-    notebook on another case never writes over the default case's outputs.
+    ``out_dir`` None (a notebook opened in JupyterLab, or run alone without ``-p out_dir``)
+    means ``../build/interactive/<case folder name>``: relative to ``notebooks/``, the
+    kernel's working directory, that is ``build/interactive/<case>`` in the repository.
+    ``casekit run`` always passes its own ``out_dir`` (``make run``: ``build/jlc2022``), so
+    an interactive session never overwrites the tables and figures the last run's report
+    was built from, and running one notebook on another case never writes over the
+    default case's outputs.
     """
-    out = Path(out_dir) if out_dir is not None else Path("..") / "build" / Path(case_dir).name
+    out = Path(out_dir) if out_dir is not None else INTERACTIVE_DIR / Path(case_dir).name
     figures, tables = out / "figures", out / "tables"
     figures.mkdir(parents=True, exist_ok=True)
     tables.mkdir(parents=True, exist_ok=True)

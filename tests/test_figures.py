@@ -90,6 +90,7 @@ def lesion_frame():
             "lesion_id": ["primary"] * 3 + ["node_cha"] * 3 + ["target sum"] * 3,
             "day": [-14, 62, 125] * 3,
             "change_pct": [0.0, -35.7, -51.4, 0.0, 0.0, 73.7, 0.0, -35.7, -51.4],
+            "role": ["target"] * 3 + ["non_target"] * 3 + ["sum"] * 3,
         }
     )
 
@@ -413,14 +414,49 @@ def test_spider_thresholds_target_sum_and_responses():
     fig = figures.spider(lesion_frame(), response_frame())
     (ax,) = fig.axes
     assert ax.get_ylabel() == "Change from baseline (%)"
-    levels = {line.get_ydata()[0] for line in ax.lines if line.get_linestyle() == "--"}
+    guides = [line for line in ax.lines if len(set(line.get_ydata())) == 1]
+    levels = {line.get_ydata()[0] for line in guides if line.get_linestyle() == "--"}
     assert levels == {-30.0, 20.0}
     drawn = {t.get_text() for t in ax.texts}
-    assert {"PR \u221230 %", "PD +20 %", "mRECIST: PR", "mRECIST: PD"} <= drawn
-    target = next(line for line in ax.lines if line.get_label() == "target sum")
-    others = [line for line in ax.lines if line.get_label() in {"primary", "node_cha"}]
-    assert mpl.colors.to_hex(target.get_color()) == "#000000"
-    assert all(target.get_linewidth() > line.get_linewidth() for line in others)
+    # one criteria: the calls alone at the top, the criteria in the title
+    assert {"PR \u221230 %", "PD +20 %", "PR", "PD"} <= drawn
+    assert ax.get_title(loc="left") == "Lesion size by mRECIST"
+
+
+def test_spider_names_the_criteria_it_was_given():
+    recist = response_frame().assign(criteria="RECIST1.1")
+    ax = figures.spider(lesion_frame(), recist).axes[0]
+    assert ax.get_title(loc="left") == "Lesion size by RECIST 1.1"
+    assert "mRECIST" not in {t.get_text() for t in ax.texts}
+    both = pd.concat([recist, response_frame()])
+    drawn = {t.get_text() for t in figures.spider(lesion_frame(), both).axes[0].texts}
+    assert "RECIST 1.1: PR\nmRECIST: PR" in drawn
+
+
+def test_spider_non_targets_dashed_and_labelled_and_targets_above_the_sum():
+    fig = figures.spider(lesion_frame(), response_frame())
+    (ax,) = fig.axes
+    by_label = {line.get_label(): line for line in ax.lines}
+    node, primary, total = (by_label["node_cha (non-target)"], by_label["primary"],
+                            by_label["sum of targets"])
+    assert node.get_linestyle() == "--" and primary.get_linestyle() == "-"
+    assert node.get_markerfacecolor() == "white"
+    # the single target's line coincides with the sum: it must be drawn over it, thinner
+    assert primary.get_zorder() > total.get_zorder()
+    assert total.get_linewidth() > primary.get_linewidth()
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["primary", "node_cha (non-target)", "sum of targets"]
+
+
+def test_spider_threshold_labels_sit_in_the_margin_beside_their_line():
+    fig = figures.spider(lesion_frame(), response_frame())
+    (ax,) = fig.axes
+    fig.canvas.draw()
+    for text in (t for t in ax.texts if t.get_text().startswith(("PR ", "PD "))):
+        x, y = text.get_position()
+        assert x > 1.0  # right of the axes: no assessment guide line crosses it
+        assert text.get_verticalalignment() == "center"
+        assert y in (-30.0, 20.0)
 
 
 def test_spider_without_response_or_rows():
@@ -463,12 +499,33 @@ def test_forest_rows_text_and_markers():
     assert "0.58 (0.42\u20130.79)" in drawn and "1.15 (0.94\u20131.41)" in drawn
     assert any(line.get_xdata()[0] == 1.0 for line in ax.lines)  # HR 1 reference line
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert legend[:3] == ["resin microspheres (TARE)", "glass microspheres (TARE)",
-                          "no microspheres (systemic only)"]
-    assert legend[-1].startswith("hollow")
+    assert legend == ["resin microspheres (TARE)",
+                      "resin microspheres (TARE), HR not given in the case report",
+                      "glass microspheres (TARE)", "no microspheres (systemic only)"]
+
+
+def test_forest_legend_symbols_are_the_plotted_symbols():
+    fig = figures.forest(trials_frame())
+    ax = fig.axes[0]
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    # the legend is made of the very containers that drew the points (marker, fill, colour
+    # and error bar), one per drawn group: no stand-in symbol such as a grey circle
+    assert legend == [c.get_label() for c in ax.containers]
+    hollow = next(c for c in ax.containers if "not given" in c.get_label()).lines[0]
+    assert hollow.get_marker() == "s" and hollow.get_markerfacecolor() == "white"
+    assert mpl.colors.to_hex(hollow.get_color()) == figures.BLUE.lower()
 
 
 def test_forest_without_status_column():
     fig = figures.forest(trials_frame().drop(columns="status"))
     legend = [t.get_text() for t in fig.legends[0].get_texts()]
-    assert not any(t.startswith("hollow") for t in legend)
+    assert not any("not given" in t for t in legend)
+
+
+def test_forest_of_systemic_trials_only_names_no_microspheres():
+    rows = trials_frame()
+    systemic = rows[rows["microspheres"].isna()].assign(status=["reported", "assumed"])
+    fig = figures.forest(systemic)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["HR stated in the case report", "HR not given in the case report"]
+    assert not figures.forest(systemic.assign(status="reported")).legends

@@ -289,3 +289,120 @@ def test_reference_sensitivity_finds_verdicts_that_depend_on_the_reference():
     afp = table[(table["test"] == "AFP") & (table["threshold_pct"] == 50)]
     assert afp["change_from_reference_pct"].tolist() == [-50.1, -44.5]
     assert afp["declined"].tolist() == [True, False]
+
+
+# ------------------------------------------------------- vocabulary and units
+
+import shutil  # noqa: E402
+from pathlib import Path  # noqa: E402
+
+from casekit.case import load_case, units, validate_case  # noqa: E402
+
+MINIMAL = Path(__file__).parent / "fixtures" / "minimal"
+
+
+def _case_with_labs(tmp_path, rows: str) -> Path:
+    folder = tmp_path / "case"
+    shutil.copytree(MINIMAL, folder)
+    with open(folder / "labs.csv", "a", encoding="utf-8") as handle:
+        handle.write(rows)
+    return folder
+
+
+def test_vocabulary_covers_the_markers_a_newcomer_brings():
+    wanted = {"AFP", "PIVKA-II", "CEA", "CA19-9", "CA-125", "CA15-3", "PSA", "CYFRA21-1",
+              "NSE", "B-HCG", "LDH", "HBV-DNA", "HCV-RNA"}
+    assert wanted <= set(markers.MARKERS)
+    for code, marker in markers.MARKERS.items():
+        assert code in units.UNITS, code  # every marker has a canonical unit
+        assert marker.reference and marker.kind in ("tumour", "viral")
+    assert {c for c, m in markers.MARKERS.items() if m.kind == "viral"} == {"HBV-DNA", "HCV-RNA"}
+
+
+@pytest.mark.parametrize("test, value, unit, expected", [
+    ("CEA", 12.0, "ug/L", (12.0, "ng/mL")),      # 1 ng/mL = 1 ug/L
+    ("CA19-9", 37.0, "kU/L", (37.0, "U/mL")),    # 1 U/mL = 1 kU/L
+    ("B-HCG", 5.0, "mIU/mL", (5.0, "IU/L")),     # 1 mIU/mL = 1 IU/L
+    ("LDH", 4.0, "ukat/L", (240.0, "U/L")),      # 1 ukat/L = 60 U/L: 4 x 60 = 240
+    ("LDH", 4.0, "µkat/L", (240.0, "U/L")),      # µ folded to u
+    ("DCP", 40.0, "mAU/mL", (40.0, "mAU/mL")),   # a synonym of PIVKA-II
+    ("CA 19-9", 37.0, "U/mL", (37.0, "U/mL")),   # lab spelling of CA19-9
+    ("S100B", 0.2, "ug/L", (0.2, "ug/L")),       # unknown: passed through as given
+])
+def test_fixed_conversions_into_canonical_units(test, value, unit, expected):
+    assert units.to_canonical(test, value, unit) == expected
+
+
+def test_wrong_unit_for_a_known_marker_is_caught_by_validate(tmp_path):
+    # 'ng/ml' (lower-case l) is not an accepted spelling, for CEA exactly as for AFP
+    folder = _case_with_labs(tmp_path, "scan1,CEA,5.2,ng/ml,assumed,test fixture\n"
+                                       "scan2,CA19-9,40,ng/mL,assumed,test fixture\n")
+    messages = [str(p) for p in validate_case(folder)]
+    assert any("labs.csv:4:4: unit 'ng/ml' is not known for CEA; expected one of: ng/mL, ug/L"
+               in m for m in messages), messages
+    assert any("labs.csv:5:4: unit 'ng/mL' is not known for CA19-9" in m for m in messages)
+
+
+def test_unknown_test_is_kept_and_shown_with_a_note(tmp_path):
+    folder = _case_with_labs(tmp_path, "scan1,S100B,0.35,ug/L,assumed,test fixture\n"
+                                       "scan2,S100B,0.12,ug/L,assumed,test fixture\n"
+                                       "scan1,CEA,8.0,ng/mL,assumed,test fixture\n")
+    assert validate_case(folder) == []
+    case = load_case(folder)
+    # known markers first (vocabulary order: AFP before CEA), then the unknown test;
+    # BILI is a known laboratory test, not a marker
+    assert markers.case_markers(case.labs) == ["AFP", "CEA", "S100B"]
+    notes = markers.marker_notes(case.labs).set_index("test")
+    assert notes.at["S100B", "note"] == markers.UNKNOWN_NOTE
+    assert notes.at["S100B", "kind"] == "unknown"
+    assert notes.at["CEA", "note"] == "follows colorectal cancer"
+    table = markers.marker_table(case.labs, tests=tuple(markers.case_markers(case.labs)))
+    assert sorted(set(table["test"])) == ["AFP", "CEA", "S100B"]  # never dropped
+    # 0.35 -> 0.12: (0.12 - 0.35) / 0.35 x 100 = -65.71 -> -65.7
+    assert _row(table, "S100B", "scan2")["change_from_reference_pct"] == -65.7
+    assert markers.marker_name("S100B") == "S100B"
+
+
+def test_marker_names_and_synonyms():
+    assert markers.marker_name("CA19-9") == "CA 19-9"
+    assert markers.marker_name("DCP") == "DCP (PIVKA-II (DCP))"
+    assert markers.marker_name("B-HCG") == "\u03b2-hCG"
+
+
+# --------------------------------------------------------- trajectory in words
+
+
+def test_trajectory_sentence_seed_afp(case_labs):
+    # AFP 654.0 (day -7), 588.0 (21), 326.4 (63), 1335.2 (126): one fall, one rise.
+    # fall: (654.0 - 326.4) / 654.0 = 327.6 / 654.0 = 50.09 % -> "50 %";
+    # rise: 1335.2 / 326.4 = 4.0907 -> "4.1-fold" (>= 2, so as a fold)
+    assert markers.trajectory_sentence(case_labs, "AFP") == (
+        "AFP fell 50 % from 654.0 ng/mL on day \u22127 to a nadir of 326.4 ng/mL on day 63, "
+        "then rose 4.1-fold to 1,335.2 ng/mL on day 126.")
+
+
+def test_trajectory_sentence_peak_before_the_nadir(case_labs):
+    # PIVKA-II 1470 -> 7497 -> 886 -> 12573: turning points at 7497 (max) and 886 (min).
+    # 7497 / 1470 = 5.10 -> 5.1-fold; (7497 - 886) / 7497 = 88.18 % -> 88 %;
+    # 12573 / 886 = 14.19 -> 14.2-fold; whole numbers, so no decimals shown
+    assert markers.trajectory_sentence(case_labs, "PIVKA-II") == (
+        "PIVKA-II (DCP) rose 5.1-fold from 1,470 mAU/mL on day \u22127 to 7,497 mAU/mL on "
+        "day 21, then fell 88 % to a nadir of 886 mAU/mL on day 63, then rose 14.2-fold "
+        "to 12,573 mAU/mL on day 126.")
+
+
+def test_trajectory_sentence_viral_load_in_log10(case_labs):
+    # 236,000 -> 30,300 IU/mL: log10(236000 / 30300) = log10(7.789) = 0.891 -> 0.89
+    assert markers.trajectory_sentence(case_labs, "HBV-DNA") == (
+        "HBV DNA fell 0.89 log10 from 236,000 IU/mL on day \u221214 to a nadir of "
+        "30,300 IU/mL on day 21.")
+
+
+def test_trajectory_sentence_small_rise_one_value_and_absent():
+    labs = _labs([("a", 0, "LDH", 200.0, "U/L"), ("b", 30, "LDH", 250.0, "U/L"),
+                  ("a", 0, "CEA", 4.2, "ng/mL")])
+    # (250 - 200) / 200 = 25 % (below a doubling: in percent)
+    assert markers.trajectory_sentence(labs, "LDH") == (
+        "LDH rose 25 % from 200 U/L on day 0 to 250 U/L on day 30.")
+    assert markers.trajectory_sentence(labs, "CEA") == "CEA was 4.2 ng/mL on day 0 (one value)."
+    assert markers.trajectory_sentence(labs, "PSA") == ""

@@ -10,6 +10,7 @@ import pytest
 
 import casekit
 from casekit.case import CaseError, load_case
+from casekit.rules.criteria import applicable_criteria
 from casekit.run.report import build_report, patient_line, render_report
 
 REPO = Path(__file__).resolve().parent.parent
@@ -32,9 +33,10 @@ def out(tmp_path):
     (out / "figures" / "a_extra.png").write_bytes(PNG)  # not expected: listed after
     (out / "figures" / ".hidden.png").write_bytes(PNG)
     (out / "tables" / "response.csv").write_text(
-        "event_id,criteria,category,note\nct_c3,mRECIST,PR,<script>alert(1)</script>\n")
+        "event_id,criteria,category,note\nct_c3,mRECIST,PR,a note\n")
     (out / "tables" / "claims.csv").write_text(
-        "claim_id,expected,recomputed,status\nC01,A5,A5,pass\nC03,14,13.9,fail\n")
+        "claim_id,statement,expected,recomputed,status\nC01,<script>alert(1)</script>,A5,A5,"
+        "pass\nC03,b,14,13.9,fail\n")
     (out / "tables" / "zz_other.csv").write_text("a,b\n1,2\n")
     return out
 
@@ -47,7 +49,7 @@ def test_report_content(out):
     assert "<title>Concurrent transarterial radioembolization" in html
     assert "Park MK, Yu SJ. J Liver Cancer 2022;22(1):69-74" in html
     assert "doi:10.17998/jlc.2022.03.09" in html
-    assert "Patient: 43-year-old male; aetiology: HBV" in html
+    assert "Patient: 43-year-old male; cancer: hepatocellular carcinoma; aetiology: HBV" in html
     # figures: embedded, PNG preferred, expected ones first, then the others sorted
     assert html.count("data:image/png;base64,") == 2
     assert html.count("data:image/svg+xml;base64,") == 1
@@ -57,9 +59,9 @@ def test_report_content(out):
     for missing in ("markers", "viral_load", "lung_dose", "forest"):
         assert f"Figure &ldquo;{missing}&rdquo;: not produced for this case." in html
     # tables: present ones rendered, absent ones named, unknown ones after
-    assert "<td>mRECIST</td>" in html and "<td>PR</td>" in html
+    assert "<td>mRECIST</td>" in html
     assert 'class="st-pass"' in html and 'class="st-fail"' in html
-    for missing in ("markers.csv", "scores.csv"):
+    for missing in ("markers.csv", "scores.csv"):  # the seed has markers and liver labs
         assert f"Table &ldquo;{missing}&rdquo;: not produced for this case." in html
     assert html.index("(claims.csv)") < html.index("(zz_other.csv)")
     # assumptions from every case table, with reasons
@@ -87,6 +89,8 @@ def test_report_is_deterministic(out):
 
 def test_report_with_nothing_produced(tmp_path):
     html = build_report(SEED, tmp_path).read_text(encoding="utf-8")
+    # the seed has every section: 6 figures; tables response, markers, scores, claims
+    # (endpoints only when the response notebook writes them)
     assert html.count("not produced for this case") == 6 + 4
     assert "Incomplete run" not in html
 
@@ -116,3 +120,97 @@ def test_claims_outcomes_are_summarised(tmp_path):
     html = build_report(SEED, tmp_path).read_text(encoding="utf-8")
     assert "<p>3 claims: 2 reproduced, 1 known difference</p>" in html
     assert 'class="st-known_difference"' in html and 'class="st-reproduced"' in html
+
+
+# ------------------------------------------------------------ findings first
+
+
+def _seed_tables(out: Path) -> Path:
+    from casekit.outputs import write_table
+    from casekit.rules import claims, markers, response, scores
+
+    case = load_case(SEED)
+    tables = out / "tables"
+    # as notebook 04 writes it: the criteria that apply and the case's node reading
+    write_table(response.response_table(case.lesions, case.responses,
+                                        criteria=applicable_criteria(case),
+                                        **response.case_options(case)),
+                tables / "response.csv")
+    write_table(markers.marker_table(case.labs, ("AFP", "PIVKA-II", "HBV-DNA")),
+                tables / "markers.csv")
+    write_table(scores.score_table(case.labs, case.facts_dict), tables / "scores.csv")
+    write_table(claims.check_claims(case), tables / "claims.csv")
+    return out
+
+
+def _text(page: str) -> str:
+    import html as html_module
+
+    return html_module.unescape(re.sub(r"<[^>]+>", "", page))
+
+
+def test_key_findings_lead_and_are_computed_from_the_tables(tmp_path):
+    page = build_report(SEED, _seed_tables(tmp_path)).read_text(encoding="utf-8")
+    assert page.index('id="findings"') < page.index('id="evidence"') < page.index('id="figures"')
+    findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
+    # criteria: the seed is HCC (mRECIST) treated with atezolizumab (iRECIST)
+    assert "Response criteria that apply: RECIST 1.1, mRECIST, iRECIST." in findings
+    # ct_c3: sum 14.0 -> 9.0 cm: (9.0 - 14.0) / 14.0 = -35.7 % -> PR; the authors said PR
+    assert ("ct_c3 (day 62): RECIST 1.1 PR (target sum \u221235.7 % from baseline); mRECIST PR "
+            "(target sum \u221235.7 % from baseline) \u2014 authors: PR, agrees") in findings
+    # ct_c6 under mRECIST: PD from a new lesion (the node past 2 cm), as the authors said
+    assert "mRECIST PD (new lesion(s)) \u2014 authors: PD, agrees" in findings
+    assert "suspected new lesions not counted" in findings
+    # AFP: (654.0 - 326.4) / 654.0 = 50.1 % -> 50 %; 1335.2 / 326.4 = 4.09 -> 4.1-fold
+    assert ("AFP fell 50 % from 654.0 ng/mL on day \u22121 to a nadir of 326.4 ng/mL on day 62, "
+            "then rose 4.1-fold to 1,335.2 ng/mL on day 125.") in findings
+    assert "Child-Pugh A5" in findings and "BCLC C (paper: C)" in findings
+    # claims.csv of the seed: 28 claims, one declared a known difference
+    assert "27 of 28 claims reproduced, 1 known difference(s)" in findings
+    assert "node_cha @ mri_baseline = 1.9 cm short_axis (assumed" in findings
+
+
+def test_tables_have_human_headers_consistent_numbers_and_a_cap(tmp_path):
+    page = build_report(SEED, _seed_tables(tmp_path)).read_text(encoding="utf-8")
+    assert "<th>Change from baseline (%)</th>" in page and "change_from_baseline_pct" not in \
+        page.split('id="tables"')[1].split("<table")[1]
+    assert "<th>Authors&#x27; call</th>" in page
+    # HBV DNA 236000.0 -> 236,000; AFP keeps its one decimal, PIVKA-II none
+    assert '<td class="num">236,000</td>' in page and "236000.0" not in page
+    assert '<td class="num">588.0</td>' in page and '<td class="num">7,497</td>' in page
+    assert '<td class="num">7,497.0</td>' not in page
+    # claims: the computed lung shunt fraction keeps its two decimals beside the paper's 20
+    assert '<td class="num">20</td><td class="num">2.38</td>' in page
+    # 28 claims > 15: capped, counted, linked to the CSV beside the report
+    assert "First 15 of 28 rows; 13 more not shown." in page
+    assert '<a href="tables/claims.csv">tables/claims.csv</a>' in page
+    # captions say what a figure shows, not only its file name
+    assert "not produced" not in page.split('id="tables"')[1]
+
+
+def test_empty_table_says_none_for_this_case(tmp_path):
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "claims.csv").write_text("claim_id,statement,outcome\n")
+    page = build_report(SEED, tmp_path).read_text(encoding="utf-8")
+    assert "None for this case." in page
+    assert "<thead>" not in page.split("(claims.csv)")[1].split("<h")[0]
+
+
+def test_sections_that_do_not_apply_are_left_out(tmp_path):
+    page = build_report(REPO / "data" / "demo-synthetic", tmp_path).read_text(encoding="utf-8")
+    # demo-synthetic: no radioembolization, no viral load, no trials.csv, no claims.csv
+    for stem in ("lung_dose", "viral_load", "forest"):
+        assert f"&ldquo;{stem}&rdquo;" not in page
+    assert "claims.csv" not in page
+    assert "not produced" in page  # but the expected ones still say they are missing
+
+
+def test_key_findings_name_every_score_and_the_node_reading_the_mrecist_call_rests_on(tmp_path):
+    page = build_report(SEED, _seed_tables(tmp_path)).read_text(encoding="utf-8")
+    findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
+    # the seed has neither creatinine nor sodium: both MELD variants say so by name
+    assert "MELD-Na not computable" in findings and "MELD 3.0 not computable" in findings
+    assert "meld_na" not in findings and "meld_3" not in findings
+    # the mRECIST PD at ct_c6 exists only because node_cha is read as a porta hepatis node
+    # (an assumed fact); a reader of the findings must see that assumption
+    assert "porta_hepatis_nodes = node_cha (assumed:" in findings

@@ -1,4 +1,4 @@
-"""The trial reference table: validation and selection."""
+"""The trial table of a case: validation, selection, and the words read from it."""
 
 from pathlib import Path
 
@@ -7,11 +7,12 @@ import pytest
 
 from casekit.case import trials
 
-REFERENCE = Path(__file__).parent.parent / "data" / "reference" / "trials.csv"
+DATA = Path(__file__).parent.parent / "data"
+SEED_TRIALS = DATA / "jlc2022" / "trials.csv"
 
 
 def test_reference_table_loads_and_selects_hazard_ratios():
-    table = trials.load_trials(REFERENCE)
+    table = trials.load_trials(SEED_TRIALS)
     hrs = trials.hazard_ratios(table)
     assert list(zip(hrs["trial"], hrs["endpoint"])) == [
         ("IMbrave150", "OS"), ("IMbrave150", "PFS"), ("SARAH", "OS"),
@@ -24,7 +25,26 @@ def test_reference_table_loads_and_selects_hazard_ratios():
 
 def test_estimate_outside_its_interval_is_rejected(tmp_path):
     bad = tmp_path / "trials.csv"
-    bad.write_text(REFERENCE.read_text(encoding="utf-8").replace(",0.58,0.42,0.79,", ",0.98,0.42,0.79,"),
+    bad.write_text(SEED_TRIALS.read_text(encoding="utf-8").replace(",0.58,0.42,0.79,", ",0.98,0.42,0.79,"),
                    encoding="utf-8")
     with pytest.raises(pa.errors.SchemaErrors, match="within its confidence interval"):
         trials.load_trials(bad)
+
+
+def test_trials_belong_to_the_case():
+    assert not (DATA / "reference").exists()  # moved into the seed case, not duplicated
+    assert trials.case_trials(DATA / "jlc2022") is not None
+    for other in ("demo-synthetic", "demo-melanoma"):
+        assert trials.case_trials(DATA / other) is None
+
+
+def test_context_summary_is_read_from_the_table():
+    table = trials.load_trials(SEED_TRIALS)
+    text = trials.context_summary(table, microspheres_given="glass")
+    # 4 trials in the file; rows with status reported: IMbrave150 x3, SARAH x3 = 6 of 8
+    assert "cites 4 trial(s)" in text
+    assert "6 of the 8 figures" in text
+    assert "SARAH, SIRveNIB and SORAMIC used **resin** microspheres" in text
+    assert "received **glass**" in text
+    # without the patient's microspheres no comparison is claimed
+    assert "microspheres" not in trials.context_summary(table).split("figures")[-1]

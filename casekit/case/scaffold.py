@@ -53,7 +53,7 @@ EXAMPLE_ROWS: dict[str, dict[str, str]] = {
 README = """\
 # {name}: a casekit case folder
 
-Written by `python -m casekit new-case`. Each CSV file holds its header and ONE example row
+Written by `casekit new-case`. Each CSV file holds its header and ONE example row
 (its text says EXAMPLE). Replace the example rows with the case's data, or delete them; a
 file may also keep only its header row (`responses.csv` and `claims.csv` may be deleted).
 
@@ -87,10 +87,12 @@ Files (a `*` marks the required ones):
 
 ## Checking and running
 
-    python -m casekit validate {path}
-    python -m casekit run --case {path} --out build/{name}
+From the repository root, with the project's virtual environment (`make setup`):
 
-`validate` lists every problem as `file:line:column: message`; `run` executes the notebook
+    .venv/bin/python -m casekit validate {path}
+    .venv/bin/python -m casekit run --case {path} --out build/{name}
+
+(`.venv/bin/casekit validate {path}` is the same command.) `validate` lists every problem as `file:line:column: message`; `run` executes the notebook
 collection for this case and writes `build/{name}/report.html`.
 """
 
@@ -106,6 +108,11 @@ def _csv_text(name: str, row: dict[str, str]) -> str:
     writer.writerow(columns)
     writer.writerow([row[c] for c in columns])
     return buffer.getvalue()
+
+
+def next_step(folder: str | Path) -> str:
+    """The command to type next, as typed from the repository root."""
+    return f".venv/bin/python -m casekit validate {Path(folder).as_posix()}"
 
 
 def new_case(folder: str | Path) -> list[Path]:

@@ -1,8 +1,10 @@
-"""Published trial results that a case's discussion cites (``data/reference/trials.csv``).
+"""Published trial results that a case's discussion cites: the case's own ``trials.csv``.
 
-The reference table is input like a case table: it is validated (pandera) and every row
-carries ``status`` and ``source``. Columns: trial, comparison, endpoint, measure, estimate,
-ci_low, ci_high, unit, microspheres, status, source, citation.
+Trials belong to the case (``data/jlc2022/trials.csv``): a case whose discussion cites no
+trial has no such file and gets no trial context and no forest plot. The table is input
+like a case table: it is validated (pandera) and every row carries ``status`` and
+``source``. Columns: trial, comparison, endpoint, measure, estimate, ci_low, ci_high, unit,
+microspheres, status, source, citation.
 """
 
 from __future__ import annotations
@@ -45,6 +47,46 @@ def load_trials(path: str | Path) -> pd.DataFrame:
     for column in ("unit", "microspheres"):
         frame[column] = frame[column].replace("", None)
     return _SCHEMA.validate(frame, lazy=True)
+
+
+def case_trials(case_dir: str | Path) -> pd.DataFrame | None:
+    """The validated ``trials.csv`` of a case folder, or None when the case has none."""
+    path = Path(case_dir) / "trials.csv"
+    return load_trials(path) if path.is_file() else None
+
+
+def _listing(words: list[str]) -> str:
+    return words[0] if len(words) == 1 else ", ".join(words[:-1]) + " and " + words[-1]
+
+
+def context_summary(trials: pd.DataFrame, microspheres_given: str | None = None) -> str:
+    """What the trial table holds, in Markdown sentences read from it (no trial named here
+    that is not in the table): each trial with its comparisons, how many figures the case
+    report states, and, when the case says which microspheres the patient received, which
+    trials used other ones."""
+    lines = []
+    for trial, rows in trials.groupby("trial", sort=False):
+        comparisons = list(dict.fromkeys(rows["comparison"].astype(str)))
+        # the arms of a trial's medians are not comparisons of their own
+        comparisons = [c for c in comparisons if " vs " in c] or comparisons
+        lines.append(f"- **{trial}**: {_listing(comparisons)} "
+                     f"({rows['citation'].iloc[0]})")
+    reported = int((trials["status"] == "reported").sum())
+    text = (f"The case's discussion cites {trials['trial'].nunique()} trial(s):\n\n"
+            + "\n".join(lines) + f"\n\n{reported} of the {len(trials)} figures below are "
+            "stated in the case report itself (`reported`); the others are `assumed`, each "
+            "with where it comes from.")
+    if microspheres_given:
+        other = trials[trials["microspheres"].notna()
+                       & (trials["microspheres"] != microspheres_given)]
+        names = list(dict.fromkeys(other["trial"]))
+        if names:
+            kinds = _listing(sorted(set(other["microspheres"])))
+            text += (f"\n\n{_listing(names)} used **{kinds}** microspheres; this patient "
+                     f"received **{microspheres_given}** microspheres, which differ in activity "
+                     "per sphere and dosimetry, so those trials are context rather than "
+                     "evidence for this regimen.")
+    return text
 
 
 def hazard_ratios(trials: pd.DataFrame, include_assumed: bool = True) -> pd.DataFrame:

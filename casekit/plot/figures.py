@@ -168,8 +168,11 @@ def _wrap(text: str, width_pt: float) -> list[str]:
 def _legend_ncols(labels: Sequence[str], width_in: float, most: int = 4) -> int:
     """Most columns (up to ``most``) for a one-block legend of ``labels`` across the figure."""
     for ncols in range(min(most, len(labels)), 1, -1):
-        per_column = -(-len(labels) // ncols)  # legends fill each column top-down
-        columns = [labels[i:i + per_column] for i in range(0, len(labels), per_column)]
+        # matplotlib fills columns top-down, the first n % ncols columns one entry longer
+        base, extra = divmod(len(labels), ncols)
+        sizes = [base + (i < extra) for i in range(ncols)]
+        starts = np.cumsum([0] + sizes)
+        columns = [labels[a:b] for a, b in zip(starts, starts[1:]) if b > a]
         needed = sum(max(_text_width_pt(t) for t in col) + 36 for col in columns)
         if needed <= width_in * 72 - 12:
             return ncols
@@ -560,51 +563,91 @@ def viral_load(markers: pd.DataFrame, test: str = "HBV-DNA", course: pd.DataFram
 
 TARGET_SUM = "target sum"
 PR_THRESHOLD_PCT, PD_THRESHOLD_PCT = -30.0, 20.0
+#: Criteria codes as a reader writes them.
+CRITERIA_NAMES = {"RECIST1.1": "RECIST 1.1", "mRECIST": "mRECIST", "iRECIST": "iRECIST"}
+
+
+def criteria_name(code: str) -> str:
+    return CRITERIA_NAMES.get(code, code)
 
 
 def _reference_lines(ax) -> None:
+    """Zero, PR and PD lines, each named in the right margin at its own height, where no
+    assessment guide line can cross the label."""
     ax.axhline(0, color="0.6", lw=0.6, zorder=0)
     for level, text in ((PR_THRESHOLD_PCT, "PR"), (PD_THRESHOLD_PCT, "PD")):
         ax.axhline(level, color=GREY, lw=0.8, ls="--", zorder=0)
         sign = "\u2212" if level < 0 else "+"
-        ax.text(0.01, level, f"{text} {sign}{abs(level):g} %",
-                transform=ax.get_yaxis_transform(), ha="left", va="bottom", color=GREY)
+        ax.text(1.01, level, f"{text} {sign}{abs(level):g} %",
+                transform=ax.get_yaxis_transform(), ha="left", va="center", color=GREY)
 
 
-def _response_labels(ax, response: pd.DataFrame) -> None:
+def _response_labels(ax, response: pd.DataFrame) -> int:
+    """Each assessment's calls above the axes; returns the most lines one label takes."""
     rows = response.dropna(subset=["overall_response"]).sort_values(["day", "criteria"])
+    several = rows["criteria"].nunique() > 1
+    most = 1
     for day, group in rows.groupby("day", sort=True):
         # The baseline row has no response: name it rather than print an empty call.
-        text = "\n".join(f"{c}: {r}" if r else "baseline"
-                         for c, r in zip(group["criteria"], group["overall_response"]))
+        calls = [(criteria_name(c) + ": " if several else "") + r
+                 for c, r in zip(group["criteria"], group["overall_response"]) if r]
+        text = "\n".join(dict.fromkeys(calls)) or "baseline"
+        most = max(most, text.count("\n") + 1)
         ax.axvline(day, color="0.85", lw=0.8, zorder=0)
         ax.text(day, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
+    return most
+
+
+def _lesion_look(role: str, i: int) -> dict:
+    """Targets solid with round markers; measured non-targets dashed with hollow markers;
+    the target sum a broad pale band drawn underneath, so a lesion whose line coincides
+    with it (a single target) stays visible on top."""
+    if role == "sum":
+        return {"color": "#BDBDBD", "lw": 5.0, "zorder": 1, "marker": "s", "ms": 6.5,
+                "mfc": "#BDBDBD", "mec": "#8C8C8C", "solid_capstyle": "round"}
+    colour = LINE_COLOURS[i % 6]
+    if role == "non_target":
+        return {"color": colour, "lw": 1.1, "ls": (0, (4, 2)), "zorder": 3, "marker": "o",
+                "ms": 3.5, "mfc": "white"}
+    return {"color": colour, "lw": 1.2, "zorder": 3, "marker": "o", "ms": 3.5}
 
 
 @_styled
 def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
-           day_label: str = "Study day", width: float = SINGLE_COLUMN_IN) -> Figure:
-    """Spider plot: % change from baseline per lesion and of the target sum (thick black).
+           day_label: str = "Study day", width: float = SINGLE_COLUMN_IN,
+           criteria: str | None = None) -> Figure:
+    """Spider plot: % change from baseline per lesion and of the target sum.
 
-    ``lesion_changes`` needs ``lesion_id, day, change_pct``; the target-sum line has
-    ``lesion_id == "target sum"``. ``response`` (``day, criteria, overall_response``)
-    labels each assessment at the top. Dashed lines mark the RECIST/mRECIST
+    ``lesion_changes`` needs ``lesion_id, day, change_pct`` (and ``role``: ``target``,
+    ``non_target``, ``sum``); the target-sum line has ``lesion_id == "target sum"``.
+    Targets are solid lines, measured non-targets dashed with hollow markers and
+    "(non-target)" in the legend, the target sum a broad grey band underneath.
+    ``response`` (``day, criteria, overall_response``) labels each assessment at the top.
+    ``criteria`` (default: the criteria in ``response``) names the rules in the title, so a
+    plot never claims criteria it was not computed under. Dashed lines mark the RECIST
     thresholds, PR −30 % from baseline and PD +20 % (PD is strictly from the nadir).
     """
     _require(lesion_changes, ("lesion_id", "day", "change_pct"), "lesion_changes")
     if response is not None:
         _require(response, ("day", "criteria", "overall_response"), "response")
     rows = lesion_changes.dropna(subset=["change_pct"]).sort_values("day", kind="stable")
-    fig = _new_figure(width, 2.9)
+    if "role" not in rows:
+        rows = rows.assign(role=np.where(rows["lesion_id"] == TARGET_SUM, "sum", "target"))
+    if criteria is None and response is not None and not response.empty:
+        criteria = ", ".join(criteria_name(c) for c in dict.fromkeys(response["criteria"]))
+    fig = _new_figure(width, 3.0)
     ax = fig.add_subplot()
     ax.set(xlabel=day_label, ylabel="Change from baseline (%)")
     _reference_lines(ax)
     lesions = [lid for lid in dict.fromkeys(rows["lesion_id"]) if lid != TARGET_SUM]
-    for i, lesion in enumerate(lesions + [TARGET_SUM] * (TARGET_SUM in set(rows["lesion_id"]))):
+    if TARGET_SUM in set(rows["lesion_id"]):
+        line = rows[rows["lesion_id"] == TARGET_SUM]
+        ax.plot(line["day"], line["change_pct"], label="sum of targets", **_lesion_look("sum", 0))
+    for i, lesion in enumerate(lesions):
         line = rows[rows["lesion_id"] == lesion]
-        look = ({"color": BLACK, "lw": 2.6, "zorder": 2, "ms": 6} if lesion == TARGET_SUM
-                else {"color": LINE_COLOURS[i % 6], "lw": 1.1, "zorder": 3, "ms": 3.5})
-        ax.plot(line["day"], line["change_pct"], marker="o", label=str(lesion), **look)
+        role = str(line["role"].iloc[0])
+        label = f"{lesion} (non-target)" if role == "non_target" else str(lesion)
+        ax.plot(line["day"], line["change_pct"], label=label, **_lesion_look(role, i))
     values = rows["change_pct"].tolist() + [PR_THRESHOLD_PCT, PD_THRESHOLD_PCT]
     ax.set_ylim(min(values) - 12, max(values) + 12)
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v)))
@@ -614,10 +657,16 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     days = rows["day"].tolist() + ([] if response is None else response["day"].tolist())
     span = max(max(days) - min(days), 4)
     ax.set_xlim(min(days) - 0.06 * span, max(days) + 0.06 * span)
+    label_lines = 1
     if response is not None and not response.empty:
-        _response_labels(ax, response)
-    labels = [line.get_label() for line in ax.lines if not line.get_label().startswith("_")]
-    fig.legend(loc="outside lower center", ncols=_legend_ncols(labels, width, 3), title="Lesion")
+        label_lines = _response_labels(ax, response)
+    if criteria:  # above the assessment labels, however many lines they take
+        ax.set_title(f"Lesion size by {criteria_name(criteria)}", loc="left",
+                     pad=4 + FONT_SIZE * 1.25 * label_lines)
+    handles, labels = ax.get_legend_handles_labels()
+    order = sorted(range(len(labels)), key=lambda k: labels[k] == "sum of targets")
+    fig.legend([handles[k] for k in order], [labels[k] for k in order],
+               loc="outside lower center", ncols=_legend_ncols(labels, width, 3))
     return fig
 
 
@@ -686,17 +735,22 @@ def _forest_rows(trials: pd.DataFrame) -> pd.DataFrame:
 
 
 def _forest_points(ax, rows: pd.DataFrame) -> list:
+    """Draw each (microspheres, assumed) group and return the drawn containers as legend
+    handles, so every legend symbol is exactly a symbol of the plot (marker, fill, colour and
+    error bar). When no row names microspheres, the kinds are not in the legend."""
     handles = []
+    name_kinds = set(rows["kind"]) != {"none"}
     for kind, (text, marker, colour) in MICROSPHERE_STYLE.items():
         for assumed, group in rows[rows["kind"] == kind].groupby("assumed", sort=True):
             err = [group["estimate"] - group["ci_low"], group["ci_high"] - group["estimate"]]
-            ax.errorbar(group["estimate"], group["y"], xerr=err, fmt=marker, color=colour,
-                        mfc="white" if assumed else colour, ms=5, capsize=2.5, lw=1.1)
-        if kind in set(rows["kind"]):
-            handles.append(Line2D([], [], marker=marker, color=colour, ls="none", ms=5, label=text))
-    if rows["assumed"].any():
-        handles.append(Line2D([], [], marker="o", color=GREY, mfc="white", ls="none", ms=5,
-                              label="hollow: HR not given in the case report"))
+            label = text if name_kinds else "HR stated in the case report"
+            if assumed:
+                label = (f"{text}, " if name_kinds else "") + "HR not given in the case report"
+            handles.append(ax.errorbar(group["estimate"], group["y"], xerr=err, fmt=marker,
+                                       color=colour, mfc="white" if assumed else colour, ms=5,
+                                       capsize=2.5, lw=1.1, label=label))
+    if not name_kinds and not rows["assumed"].any():
+        return []  # one kind, all stated: nothing for a legend to tell apart
     return handles
 
 
@@ -740,6 +794,7 @@ def forest(trials: pd.DataFrame, width: float = DOUBLE_COLUMN_IN) -> Figure:
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.tick_params(axis="y", length=0)
     _forest_text(ax, rows)
-    ncols = _legend_ncols([h.get_label() for h in handles], width)
-    fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
+    if handles:
+        ncols = _legend_ncols([h.get_label() for h in handles], width)
+        fig.legend(handles=handles, loc="outside lower center", ncols=ncols)
     return fig

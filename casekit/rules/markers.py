@@ -2,7 +2,8 @@
 
 Input is the validated labs frame (one row per measurement) with the columns
 ``event_id, day, test, value, unit, status, source``; values are already in
-canonical units (AFP ng/mL, PIVKA-II mAU/mL, HBV-DNA IU/mL).
+canonical units (:mod:`casekit.case.units`). Which tests are tumour markers and which are
+viral loads is the vocabulary :data:`MARKERS` (data, with the reference for each).
 
 Choices made here (they matter for the numbers):
 
@@ -24,6 +25,7 @@ from __future__ import annotations
 
 import math
 import warnings
+from typing import NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -410,3 +412,200 @@ def reference_sensitivity(
                                      reference_event=ref_event, change_from_reference_pct=change,
                                      declined=bool(flag), verdict_differs=differs))
     return pd.DataFrame(rows, columns=REFERENCE_SENSITIVITY_COLUMNS)
+
+
+# --------------------------------------------------------------- vocabulary
+
+
+class Marker(NamedTuple):
+    """A serum marker casekit knows: its test code (as in labs.csv), the name shown to a
+    reader, ``kind`` (``tumour`` marker or ``viral`` load, which is read on a log10 scale),
+    what it follows, and where that use is published. Units: :mod:`casekit.case.units`."""
+
+    code: str
+    name: str
+    kind: str
+    follows: str
+    reference: str
+
+
+#: The marker vocabulary, in the order the collection shows markers.
+MARKERS: dict[str, Marker] = {m.code: m for m in (
+    Marker("AFP", "AFP", "tumour", "hepatocellular carcinoma; germ-cell tumours",
+           "EASL Clinical Practice Guidelines: management of hepatocellular carcinoma, "
+           "J Hepatol 2018;69:182-236"),
+    Marker("PIVKA-II", "PIVKA-II (DCP)", "tumour", "hepatocellular carcinoma",
+           "EASL 2018 HCC guidelines (des-gamma-carboxy prothrombin)"),
+    Marker("CEA", "CEA", "tumour", "colorectal cancer",
+           "Locker GY et al. ASCO 2006 tumor markers in gastrointestinal cancer, "
+           "J Clin Oncol 2006;24:5313-5327"),
+    Marker("CA19-9", "CA 19-9", "tumour", "pancreatic and biliary cancer",
+           "Locker GY et al. J Clin Oncol 2006;24:5313-5327"),
+    Marker("CA-125", "CA-125", "tumour", "ovarian cancer",
+           "Rustin GJ et al. GCIG CA-125 response criteria, Int J Gynecol Cancer "
+           "2011;21:419-423"),
+    Marker("CA15-3", "CA 15-3", "tumour", "breast cancer",
+           "Harris L et al. ASCO 2007 tumor markers in breast cancer, "
+           "J Clin Oncol 2007;25:5287-5312"),
+    Marker("PSA", "PSA", "tumour", "prostate cancer",
+           "Scher HI et al. PCWG3, J Clin Oncol 2016;34:1402-1418"),
+    Marker("CYFRA21-1", "CYFRA 21-1", "tumour", "non-small-cell lung cancer",
+           "Holdenrieder S et al. Clinical applications of serum tumor markers in lung "
+           "cancer, Ann Transl Med 2016;4:489 (review)"),
+    Marker("NSE", "NSE", "tumour", "small-cell lung cancer; neuroendocrine tumours",
+           "Holdenrieder S et al. Ann Transl Med 2016;4:489 (review)"),
+    Marker("B-HCG", "\u03b2-hCG", "tumour", "germ-cell and trophoblastic tumours",
+           "IGCCCG, J Clin Oncol 1997;15:594-603"),
+    Marker("LDH", "LDH", "tumour", "melanoma (AJCC M category); germ-cell tumours",
+           "Gershenwald JE et al. AJCC 8th edition melanoma staging, "
+           "CA Cancer J Clin 2017;67:472-492"),
+    Marker("HBV-DNA", "HBV DNA", "viral", "hepatitis B antiviral therapy",
+           "EASL 2017 HBV guideline, J Hepatol 2017;67:370-398"),
+    Marker("HCV-RNA", "HCV RNA", "viral", "hepatitis C antiviral therapy",
+           "EASL recommendations on treatment of hepatitis C 2020, "
+           "J Hepatol 2020;73:1170-1218"),
+)}
+
+UNKNOWN_NOTE = ("not in casekit's marker vocabulary: shown as given (unit not checked, "
+                "not converted)")
+
+
+def _vocabulary_code(test: str) -> str:
+    from casekit.case.units import canonical_test  # the case layer owns test synonyms
+    return canonical_test(test)
+
+
+def marker_name(test: str) -> str:
+    """The name a reader knows the test by (``CA19-9`` -> ``CA 19-9``); unknown: as given."""
+    marker = MARKERS.get(_vocabulary_code(test))
+    if marker is None:
+        return test
+    return marker.name if marker.code == test else f"{test} ({marker.name})"
+
+
+def _present(labs: pd.DataFrame) -> list[str]:
+    values = pd.to_numeric(labs["value"], errors="coerce")
+    return list(dict.fromkeys(labs.loc[values.notna(), "test"].astype(str)))
+
+
+def case_markers(labs: pd.DataFrame, kind: str = "tumour") -> list[str]:
+    """The tests of ``labs`` to follow as markers of ``kind`` (``tumour`` or ``viral``).
+
+    Known markers come in vocabulary order. With ``kind="tumour"`` a test casekit does not
+    know at all (neither a marker nor another laboratory test of
+    :data:`casekit.case.units.UNITS`, e.g. ``S100B``) follows, sorted: it is kept and
+    shown with :data:`UNKNOWN_NOTE`, never dropped.
+    """
+    from casekit.case.units import is_known
+
+    present = _present(labs)
+    order = {code: i for i, code in enumerate(MARKERS)}
+    known = [t for t in present if _vocabulary_code(t) in MARKERS
+             and MARKERS[_vocabulary_code(t)].kind == kind]
+    known.sort(key=lambda t: (order[_vocabulary_code(t)], t))
+    if kind != "tumour":
+        return known
+    return known + sorted(t for t in present if not is_known(t))
+
+
+def marker_notes(labs: pd.DataFrame) -> pd.DataFrame:
+    """``test, name, kind, note`` for every marker of the case: what it follows, or why an
+    unknown test is shown as given."""
+    rows = []
+    for kind in ("tumour", "viral"):
+        for test in case_markers(labs, kind):
+            marker = MARKERS.get(_vocabulary_code(test))
+            note = UNKNOWN_NOTE if marker is None else f"follows {marker.follows}"
+            rows.append(dict(test=test, name=marker_name(test),
+                             kind=kind if marker is not None else "unknown", note=note))
+    return pd.DataFrame(rows, columns=["test", "name", "kind", "note"])
+
+
+# --------------------------------------------------------------- in words
+
+
+def _decimals_of(values) -> int:
+    """Fewest decimals (up to 2) that show every value exactly as given (654.0 and 326.4
+    -> 1; 1470 and 886 -> 0), so a series keeps its reported precision."""
+    for decimals in range(3):
+        if all(abs(round(v, decimals) - v) < 1e-9 for v in values):
+            return decimals
+    return 2
+
+
+def format_number(value: float, decimals: int = 0) -> str:
+    """``12573`` -> ``12,573``; ``-1`` -> ``−1`` (a true minus sign)."""
+    return f"{value:,.{decimals}f}".replace("-", "\u2212")
+
+
+def _turning_points(days: list, values: list) -> list[int]:
+    """Indices of the first value, every local extremum, and the last value (flat runs
+    count with the run they continue)."""
+    points = [0]
+    direction = 0
+    for i in range(1, len(values)):
+        step = (values[i] > values[i - 1]) - (values[i] < values[i - 1])
+        if step and direction and step != direction:
+            points.append(i - 1)
+        if step:
+            direction = step
+    if len(values) > 1:
+        points.append(len(values) - 1)
+    return points
+
+
+def trajectory_sentence(labs: pd.DataFrame, test: str, day_word: str = "day",
+                        most_segments: int = 4) -> str:
+    """One sentence that says what a marker did, computed from its values.
+
+    The series is cut at its turning points (local minima and maxima). Each segment is a
+    fall in percent ((a - b) / a x 100, whole percent) or a rise in percent below a
+    doubling and as a fold (b / a, one decimal) from a doubling on; the lowest value after
+    the first is named the nadir. Values keep the precision they were given in.
+    Example (seed AFP 654.0 day -1, 588.0 day 7, 326.4 day 62, 1335.2 day 125):
+    (654.0 - 326.4) / 654.0 = 50.1 % and 1335.2 / 326.4 = 4.09, so "AFP fell 50 % from
+    654.0 ng/mL on day −1 to a nadir of 326.4 ng/mL on day 62, then rose 4.1-fold to
+    1,335.2 ng/mL on day 125." A viral load moves in log10 units (EASL 2017 HBV
+    guideline): 236,000 -> 30,300 IU/mL "fell 0.89 log10". More than ``most_segments`` segments are summarised as
+    first -> nadir -> last.
+    """
+    rows = _series_for(labs, test)
+    name = marker_name(test)
+    if rows.empty:
+        return ""
+    days = [int(d) for d in rows["day"]]
+    values = [float(v) for v in rows["value"]]
+    unit = str(rows["unit"].iloc[0])
+    decimals = _decimals_of(values)
+
+    def value(i: int) -> str:
+        return f"{format_number(values[i], decimals)} {unit}".strip()
+
+    def when(i: int) -> str:
+        return f"{day_word} {format_number(days[i])}"
+
+    if len(values) == 1:
+        return f"{name} was {value(0)} on {when(0)} (one value)."
+    nadir = min(range(len(values)), key=lambda i: (values[i], i))
+    points = _turning_points(days, values)
+    if len(points) - 1 > most_segments:
+        points = sorted({0, nadir, len(values) - 1})
+    viral = getattr(MARKERS.get(_vocabulary_code(test)), "kind", "") == "viral"
+    parts = []
+    for n, (a, b) in enumerate(zip(points, points[1:])):
+        va, vb = values[a], values[b]
+        if viral and va > 0 and vb > 0 and va != vb:  # log10 scale (EASL 2017)
+            verb = f"{'fell' if vb < va else 'rose'} {abs(math.log10(vb / va)):.2f} log10"
+        elif vb < va:
+            verb = f"fell {format_number((va - vb) / va * 100 if va else math.nan)} %"
+        elif vb > va and va > 0 and vb / va >= 2:
+            verb = f"rose {vb / va:.1f}-fold"
+        elif vb > va:
+            verb = f"rose {format_number((vb - va) / va * 100 if va else math.nan)} %"
+        else:
+            verb = "stayed"
+        target = f"a nadir of {value(b)}" if b == nadir and b != 0 else value(b)
+        start = f" from {value(a)} on {when(a)}" if n == 0 else ""
+        lead = name if n == 0 else "then"
+        parts.append(f"{lead} {verb}{start} to {target} on {when(b)}")
+    return ", ".join(parts) + "."

@@ -379,6 +379,10 @@ def evaluate(lesions, criteria, *, count_suspected=False, node_threshold_cm=None
     return Evaluation(criteria, plan, found, evts[0][1], baseline_sum, points, bool(proxy_notes))
 
 
+#: Facts of a case that the response rules read (see :func:`case_options`).
+RESPONSE_FACTS = ("porta_hepatis_nodes", "criteria")
+
+
 def case_options(case) -> dict:
     """Options of :func:`assess` that a case folder decides: the nodes the case
     marks as porta hepatis (fact ``porta_hepatis_nodes``) on top of the site

@@ -74,8 +74,10 @@ def _new_case(args: argparse.Namespace) -> int:
         return EXIT_BAD_INPUT
     for path in written:
         print(path)
+    from casekit.case.scaffold import next_step
+
     print(f"new case in {args.folder}: replace the EXAMPLE rows (see {args.folder}/README.md), "
-          f"then run: python -m casekit validate {args.folder}")
+          f"then run: {next_step(args.folder)}")
     return EXIT_OK
 
 

@@ -1,10 +1,20 @@
 """``OUT/report.html``: one self-contained page a clinician can open or attach to an e-mail.
 
-Built from the case (title, citation, patient, assumptions) and from whatever the
-notebooks left in ``OUT/figures`` and ``OUT/tables``: figures are embedded as base64 data
-URIs (PNG preferred, SVG otherwise), tables become HTML tables, and anything expected but
-absent is named as "not produced for this case". Inline CSS, no scripts, no network
-references, no timestamps: the same inputs give the same bytes.
+The page answers first, then shows the evidence. **Key findings** are computed from the
+tables the notebooks left in ``OUT/tables`` (and from the case): the response at each scan
+under each criterion that applies, beside the authors' call with why they agree or differ;
+the best overall response; time-to-event endpoints when ``endpoints.csv`` exists; each
+marker's trajectory in one sentence; liver scores and stage where they apply; how many of
+the paper's claims reproduce; and the assumptions the calls rest on. Then the evidence:
+figures (base64 data URIs, PNG preferred, with captions saying what they show) and tables
+(human column headers with units, numbers at the precision they were given, long tables
+capped with a link to the full CSV beside the report).
+
+Sections that do not apply to the case (:mod:`casekit.case.sections`) are left out; an
+expected output that is absent is named as "not produced for this case"; a table with no
+rows says "none for this case". Inline CSS, no scripts, no network references, no
+timestamps: the same inputs give the same bytes. The layout is checked in a real browser
+at 1280 and 400 px (``tests/test_report_browser.py``).
 """
 
 from __future__ import annotations
@@ -17,56 +27,97 @@ import re
 from collections.abc import Iterable
 from pathlib import Path
 
+import pandas as pd
 
 import casekit
-from casekit.case import overview
-from casekit.case import Case, load_case
+from casekit.case import Case, load_case, overview, sections
 from casekit.outputs import write_bytes
+from casekit.plot.figures import criteria_name
+from casekit.rules import response
+from casekit.rules import markers as marker_rules
+from casekit.rules.criteria import applicable_criteria
 
 # Figures the collection produces, in reading order; any other figure follows, sorted.
 EXPECTED_FIGURES = ("timeline", "markers", "viral_load", "spider", "lung_dose", "forest")
 FIGURE_TITLES = {
     "timeline": "Course of care",
-    "markers": "Tumour markers (AFP, PIVKA-II)",
-    "viral_load": "HBV DNA",
+    "markers": "Tumour markers",
+    "viral_load": "Viral load",
     "spider": "Tumour size over time",
-    "lung_dose": "TARE lung dose",
+    "lung_dose": "Radioembolization lung dose",
     "forest": "Trial context",
 }
 # Preference among a figure's files: PNG displays everywhere, also in e-mail previews.
 FIGURE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
                 ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-EXPECTED_TABLES = ("response", "markers", "scores", "claims")
+EXPECTED_TABLES = ("response", "endpoints", "markers", "scores", "claims")
 TABLE_TITLES = {
     "response": "Tumour response, recomputed",
+    "endpoints": "Time-to-event endpoints",
     "markers": "Tumour markers",
-    "scores": "Liver function and staging scores",
+    "scores": "Liver function scores",
     "claims": "The paper's claims, recomputed",
 }
 MISSING = "not produced for this case"
+NONE_FOR_CASE = "none for this case"
+#: Rows shown of a long table; the rest are counted and linked to the full CSV.
+MAX_ROWS = 15
+
+#: Human column headers (with units) for the collection's snake_case columns.
+COLUMN_LABELS = {
+    "event_id": "Event", "criteria": "Criteria", "day": "Day", "test": "Test",
+    "target_sum_cm": "Target sum (cm)", "change_from_baseline_pct": "Change from baseline (%)",
+    "change_from_nadir_pct": "Change from nadir (%)", "target_response": "Target",
+    "non_target_response": "Non-target", "new_lesions": "New lesions",
+    "overall_response": "Overall (computed)", "reported_response": "Authors' call",
+    "value": "Value", "unit": "Unit", "change_from_reference_pct": "Change from reference (%)",
+    "fold_from_nadir": "Fold over nadir", "score": "Score", "category": "Category",
+    "claim_id": "Claim", "statement": "Statement", "quantity": "Recomputed as",
+    "comparator": "Test", "expected": "Paper", "computed": "Computed", "outcome": "Outcome",
+    "note": "Note", "endpoint": "Endpoint", "event": "Event observed",
+    "time_days": "Time (days)", "start_day": "Start day", "end_day": "End day",
+    "end_event_id": "End event", "rule": "Rule", "table": "Table", "item": "Item",
+    "reason": "Reason",
+}
+#: The response table's columns in the report: the call and the authors' call stay in view.
+RESPONSE_COLUMNS = ("event_id", "day", "criteria", "target_sum_cm", "change_from_baseline_pct",
+                    "change_from_nadir_pct", "target_response", "non_target_response",
+                    "new_lesions", "overall_response", "reported_response")
+SCORE_NAMES = {"child_pugh": "Child-Pugh", "albi": "ALBI", "meld": "MELD", "meld_na": "MELD-Na",
+               "meld_3": "MELD 3.0"}
 
 CSS = """
+*{box-sizing:border-box}
 body{font-family:-apple-system,"Segoe UI",Helvetica,Arial,sans-serif;color:#1b1b1b;
-max-width:62rem;margin:0 auto;padding:1.5rem;line-height:1.45}
+max-width:66rem;margin:0 auto;padding:1.5rem;line-height:1.45;overflow-wrap:break-word}
 h1{font-size:1.5rem;margin:0 0 .4rem}h2{font-size:1.2rem;margin-top:2rem;
 border-bottom:1px solid #ccc;padding-bottom:.2rem}h3{font-size:1rem;margin:1.2rem 0 .4rem}
 .citation,.patient{margin:.2rem 0;color:#333}.patient{font-weight:600}
-nav{margin:1rem 0;font-size:.9rem}nav a{margin-right:1rem;color:#1a4f8b}
+nav{margin:1rem 0;font-size:.9rem}nav a{margin-right:1rem;color:#1a4f8b;white-space:nowrap}
+.findings{background:#f4f7fb;border:1px solid #c9d6e6;padding:.3rem 1rem 1rem;margin:1rem 0}
+.findings h2{margin-top:.8rem}.findings ul{margin:.3rem 0;padding-left:1.2rem}
+.findings li{margin:.2rem 0}
 figure{margin:1rem 0}figure img{max-width:100%;height:auto;border:1px solid #e3e3e3}
 figcaption{font-size:.9rem;color:#444}.missing{color:#8a5a00;font-style:italic}
+.none{color:#555;font-style:italic}
 .banner{background:#fdecea;border:1px solid #d93025;padding:.6rem .8rem;margin:1rem 0}
-.scroll{overflow-x:auto}table{border-collapse:collapse;font-size:.85rem;margin:.4rem 0}
-th,td{border:1px solid #d0d0d0;padding:.25rem .45rem;text-align:left;vertical-align:top}
-th{background:#f1f3f5}tr:nth-child(even) td{background:#fafafa}td.num{text-align:right;
-font-variant-numeric:tabular-nums}.st-pass,.st-ok,.st-reproduced,.st-true{color:#176b2c;
-font-weight:600}.st-fail,.st-does_not_reproduce,.st-false{color:#b3261e;font-weight:600}
-.st-known_difference,.st-not_computable,.st-assumed{color:#8a5a00}
+.scroll{overflow-x:auto;max-width:100%}table{border-collapse:collapse;font-size:.85rem;
+margin:.4rem 0}th,td{border:1px solid #d0d0d0;padding:.25rem .45rem;text-align:left;
+vertical-align:top}td{max-width:24rem}th{background:#f1f3f5}
+tr:nth-child(even) td{background:#fafafa}td.num{text-align:right;white-space:nowrap;
+font-variant-numeric:tabular-nums}.st-pass,.st-ok,.st-reproduced,.st-true,.st-agrees{
+color:#176b2c;font-weight:600}.st-fail,.st-does_not_reproduce,.st-false,.st-differs{
+color:#b3261e;font-weight:600}.st-known_difference,.st-not_computable,.st-assumed{color:#8a5a00}
+.more{font-size:.85rem;color:#444}
 footer{margin-top:2.5rem;font-size:.8rem;color:#555;border-top:1px solid #ccc;
 padding-top:.5rem}@media print{nav{display:none}h2{page-break-after:avoid}}
+@media (max-width:600px){body{padding:.6rem}h1{font-size:1.25rem}
+.findings{padding:.2rem .6rem .6rem}}
 """
 
-_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?%?")
-_STATUS_COLUMNS = ("status", "result", "verdict", "check", "agrees", "outcome")
+_NUMBER = re.compile(r"[-\u2212]?[0-9][0-9,]*(\.[0-9]+)?([eE][-+]?[0-9]+)?%?")
+_PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
+_STATUS_COLUMNS = ("status", "result", "verdict", "check", "agrees", "outcome", "agreement")
 
 
 def _e(text: object) -> str:
@@ -75,6 +126,69 @@ def _e(text: object) -> str:
 
 def _title_of(stem: str, titles: dict[str, str]) -> str:
     return titles.get(stem, stem.replace("_", " ").capitalize())
+
+
+def column_label(name: str) -> str:
+    """``change_from_baseline_pct`` -> ``Change from baseline (%)``; unknown names in words."""
+    if name in COLUMN_LABELS:
+        return COLUMN_LABELS[name]
+    words = name.replace("_", " ").strip()
+    for suffix, unit in ((" pct", " (%)"), (" cm", " (cm)"), (" days", " (days)"),
+                         (" gy", " (Gy)"), (" gbq", " (GBq)"), (" kg", " (kg)")):
+        if words.endswith(suffix):
+            words = words[: -len(suffix)] + unit
+    return words[:1].upper() + words[1:]
+
+
+# ------------------------------------------------------------------ numbers
+
+
+def _decimals(texts: Iterable[str], most: int = 2) -> int:
+    """Fewest decimals (up to ``most``) that show every number of a column exactly."""
+    values = [float(t) for t in texts]
+    for decimals in range(most + 1):
+        if all(abs(round(v, decimals) - v) < 1e-9 for v in values):
+            return decimals
+    return most
+
+
+def format_number(text: str, decimals: int) -> str:
+    """``236000.0`` -> ``236,000``; ``-35.7`` -> ``−35.7`` (true minus); others unchanged."""
+    if not _PLAIN_NUMBER.fullmatch(text):
+        return text
+    return marker_rules.format_number(float(text), decimals)
+
+
+def format_columns(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+    """Numbers formatted alike within a column (per ``test`` where the table has one, so
+    AFP keeps its one decimal and PIVKA-II none): thousands separators, true minus signs,
+    and no ``588.0`` beside ``588``. Identifier-like columns (``day``) get no separators
+    beyond what the number needs; claim values keep the precision the paper gave them."""
+    out = [list(r) + [""] * (len(header) - len(r)) for r in rows]
+    keys = [header.index(k) for k in ("test", "score") if k in header]
+    group_of = lambda r: tuple(r[k] for k in keys)  # noqa: E731 - AFP apart from PIVKA-II
+    per_row = {"expected", "computed"}  # one claim per row: the paper's precision rules
+    for j, name in enumerate(header):
+        if name in per_row:
+            continue
+        groups: dict[str, list[int]] = {}
+        for i, row in enumerate(out):
+            if _PLAIN_NUMBER.fullmatch(row[j]):
+                groups.setdefault(group_of(row), []).append(i)
+        for members in groups.values():
+            decimals = _decimals(out[i][j] for i in members)
+            for i in members:
+                out[i][j] = format_number(out[i][j], decimals)
+    if "expected" in header and "computed" in header:
+        a, b = header.index("expected"), header.index("computed")
+        for row in out:
+            if _PLAIN_NUMBER.fullmatch(row[a]):
+                given = len(row[a].split(".")[1]) if "." in row[a] else 0
+                row[a] = format_number(row[a], given)
+                if _PLAIN_NUMBER.fullmatch(row[b]):
+                    # the computed value at the paper's precision or finer, never coarser
+                    row[b] = format_number(row[b], max(given, _decimals([row[b]])))
+    return out
 
 
 # ------------------------------------------------------------------ pieces
@@ -94,10 +208,13 @@ def _header(case: Case) -> list[str]:
 
 
 def patient_line(case: Case) -> str:
-    """``Patient: 43-year-old male; aetiology: HBV`` from the facts that exist ('' if none)."""
+    """``Patient: 43-year-old male; aetiology: HBV`` from the facts that exist ('' if none);
+    the case's ``cancer`` fact leads when it is stated."""
     age, sex = case.fact("age_years"), case.fact("sex")
     who = " ".join(x for x in (f"{age}-year-old" if age else None, sex) if x)
     bits = [who] if who else []
+    if case.fact("cancer"):
+        bits.append(f"cancer: {case.fact('cancer')}")
     aetiology = case.fact("aetiology") or case.fact("etiology")
     if aetiology:
         bits.append(f"aetiology: {aetiology}")
@@ -124,10 +241,50 @@ def _ordered(expected: Iterable[str], present: Iterable[str]) -> list[str]:
     return expected + sorted(set(present) - set(expected))
 
 
-def _figures(folder: Path) -> list[str]:
+def expected_figures(case: Case) -> list[str]:
+    """The figures the collection draws for this case (a section that does not apply has
+    none): the timeline always; markers, viral load, spider, lung dose and forest only when
+    the case has what they show."""
+    wanted = {"timeline": True,
+              "markers": bool(marker_rules.case_markers(case.labs)),
+              "viral_load": bool(marker_rules.case_markers(case.labs, "viral")),
+              "spider": case.lesions["size_cm"].notna().any(),
+              "lung_dose": sections.has_radioembolization(case)
+              and case.fact("lung_shunt_fraction_pct") is not None,
+              "forest": sections.trials_path(case.path) is not None}
+    return [stem for stem in EXPECTED_FIGURES if wanted[stem]]
+
+
+def _markers_named(case: Case, kind: str) -> str:
+    names = [marker_rules.marker_name(t) for t in marker_rules.case_markers(case.labs, kind)]
+    return ", ".join(names)
+
+
+def figure_caption(stem: str, case: Case) -> str:
+    """What a figure shows, in words built from the case (not its file name)."""
+    criteria = ", ".join(criteria_name(c) for c in applicable_criteria(case))
+    captions = {
+        "timeline": "The course of care in study days: one lane per kind of event; filled "
+                    "markers are timings the paper states, hollow ones are assumed.",
+        "markers": f"{_markers_named(case, 'tumour')} over time (log scale), each value "
+                   "labelled; treatments and scans are marked on the day axis.",
+        "viral_load": f"{_markers_named(case, 'viral')} over time (log scale).",
+        "spider": "Change of each measured lesion from baseline (targets solid, non-targets "
+                  "dashed) and of the sum of target diameters (grey band), with the partial-"
+                  "response (\u221230 %) and progression (+20 %) thresholds; the calls at each "
+                  f"scan are written above it. Criteria that apply to this case: {criteria}.",
+        "lung_dose": "Lung dose against the administered activity for this patient's lung "
+                     "shunt fraction, with the dose limit and the largest activity within it.",
+        "forest": "Hazard ratios with 95 % confidence intervals of the trials the case's "
+                  "discussion cites (log scale; hollow: not stated in the case report).",
+    }
+    return captions.get(stem, f"Figure {stem.replace('_', ' ')}.")
+
+
+def _figures(folder: Path, case: Case) -> list[str]:
     files = _figure_files(folder)
     parts = ['<h2 id="figures">Figures</h2>']
-    for stem in _ordered(EXPECTED_FIGURES, files):
+    for stem in _ordered(expected_figures(case), files):
         title = _title_of(stem, FIGURE_TITLES)
         if stem not in files:
             parts.append(f'<h3>{_e(title)}</h3><p class="missing">Figure '
@@ -136,9 +293,11 @@ def _figures(folder: Path) -> list[str]:
         path = files[stem]
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         mime = FIGURE_TYPES[path.suffix.lower()]
-        parts.append(f'<h3>{_e(title)}</h3><figure><img alt="{_e(title)}" '
+        caption = figure_caption(stem, case)
+        parts.append(f'<h3>{_e(title)}</h3><figure><img alt="{_e(caption)}" '
                      f'src="data:{mime};base64,{data}">'
-                     f'<figcaption>{_e(path.name)}</figcaption></figure>')
+                     f'<figcaption>{_e(caption)} <small>({_e(path.name)})</small></figcaption>'
+                     "</figure>")
     return parts
 
 
@@ -148,46 +307,93 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
     return (rows[0], rows[1:]) if rows else ([], [])
 
 
-def html_table(header: list[str], rows: list[list[str]]) -> str:
-    """An escaped HTML table; numbers right-aligned, status-like cells classed by value."""
+def html_table(header: list[str], rows: list[list[str]], link: str | None = None,
+               max_rows: int | None = None) -> str:
+    """An escaped HTML table with human headers and consistently formatted numbers;
+    numbers right-aligned, status-like cells classed by value. No rows: "none for this
+    case". More than ``max_rows``: the first rows, the count of the rest and ``link``."""
+    if not rows:
+        return f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>'
     status_cols = {i for i, h in enumerate(header) if h.strip().lower() in _STATUS_COLUMNS}
+    shown = format_columns(header, rows)
+    hidden = 0
+    if max_rows is not None and len(shown) > max_rows:
+        shown, hidden = shown[:max_rows], len(shown) - max_rows
     out = ['<div class="scroll"><table><thead><tr>']
-    out += [f"<th>{_e(h)}</th>" for h in header]
+    out += [f"<th>{_e(column_label(h))}</th>" for h in header]
     out.append("</tr></thead><tbody>")
-    for row in rows:
+    for row in shown:
         out.append("<tr>")
         for i, cell in enumerate(row):
             classes = []
             if _NUMBER.fullmatch(cell.strip()):
                 classes.append("num")
             if i in status_cols and cell.strip():
-                slug = re.sub(r"[^a-z0-9_]+", "_", cell.strip().lower())
+                slug = re.sub(r"[^a-z0-9_]+", "_", cell.strip().lower()).strip("_")
                 classes.append(f"st-{slug}")
             attr = f' class="{" ".join(classes)}"' if classes else ""
             out.append(f"<td{attr}>{_e(cell)}</td>")
         out.append("</tr>")
     out.append("</tbody></table></div>")
+    if hidden:
+        where = (f' The full table is <a href="{_e(link)}">{_e(link)}</a> beside this report.'
+                 if link else "")
+        out.append(f'<p class="more">First {max_rows} of {max_rows + hidden} rows; '
+                   f"{hidden} more not shown.{where}</p>")
     return "".join(out)
 
 
-def _tables(folder: Path) -> list[str]:
+def _response_rows(header: list[str], rows: list[list[str]],
+                   criteria: list[str]) -> tuple[list[str], list[list[str]]]:
+    """The response table cut to the criteria that apply and to the columns a reader
+    needs to see the call beside the authors' (the full CSV keeps everything)."""
+    keep = [c for c in RESPONSE_COLUMNS if c in header]
+    at = [header.index(c) for c in keep]
+    crit = header.index("criteria") if "criteria" in header else None
+    chosen = [r for r in rows if crit is None or r[crit] in criteria]
+    cut = [[r[i] if i < len(r) else "" for i in at] for r in chosen]
+    if "criteria" in keep:  # RECIST1.1 -> RECIST 1.1, as a reader writes it
+        j = keep.index("criteria")
+        for row in cut:
+            row[j] = criteria_name(row[j])
+    return keep, cut
+
+
+def expected_tables(case: Case) -> list[str]:
+    wanted = {"response": case.lesions["size_cm"].notna().any(),
+              "endpoints": False,  # shown when the response notebook writes it
+              "markers": bool(marker_rules.case_markers(case.labs)
+                              or marker_rules.case_markers(case.labs, "viral")),
+              "scores": sections.has_liver_scores(case),
+              "claims": not case.claims.empty}
+    return [stem for stem in EXPECTED_TABLES if wanted[stem]]
+
+
+def _tables(folder: Path, case: Case) -> list[str]:
     present = sorted(p.stem for p in folder.glob("*.csv") if not p.name.startswith(".")) \
         if folder.is_dir() else []
     parts = ['<h2 id="tables">Tables</h2>']
-    for stem in _ordered(EXPECTED_TABLES, present):
+    criteria = applicable_criteria(case)
+    for stem in _ordered(expected_tables(case), present):
         title = _title_of(stem, TABLE_TITLES)
         path = folder / f"{stem}.csv"
+        link = f"tables/{stem}.csv"
         parts.append(f"<h3>{_e(title)} <small>({_e(stem)}.csv)</small></h3>")
         if not path.is_file():
             parts.append(f'<p class="missing">Table &ldquo;{_e(stem)}.csv&rdquo;: '
                          f"{MISSING}.</p>")
             continue
         header, rows = _read_csv(path)
+        if stem == "response" and header:
+            header, rows = _response_rows(header, rows, criteria)
+            parts.append(f"<p>Criteria that apply to this case: "
+                         f"{_e(', '.join(criteria_name(c) for c in criteria))}; every column "
+                         f"is in <a href=\"{link}\">{link}</a>.</p>")
         if header and "outcome" in header:
             noun = "claims" if stem == "claims" else "rows"
             parts.append(f"<p>{_e(outcome_summary(header, rows, noun))}</p>")
-        parts.append(html_table(header, rows) if header else
-                     '<p class="missing">(empty table)</p>')
+        parts.append(html_table(header, rows, link=link, max_rows=MAX_ROWS) if header else
+                     f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>')
     return parts
 
 
@@ -214,6 +420,214 @@ def _assumptions(case: Case) -> list[str]:
     return parts
 
 
+# ------------------------------------------------------------ key findings
+
+
+_NEEDS = {
+    "response.csv": ("event_id", "criteria", "day", "overall_response", "target_response",
+                     "non_target_response", "new_lesions", "change_from_baseline_pct",
+                     "change_from_nadir_pct"),
+    "markers.csv": marker_rules.REQUIRED_COLUMNS,
+    "scores.csv": ("event_id", "score", "value", "category"),
+    "claims.csv": ("outcome",),
+    "endpoints.csv": ("criteria", "endpoint", "event", "time_days"),
+}
+
+
+def _frame(path: Path) -> pd.DataFrame | None:
+    """A table of the run as text, or None when it is absent or lacks the columns a
+    finding needs (a foreign or hand-made table is shown as evidence, not summarised)."""
+    if not path.is_file():
+        return None
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    if any(c not in frame.columns for c in _NEEDS.get(path.name, ())):
+        return None
+    return frame
+
+
+def _pct(text: str) -> str:
+    return format_number(text, 1) + " %" if text else "?"
+
+
+def call_basis(row: pd.Series) -> str:
+    """Why the computed call came out as it did, in a few words from its components."""
+    overall = row["overall_response"]
+    parts = []
+    if row["target_response"] == "PD":
+        parts.append(f"target sum {_pct(row['change_from_nadir_pct'])} from its nadir")
+    if row["non_target_response"] == "PD":
+        parts.append("non-target progression")
+    if row["new_lesions"] == "yes":
+        parts.append("new lesion(s)")
+    if overall in ("PR", "SD", "CR") or not parts:
+        parts.insert(0, f"target sum {_pct(row['change_from_baseline_pct'])} from baseline")
+    if row["new_lesions"] == "suspected":
+        parts.append("suspected new lesions not counted")
+    return ", ".join(parts)
+
+
+def _response_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
+    """One line per scan: each criterion's call with its basis, and the authors' call."""
+    follow = table[(table["overall_response"] != "") & table["criteria"].isin(criteria)]
+    lines = []
+    for (event_id, day), group in follow.groupby(["event_id", "day"], sort=False):
+        calls = []
+        for row in group.itertuples(index=False):
+            row = pd.Series(row._asdict())
+            text = f"{criteria_name(row['criteria'])} <b>{_e(row['overall_response'])}</b> " \
+                   f"({_e(call_basis(row))})"
+            reported = row.get("reported_response", "")
+            if reported:
+                same = reported == row["overall_response"]
+                verdict = "agrees" if same else "differs"
+                text += (f" &mdash; authors: {_e(reported)}, "
+                         f'<span class="st-{verdict}">{verdict}</span>')
+            calls.append(text)
+        lines.append(f"<li>{_e(event_id)} (day {_e(format_number(str(day), 0))}): "
+                     + "; ".join(calls) + "</li>")
+    return lines
+
+
+def _bor_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
+    from casekit.rules import response
+
+    frame = table[table["criteria"].isin(criteria)].copy()
+    if frame.empty:
+        return []
+    frame["day"] = frame["day"].astype(int)
+    lines = []
+    try:
+        plain = response.best_overall_response(frame).set_index("criteria")
+        confirmed = response.best_overall_response(frame, confirm=True).set_index("criteria")
+    except (ValueError, KeyError):  # criteria the engine cannot rank (not yet known to it)
+        return []
+    for crit in [c for c in criteria if c in plain.index]:
+        a, b = plain.loc[crit], confirmed.loc[crit]
+        text = f"{criteria_name(crit)}: <b>{_e(a['bor'])}</b>"
+        if a["event_id"]:
+            text += f" at {_e(a['event_id'])}"
+        if b["bor"] != a["bor"]:
+            text += f" (with confirmation required: {_e(b['bor'])})"
+        lines.append(text)
+    return ["<li>Best overall response, unconfirmed: " + "; ".join(lines) + "</li>"] \
+        if lines else []
+
+
+def _endpoint_findings(table: pd.DataFrame) -> list[str]:
+    lines = []
+    for row in table.itertuples(index=False):
+        row = row._asdict()
+        observed = str(row.get("event", "")).strip().lower() in ("true", "1", "yes")
+        what = "event" if observed else "censored"
+        lines.append(f"{_e(row.get('endpoint', ''))} ({_e(criteria_name(row.get('criteria', '')))}): "
+                     f"{_e(row.get('time_days', ''))} days, {what}"
+                     + (f" at {_e(row['end_event_id'])}" if row.get("end_event_id") else ""))
+    return ["<li>Endpoints: " + "; ".join(lines) + "</li>"] if lines else []
+
+
+def _marker_findings(table: pd.DataFrame) -> list[str]:
+    table = table.assign(day=pd.to_numeric(table["day"]), value=pd.to_numeric(table["value"]))
+    notes = marker_rules.marker_notes(table).set_index("test")
+    lines = []
+    order = marker_rules.case_markers(table) + marker_rules.case_markers(table, "viral")
+    for test in order + [t for t in dict.fromkeys(table["test"]) if t not in order]:
+        sentence = marker_rules.trajectory_sentence(table, test)
+        if test in notes.index and notes.at[test, "kind"] == "unknown":
+            sentence += f" ({notes.at[test, 'note']}.)"
+        lines.append(f"<li>{_e(sentence)}</li>")
+    return lines
+
+
+def _score_findings(case: Case, table: pd.DataFrame | None) -> list[str]:
+    from casekit.rules import staging
+
+    bits, child_pugh = [], None
+    if table is not None and not table.empty:
+        first = table[table["event_id"] == table["event_id"].iloc[0]]
+        for row in first.itertuples(index=False):
+            name = SCORE_NAMES.get(row.score, row.score)
+            if row.value == "":
+                bits.append(f"{name} {row.category}")
+            elif row.score == "albi":
+                bits.append(f"{name} {row.category} ({format_number(row.value, 2)})")
+            elif row.score == "child_pugh":
+                child_pugh = row.category
+                bits.append(f"{name} {row.category}")
+            else:
+                bits.append(f"{name} {format_number(row.value, 0)}")
+        bits = [f"at {first['event_id'].iloc[0]}: " + ", ".join(bits)]
+    if sections.has_liver_staging(case):
+        stages = staging.staging_table(case.facts_dict, child_pugh)
+        for row in stages.itertuples(index=False):
+            text = f"{row.system} {row.computed}"
+            if row.reported:
+                text += f" (paper: {row.reported})"
+            bits.append(text)
+    return [f"<li>Scores and stage: {_e('; '.join(bits))}</li>"] if bits else []
+
+
+def _claim_findings(table: pd.DataFrame | None) -> list[str]:
+    if table is None or "outcome" not in table:
+        return []
+    n = len(table)
+    ok = int((table["outcome"] == "reproduced").sum())
+    known = int((table["outcome"] == "known difference").sum())
+    text = f"{ok} of {n} claims reproduced"
+    if known:
+        text += f", {known} known difference(s) with their reason"
+    rest = n - ok - known
+    if rest:
+        text += f", <b>{rest} not reproduced</b>"
+    return [f"<li>Claims of the paper: {text} (table below).</li>"]
+
+
+def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> list[str]:
+    """The assumptions the response calls rest on: assumed lesion rows, assumed facts the
+    response rules read (e.g. which nodes are porta hepatis nodes), assumed scan timings,
+    and suspected new lesions left uncounted."""
+    rows = overview.assumptions(case)
+    lesion_rows = rows[(rows["table"] == "lesions")
+                       | ((rows["table"] == "facts") & rows["item"].isin(response.RESPONSE_FACTS))]
+    scans = set(case.timeline.loc[case.timeline["category"] == "imaging", "event_id"])
+    timing = rows[(rows["table"] == "timeline") & rows["item"].isin(scans)]
+    bits = [f"{r.item} = {r.value} (assumed: {r.reason})" for r in lesion_rows.itertuples()]
+    if len(timing):
+        bits.append(f"the days of {len(timing)} of {len(scans)} scans are assumed "
+                    "(intervals such as the confirmation window depend on them)")
+    if response_table is not None and (response_table["new_lesions"] == "suspected").any():
+        bits.append("suspected new lesions are not counted as new lesions")
+    if not bits:
+        return []
+    items = "".join(f"<li>{_e(b)}</li>" for b in bits)
+    return [f"<li>The calls rest on these assumptions:<ul>{items}</ul></li>"]
+
+
+def _key_findings(case: Case, folder: Path) -> list[str]:
+    criteria = applicable_criteria(case)
+    response_table = _frame(folder / "response.csv")
+    items: list[str] = []
+    if response_table is not None and not response_table.empty:
+        items += _response_findings(response_table, criteria)
+        items += _bor_findings(response_table, criteria)
+    endpoints = _frame(folder / "endpoints.csv")
+    if endpoints is not None:
+        items += _endpoint_findings(endpoints[endpoints["criteria"].isin(criteria)])
+    marker_table = _frame(folder / "markers.csv")
+    if marker_table is not None and not marker_table.empty:
+        items += _marker_findings(marker_table)
+    items += _score_findings(case, _frame(folder / "scores.csv"))
+    items += _claim_findings(_frame(folder / "claims.csv"))
+    items += _assumption_findings(case, response_table)
+    crit = ", ".join(criteria_name(c) for c in criteria)
+    parts = ['<section class="findings"><h2 id="findings">Key findings</h2>',
+             f"<p>Response criteria that apply: {_e(crit)}. Everything below is computed "
+             "from the tables of this run.</p>"]
+    parts.append(f"<ul>{''.join(items)}</ul>" if items else
+                 f'<p class="none">No findings computed for this case.</p>')
+    parts.append("</section>")
+    return parts
+
+
 # ------------------------------------------------------------------ public
 
 
@@ -222,15 +636,19 @@ def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = ()) -
     out = Path(out_dir)
     title = case.title or "Untitled case"
     body = _header(case)
-    body.append('<nav><a href="#figures">Figures</a><a href="#tables">Tables</a>'
+    body.append('<nav><a href="#findings">Key findings</a><a href="#evidence">Evidence</a>'
+                '<a href="#figures">Figures</a><a href="#tables">Tables</a>'
                 '<a href="#assumptions">Assumptions</a></nav>')
     failed = sorted(failed)
     if failed:
         body.append('<div class="banner"><strong>Incomplete run.</strong> These notebooks '
                     "failed, so some results below may be missing or stale: "
                     + ", ".join(_e(n) for n in failed) + ".</div>")
-    body += _figures(out / "figures")
-    body += _tables(out / "tables")
+    body += _key_findings(case, out / "tables")
+    body.append('<h2 id="evidence">Evidence</h2><p>The figures and tables the findings '
+                "are computed from, then every assumption the case makes.</p>")
+    body += _figures(out / "figures", case)
+    body += _tables(out / "tables", case)
     body += _assumptions(case)
     licence = case.fact("licence")
     footer = (f"Generated by casekit {_e(casekit.__version__)} from the case folder "
