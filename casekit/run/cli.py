@@ -50,7 +50,7 @@ def _run(args: argparse.Namespace) -> int:
     return _executing(lambda runner: runner.run_collection(
         args.case, args.out, parameters=runner.parse_parameters(args.parameter),
         jobs=_checked_jobs(runner, args.jobs), notebooks_dir=args.notebooks_dir,
-        figures_dir=args.figures, notebook_names=args.notebook or None))
+        figures_dir=args.figures, notebook_names=args.notebook or None, force=args.force))
 
 
 def _new_case(args: argparse.Namespace) -> int:
@@ -108,6 +108,10 @@ def _parser() -> argparse.ArgumentParser:
                      "int, float, True/False/None, else text); repeatable")
     run.add_argument("--figures", metavar="DIR",
                      help="after a successful run, copy OUT/figures/* into DIR")
+    run.add_argument("--force", action="store_true",
+                     help="execute every notebook, even those whose inputs (notebook, case "
+                     "files, parameters, casekit source, pinned requirements) are unchanged "
+                     "since the last run into OUT and would be reused")
     _execution_options(run, "run")
     run.set_defaults(func=_run)
 
@@ -134,6 +138,7 @@ def main(argv: list[str] | None = None) -> int:
         return EXIT_BAD_INPUT if exc.code else EXIT_OK
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (runner.Terminated)
+        terminated = type(exc).__name__ == "Terminated"
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130

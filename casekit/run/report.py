@@ -14,8 +14,9 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 
 import casekit
@@ -104,12 +105,23 @@ def patient_line(case: Case) -> str:
     return ("Patient: " + "; ".join(bits)) if bits else ""
 
 
-def _figure_files(folder: Path) -> dict[str, Path]:
+def _selected(folder: Path, allowed: frozenset[str] | None) -> list[Path]:
+    """The files of ``folder`` the report may use: all of them, or only the names in
+    ``allowed`` (paths relative to the output folder, e.g. ``figures/timeline.png``)."""
+    if not folder.is_dir():
+        return []
+    items = sorted(folder.iterdir())
+    if allowed is None:
+        return items
+    return [p for p in items if f"{folder.name}/{p.name}" in allowed]
+
+
+def _figure_files(folder: Path, allowed: frozenset[str] | None = None) -> dict[str, Path]:
     """Each figure's stem -> its preferred file."""
     found: dict[str, Path] = {}
     rank = {suffix: i for i, suffix in enumerate(FIGURE_TYPES)}
     if folder.is_dir():
-        for item in sorted(folder.iterdir()):
+        for item in _selected(folder, allowed):
             suffix = item.suffix.lower()
             if not item.is_file() or item.name.startswith(".") or suffix not in rank:
                 continue
@@ -124,8 +136,8 @@ def _ordered(expected: Iterable[str], present: Iterable[str]) -> list[str]:
     return expected + sorted(set(present) - set(expected))
 
 
-def _figures(folder: Path) -> list[str]:
-    files = _figure_files(folder)
+def _figures(folder: Path, allowed: frozenset[str] | None = None) -> list[str]:
+    files = _figure_files(folder, allowed)
     parts = ['<h2 id="figures">Figures</h2>']
     for stem in _ordered(EXPECTED_FIGURES, files):
         title = _title_of(stem, FIGURE_TITLES)
@@ -170,15 +182,15 @@ def html_table(header: list[str], rows: list[list[str]]) -> str:
     return "".join(out)
 
 
-def _tables(folder: Path) -> list[str]:
-    present = sorted(p.stem for p in folder.glob("*.csv") if not p.name.startswith(".")) \
-        if folder.is_dir() else []
+def _tables(folder: Path, allowed: frozenset[str] | None = None) -> list[str]:
+    present = sorted(p.stem for p in _selected(folder, allowed)
+                     if p.suffix == ".csv" and not p.name.startswith("."))
     parts = ['<h2 id="tables">Tables</h2>']
     for stem in _ordered(EXPECTED_TABLES, present):
         title = _title_of(stem, TABLE_TITLES)
         path = folder / f"{stem}.csv"
         parts.append(f"<h3>{_e(title)} <small>({_e(stem)}.csv)</small></h3>")
-        if not path.is_file():
+        if stem not in present or not path.is_file():
             parts.append(f'<p class="missing">Table &ldquo;{_e(stem)}.csv&rdquo;: '
                          f"{MISSING}.</p>")
             continue
@@ -217,9 +229,32 @@ def _assumptions(case: Case) -> list[str]:
 # ------------------------------------------------------------------ public
 
 
-def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = ()) -> str:
-    """The report's HTML text."""
+def provenance_block(provenance: Mapping[str, Any] | None) -> list[str]:
+    """What the report was computed from: the case folder, the content hash of its files
+    and the run's parameters (no paths, no times: the report is shared and reproducible)."""
+    if not provenance:
+        return []
+    params = provenance.get("parameters") or {}
+    shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(params.items())) or \
+        "none (the notebooks' defaults)"
+    return ['<p class="provenance"><strong>Computed from</strong> the case folder '
+            f'&ldquo;{_e(provenance.get("case", ""))}&rdquo;, inputs hash '
+            f'<code>sha256:{_e(provenance.get("inputs_hash", ""))}</code>; '
+            f"parameters: {_e(shown)}.</p>"]
+
+
+def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = (), *,
+                  files: Iterable[str] | None = None,
+                  provenance: Mapping[str, Any] | None = None) -> str:
+    """The report's HTML text.
+
+    ``files`` (paths relative to ``out_dir``), when given, are the only outputs the report
+    may embed: a run passes the files its own notebooks produced, never whatever else lies
+    in the folder. ``provenance`` (case, inputs_hash, parameters) adds
+    :func:`provenance_block`.
+    """
     out = Path(out_dir)
+    allowed = None if files is None else frozenset(files)
     title = case.title or "Untitled case"
     body = _header(case)
     body.append('<nav><a href="#figures">Figures</a><a href="#tables">Tables</a>'
@@ -229,8 +264,9 @@ def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = ()) -
         body.append('<div class="banner"><strong>Incomplete run.</strong> These notebooks '
                     "failed, so some results below may be missing or stale: "
                     + ", ".join(_e(n) for n in failed) + ".</div>")
-    body += _figures(out / "figures")
-    body += _tables(out / "tables")
+    body += provenance_block(provenance)
+    body += _figures(out / "figures", allowed)
+    body += _tables(out / "tables", allowed)
     body += _assumptions(case)
     licence = case.fact("licence")
     footer = (f"Generated by casekit {_e(casekit.__version__)} from the case folder "
