@@ -444,18 +444,25 @@ class Terminated(KeyboardInterrupt):
 _PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 
 
-def _exit_now(signum: int, frame: object) -> None:
-    # A worker stops at once: no Python clean-up, hence no half-torn-down asyncio loop that
-    # prints "Task exception was never retrieved". Its kernel sees its parent change and
-    # exits within a second (ipykernel's parent poller); the runner removes the scratch
-    # folder holding the kernel's connection file.
+_WORKER: dict[str, Any] = {}  # in a worker: its parent's pid and the run's scratch folder
+
+
+def _exit_now(signum: int, frame: object = None) -> None:
+    """A worker stops at once: no Python clean-up, hence no half-torn-down asyncio loop that
+    prints "Task exception was never retrieved". A signal reaches a worker only when the
+    whole run is being torn down (Ctrl-C, SIGTERM, the runner died), so it stops its kernel
+    and removes the run's scratch folder (kernel connection files, papermill's copies)
+    itself: the runner may be gone (SIGKILL) and cannot."""
+    _signal_all(_children([os.getpid()]), signal.SIGTERM)
+    if _WORKER.get("scratch"):
+        shutil.rmtree(_WORKER["scratch"], ignore_errors=True)
     os._exit(128 + signum)
 
 
 def _watch_parent(ppid: int) -> None:
     while os.getppid() == ppid:
         time.sleep(0.5)
-    os._exit(128 + signal.SIGTERM)
+    _exit_now(signal.SIGTERM)
 
 
 def _init_worker(scratch: str | None = None) -> None:
@@ -470,6 +477,7 @@ def _init_worker(scratch: str | None = None) -> None:
     signal.signal(signal.SIGINT, _exit_now)
     signal.signal(signal.SIGTERM, _exit_now)
     ppid = os.getppid()
+    _WORKER.update(ppid=ppid, scratch=scratch)
     if sys.platform.startswith("linux"):
         try:  # SIGTERM when the parent dies, even by SIGKILL
             import ctypes
@@ -478,7 +486,7 @@ def _init_worker(scratch: str | None = None) -> None:
         except (OSError, AttributeError):  # pragma: no cover - no prctl
             pass
     if os.getppid() != ppid or ppid == 1:  # the parent died before prctl took effect
-        os._exit(128 + signal.SIGTERM)
+        _exit_now(signal.SIGTERM)
     # A watchdog as well: prctl follows the forking *thread*, and other systems lack it.
     threading.Thread(target=_watch_parent, args=(ppid,), daemon=True,
                      name="casekit-parent-watchdog").start()
@@ -536,9 +544,47 @@ def _progress(result: NotebookResult) -> str:
     return f"{tag} {result.name}  {result.seconds:.1f} s"
 
 
+def _children(pids: Iterable[int]) -> list[int]:
+    """The direct children of ``pids`` (Linux /proc; elsewhere none are found)."""
+    wanted, found = set(pids), []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        if int(stat[stat.rindex(b")") + 2:].split()[1]) in wanted:
+            found.append(int(entry))
+    return found
+
+
+def _signal_all(pids: Iterable[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+        return stat[stat.rindex(b")") + 2:][:1] != b"Z"
+    except OSError:
+        return False
+
+
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Stop the pool's workers now (an interrupted run): SIGTERM, then SIGKILL."""
+    """Stop the pool's workers and their kernels now (an interrupted run): SIGTERM, then
+    SIGKILL after a few seconds. The kernels run in sessions of their own, so they are
+    found as the workers' children and stopped by pid, before the workers go."""
     processes = list((getattr(pool, "_processes", None) or {}).values())
+    kernels = _children(p.pid for p in processes if p.pid)
+    _signal_all(kernels, signal.SIGTERM)
     for process in processes:
         if process.is_alive():
             process.terminate()
@@ -549,6 +595,9 @@ def _stop_workers(pool: ProcessPoolExecutor) -> None:
         if process.is_alive():
             process.kill()
             process.join(1)
+    while any(_alive(pid) for pid in kernels) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _signal_all([pid for pid in kernels if _alive(pid)], signal.SIGKILL)
 
 
 @contextmanager
