@@ -20,7 +20,6 @@ from pathlib import Path
 import pytest
 
 from casekit.run import cli, runner
-from casekit.run.lock import OutLock
 from conftest import DATA, DEMO_CASE, REPO, changed_entries, snapshot
 from test_runner import PNG_1PX, make_notebook
 
@@ -170,6 +169,8 @@ def test_a_notebook_run_of_another_case_into_a_case_folder_is_refused(tmp_path, 
 
 def test_a_second_run_into_a_locked_folder_exits_2_naming_the_holder(tmp_path, capsys,
                                                                      monkeypatch):
+    from casekit.run.lock import OutLock
+
     out = tmp_path / "out"
     (out / ".casekit").mkdir(parents=True)
     monkeypatch.setattr(runner, "_execute_many", never)

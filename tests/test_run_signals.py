@@ -26,8 +26,8 @@ SLEEP = '''\
 from pathlib import Path
 out = Path(out_dir)
 out.mkdir(parents=True, exist_ok=True)
-(out / "started.txt").write_text("yes")
-import time
+import os, time
+(out / f"started-{os.getpid()}.txt").write_text("yes")
 time.sleep(60)
 '''
 
@@ -48,7 +48,7 @@ def _start(tmp_path: Path) -> tuple[subprocess.Popen, dict]:
         env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
         start_new_session=True)
     deadline = time.monotonic() + 60
-    while len(list(out.rglob("started.txt"))) < 2:
+    while len(list(out.rglob("started-*.txt"))) < 2:
         assert proc.poll() is None and time.monotonic() < deadline, proc.communicate()
         time.sleep(0.05)
     descendants = psutil.Process(proc.pid).children(recursive=True)
