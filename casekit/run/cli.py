@@ -98,7 +98,9 @@ def _parser() -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute the notebook collection for a case and write "
                          "the report", description="Validate the case, execute every "
                          "notebook of casekit/notebooks.txt in parallel, write OUT/notebooks, "
-                         "OUT/figures, OUT/tables and OUT/report.html. Exit 0 when every "
+                         "OUT/figures, OUT/tables and OUT/report.html, reusing notebooks whose "
+                         "inputs did not change. OUT must be new, empty or a casekit output "
+                         "folder (see README, Reproducibility). Exit 0 when every "
                          "notebook ran, 1 when one failed, 2 for bad input.")
     run.add_argument("--case", required=True, metavar="DIR", help="the case folder")
     run.add_argument("--out", required=True, metavar="DIR", help="the output folder")
