@@ -5,8 +5,14 @@ every notebook of ``casekit/notebooks.txt`` with papermill in a pool of worker p
 started from this one process, writes the executed copies to ``OUT/notebooks/`` stripped of
 run-specific metadata (so that two runs give byte-identical files), builds
 ``OUT/report.html`` and, after a fully successful run, copies ``OUT/figures/*`` to a
-figures folder. ``refresh_notebooks`` re-executes the stored notebooks in place with their
-own default parameters.
+figures folder. A notebook whose inputs did not change since the last run into OUT is
+reused instead (:mod:`casekit.run.inputs`); what a run may touch in OUT, and how, is
+:mod:`casekit.run.outfolder`. ``refresh_notebooks`` re-executes the stored notebooks in
+place with their own default parameters.
+
+The worker processes exit when the runner dies (a parent-death signal and a watchdog
+thread), stop their kernels and remove the run's scratch folder; SIGTERM is handled like
+Ctrl-C.
 
 Every notebook runs in a fresh ``python3`` kernel whose working directory is the notebooks
 folder and whose environment fixes ``PYTHONHASHSEED=0``, ``TZ=UTC`` and
@@ -741,8 +747,8 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
     a missing notebooks folder, an output folder that must not be used or is in use.
 
     The output folder is locked for the whole run, and only files that a previous run
-    recorded in ``OUT/.casekit/manifest.json`` are ever replaced or removed (see
-    :mod:`casekit.run.manifest` and :mod:`casekit.run.outfolder`).
+    recorded in ``OUT/.casekit/manifest.json`` are ever replaced or removed; the report
+    embeds only this run's files (see :mod:`casekit.run.outfolder`).
     """
     from casekit.case import validate_case
     from casekit.run.outfolder import OutFolder
@@ -807,9 +813,9 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
                 result.report_error = f"{len(conflicts)} output file(s) not written " \
                     "(see the warnings above)"
             session.finish(ok=result.ok)
-    if figures_dir is not None and result.ok:
-        result.copied_figures = session.copy_figures(Path(figures_dir))
-        say(f"copied {len(result.copied_figures)} figure file(s) to {figures_dir}")
+        if figures_dir is not None and result.ok:
+            result.copied_figures = session.copy_figures(Path(figures_dir))
+            say(f"copied {len(result.copied_figures)} figure file(s) to {figures_dir}")
     result.seconds = time.perf_counter() - start
     say(result.summary)
     for failure in result.failed:
