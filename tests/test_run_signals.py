@@ -32,6 +32,22 @@ time.sleep(60)
 '''
 
 
+@pytest.fixture
+def started(tmp_path):
+    """Start the run; at teardown kill whatever of it is still alive, also when the test
+    failed before looking (on the old runner, orphaned workers lived on forever)."""
+    runs = []
+    yield lambda: runs.append(_start(tmp_path)) or runs[-1]
+    for proc, run in runs:
+        for process in [psutil.Process(proc.pid)] if proc.poll() is None else []:
+            process.kill()
+        for process in run["descendants"]:
+            try:
+                process.kill()
+            except psutil.NoSuchProcess:
+                pass
+
+
 def _start(tmp_path: Path) -> tuple[subprocess.Popen, dict]:
     nbs = tmp_path / "nbs"
     for name in ("s1.ipynb", "s2.ipynb"):
@@ -79,8 +95,8 @@ def _check_clean(run: dict) -> None:
 
 @pytest.mark.slow
 @pytest.mark.parametrize("how", ["SIGTERM", "Ctrl-C"])
-def test_sigterm_and_ctrl_c_stop_everything_and_mark_the_report(tmp_path, how):
-    proc, run = _start(tmp_path)
+def test_sigterm_and_ctrl_c_stop_everything_and_mark_the_report(started, how):
+    proc, run = started()
     if how == "SIGTERM":
         proc.send_signal(signal.SIGTERM)
     else:  # a terminal sends SIGINT to the whole foreground process group
@@ -97,8 +113,8 @@ def test_sigterm_and_ctrl_c_stop_everything_and_mark_the_report(tmp_path, how):
 
 
 @pytest.mark.slow
-def test_sigkill_of_the_runner_leaves_no_orphan(tmp_path):
-    proc, run = _start(tmp_path)
+def test_sigkill_of_the_runner_leaves_no_orphan(started):
+    proc, run = started()
     proc.kill()
     proc.communicate(timeout=60)
     _check_clean(run)
