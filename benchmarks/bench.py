@@ -8,11 +8,14 @@ load hits all three alike, each ``--reps`` times (default 3); the medians are co
 (b) the naive way: ``python -m papermill NB TMP/NB -p case_dir ... -p out_dir ... --cwd
     notebooks`` once per notebook of the collection, one after the other, total wall time;
 (c) the floor: as many trivial notebooks (a parameters cell, ``import pandas``,
-    ``import matplotlib``) executed by the same command, ``casekit run --notebooks-dir``.
+    ``import matplotlib``) executed by the same command, ``casekit run --notebooks-dir``;
+(d) a no-op re-run: (a)'s command again, at once, into (a)'s output folder, nothing
+    changed, so every notebook is reused (issue 14, incremental runs).
 
 Targets: a/b <= 0.5 (the runner at least halves the naive time) and a/c <= 1.5 (the real
 collection costs at most half again as much as starting that many kernels that only import
-the libraries). Next to the wall times, the CPU time of each command and its children
+the libraries); d/a <= 0.15 (re-running with nothing changed costs at most 15 % of a full
+run). Next to the wall times, the CPU time of each command and its children
 (workers, kernels) is shown; it moves less with background load. On an idle machine the
 wall ratio a/c is below the CPU ratio (the floor spends a larger share of its time waiting
 on kernel start-up); on a busy one it drifts up towards it, or beyond.
@@ -41,15 +44,17 @@ from importlib import metadata
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
-NOTEBOOKS_FILE = REPO / "casekit" / "notebooks.txt"
+NOTEBOOKS_FILE = REPO / "casekit" / "run" / "notebooks.txt"
 DEFAULT_CASE = REPO / "data" / "jlc2022"
 DEFAULT_JSON = REPO / "build" / "bench.json"
-TARGETS = {"a/b": 0.5, "a/c": 1.5}
+TARGETS = {"a/b": 0.5, "a/c": 1.5, "d/a": 0.15}
 LABELS = {
     "a": "casekit run (parallel runner)",
     "b": "papermill CLI, once per notebook",
     "c": "floor: trivial notebooks, runner",
+    "d": "casekit run again, nothing changed",
 }
+KEYS = "abcd"
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_ARGS = 0, 1, 2
 
@@ -199,11 +204,11 @@ def run_c(py: str, case: str, out: Path, floor_dir: Path, jobs: int | None,
 def render(result: dict) -> str:
     m = result["machine"]
     lines = [f"casekit benchmark: {len(result['notebooks'])} notebooks, "
-             f"{result['reps']} repetition(s) interleaved a,b,c; "
+             f"{result['reps']} repetition(s) interleaved a,d,b,c; "
              f"jobs={result['jobs'] or 'default'}; case {result['case']}",
              "",
              f"     {'what':<34}{'median':>9}   {'runs (s)':<16}{'CPU (median)':>12}"]
-    for key in "abc":
+    for key in KEYS:
         runs = " ".join(f"{s:.1f}" for s in result["seconds"][key])
         lines.append(f" ({key}) {LABELS[key]:<34}{result['median'][key]:>7.1f} s   {runs:<16}"
                      f"{result['median_cpu'][key]:>10.1f} s")
@@ -261,6 +266,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     return args
 
 
+def _ratio(values: dict[str, float], ratio: str) -> float:
+    top, bottom = ratio.split("/")
+    return values[top] / values[bottom]
+
+
 def main(argv: list[str] | None = None) -> int:
     try:
         args = parse_args(argv)
@@ -283,8 +293,8 @@ def main(argv: list[str] | None = None) -> int:
 
     names = collection_names()
     py = sys.executable
-    wall: dict[str, list[float]] = {"a": [], "b": [], "c": []}
-    cpu: dict[str, list[float]] = {"a": [], "b": [], "c": []}
+    wall: dict[str, list[float]] = {k: [] for k in KEYS}
+    cpu: dict[str, list[float]] = {k: [] for k in KEYS}
     loads = []
     with tempfile.TemporaryDirectory(prefix="casekit-bench-") as tmp_name:
         tmp = Path(tmp_name)
@@ -296,6 +306,7 @@ def main(argv: list[str] | None = None) -> int:
                 loads.append(loadavg())
                 for key, timing in (
                         ("a", lambda: run_a(py, args.case, tmp / f"a{rep}", args.jobs, log)),
+                        ("d", lambda: run_a(py, args.case, tmp / f"a{rep}", args.jobs, log)),
                         ("b", lambda: run_b(py, args.case, tmp / f"b{rep}", names, log)),
                         ("c", lambda: run_c(py, args.case, tmp / f"c{rep}", floor_dir,
                                             args.jobs, log))):
@@ -303,7 +314,7 @@ def main(argv: list[str] | None = None) -> int:
                     wall[key].append(measured.wall)
                     cpu[key].append(measured.cpu)
                 print(f"rep {rep}/{args.reps}: " + ", ".join(
-                      f"{k} {wall[k][-1]:.1f} s" for k in "abc"), file=sys.stderr, flush=True)
+                      f"{k} {wall[k][-1]:.1f} s" for k in KEYS), file=sys.stderr, flush=True)
         except CommandFailed as exc:
             print(f"bench.py: a measured command failed, so no timing is reported:\n{exc}",
                   file=sys.stderr)
@@ -319,13 +330,12 @@ def main(argv: list[str] | None = None) -> int:
         "notebooks": names,
         "seconds": {k: [round(s, 3) for s in v] for k, v in wall.items()},
         "median": {k: round(v, 3) for k, v in median.items()},
-        "ratios": {ratio: round(median["a"] / median[ratio[-1]], 3) for ratio in TARGETS},
-        "targets": {ratio: {"max": target, "pass": median["a"] / median[ratio[-1]] <= target}
+        "ratios": {ratio: round(_ratio(median, ratio), 3) for ratio in TARGETS},
+        "targets": {ratio: {"max": target, "pass": _ratio(median, ratio) <= target}
                     for ratio, target in TARGETS.items()},
         "cpu_seconds": {k: [round(s, 3) for s in v] for k, v in cpu.items()},
         "median_cpu": {k: round(v, 3) for k, v in median_cpu.items()},
-        "cpu_ratios": {ratio: round(median_cpu["a"] / median_cpu[ratio[-1]], 3)
-                       for ratio in TARGETS},
+        "cpu_ratios": {ratio: round(_ratio(median_cpu, ratio), 3) for ratio in TARGETS},
         "loadavg": loads,
         "machine": machine(),
         "json": str(args.json),

@@ -55,8 +55,11 @@ def read_rows(path: Path) -> list[dict[str, str]]:
 
 
 def outputs(folder: Path) -> dict[str, bytes]:
+    """The files a run leaves for the user: its bookkeeping in .casekit/ aside (the manifest
+    records the hashes of the executed notebooks, which hold the absolute out_dir)."""
     return {p.relative_to(folder).as_posix(): p.read_bytes()
-            for p in sorted(folder.rglob("*")) if p.is_file()}
+            for p in sorted(folder.rglob("*"))
+            if p.is_file() and p.relative_to(folder).parts[0] != ".casekit"}
 
 
 # ============================================================ the harness can fail
@@ -304,8 +307,10 @@ def _check_complete(path: Path) -> None:
         assert nb["cells"] and "nbformat" in nb, path
     elif suffix == ".html":
         assert data.endswith(b"</html>\n"), path
+    elif path.name == "manifest.json":
+        assert json.loads(data)["case"], path
     else:
-        assert path.name == runner.RUN_MARKER and data.startswith(b"Written by"), path
+        assert path.name == "lock" and path.parent.name == ".casekit", path
 
 
 def _kill_run(proc: subprocess.Popen) -> None:
@@ -341,7 +346,6 @@ def test_killed_run_leaves_no_truncated_file_that_looks_finished(tmp_path):
         [sys.executable, "-m", "casekit", "run", "--case", str(DEMO_CASE), "--out", str(out)],
         cwd=tmp_path, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
         start_new_session=True)
-    figures = out / "figures"
     trigger = None
     deadline = time.monotonic() + 30  # under load the first figure can take a while
     finished_early = None
@@ -350,7 +354,8 @@ def test_killed_run_leaves_no_truncated_file_that_looks_finished(tmp_path):
             if proc.poll() is not None:
                 finished_early = proc.returncode
                 break
-            done = sorted(figures.glob("*.png")) if figures.is_dir() else []
+            # notebooks write into OUT/.casekit/work/<notebook>/ until the run ends
+            done = sorted(out.rglob("*.png")) if out.is_dir() else []
             if done:
                 trigger = done[0]
                 break
@@ -383,7 +388,7 @@ def test_two_runs_give_the_same_files(demo_runs):
     first, second = outputs(demo_runs.first), outputs(demo_runs.second)
     assert sorted(first) == sorted(second)
     expected_kinds = {"figures/timeline.png", "figures/timeline.svg", "tables/response.csv",
-                      "notebooks/07_claims_check.ipynb", "report.html", runner.RUN_MARKER}
+                      "notebooks/07_claims_check.ipynb", "report.html"}
     assert expected_kinds <= set(first)
     assert not [name for name in first if name.endswith(".part")]
     out1 = json.dumps(str(demo_runs.first))[1:-1]  # as it appears inside notebook JSON

@@ -214,3 +214,14 @@ def test_key_findings_name_every_score_and_the_node_reading_the_mrecist_call_res
     # the mRECIST PD at ct_c6 exists only because node_cha is read as a porta hepatis node
     # (an assumed fact); a reader of the findings must see that assumption
     assert "porta_hepatis_nodes = node_cha (assumed:" in findings
+
+
+def test_key_findings_use_only_the_files_the_run_wrote(tmp_path):
+    # A run passes the files its notebooks wrote; a response.csv lying in the folder that the
+    # run did not write (another case's, a user's) must not feed the key findings.
+    out = _seed_tables(tmp_path)
+    case = load_case(SEED)
+    page = render_report(case, out, files=["tables/markers.csv"])
+    findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
+    assert "ct_c3" not in findings and "authors:" not in findings
+    assert "AFP fell 50 %" in findings  # markers.csv was written by the run

@@ -88,16 +88,17 @@ def collection(tmp_path_factory):
     params = ["-p", "scale", "2.5", "-p", "flag", "True", "-p", "label", "abc",
               "-p", "nothing", "None", "-p", "count", "3", "-p", "typo", "1"]
 
-    def run(*names):
+    def run(*names, force=False):
         buffer = io.StringIO()
         with contextlib.redirect_stdout(buffer):
-            code = cli.main(common + params + [a for n in names for a in ("--notebook", n)])
+            code = cli.main(common + params + [a for n in names for a in ("--notebook", n)]
+                            + (["--force"] if force else []))
         return code, buffer.getvalue()
 
     code1, text1 = run("a_ok.ipynb", "b_fail.ipynb", "c_ok.ipynb")
     first = {n: (out / "notebooks" / n).read_bytes() for n in ("a_ok.ipynb", "c_ok.ipynb")}
     figs_after_failure = figs.exists()
-    code2, text2 = run("a_ok.ipynb", "c_ok.ipynb")
+    code2, text2 = run("a_ok.ipynb", "c_ok.ipynb", force=True)
     return {"case": case, "nbs": nbs, "out": out, "figs": figs, "code1": code1,
             "text1": text1, "first": first, "figs_after_failure": figs_after_failure,
             "code2": code2, "text2": text2}
@@ -148,7 +149,9 @@ def test_parameters_pass_through_typed(collection):
     assert seen["nothing"] == ["NoneType", None]
     assert seen["count"] == ["int", 3]
     assert seen["case_dir"] == ["str", str(collection["case"].resolve())]
-    assert seen["out_dir"] == ["str", str(collection["out"].resolve())]
+    # each notebook writes into a staging folder of its own, moved into OUT afterwards
+    assert seen["out_dir"] == ["str", str(collection["out"].resolve() / ".casekit" / "work"
+                                          / "a_ok")]
     assert seen["cwd"] == str(collection["nbs"].resolve())
     assert seen["env"] == {"PYTHONHASHSEED": "0", "TZ": "UTC"}
 
@@ -322,16 +325,3 @@ def test_refresh_notebooks_in_place(tmp_path):
     once = good.read_bytes()
     runner.refresh_notebooks(nbs, echo=None, notebook_names=["good.ipynb"], case_dir=SEED)
     assert good.read_bytes() == once
-
-
-def test_only_a_folder_marked_by_a_run_is_cleaned(tmp_path):
-    for name, marked in (("marked", True), ("foreign", False)):
-        out = tmp_path / name
-        (out / "figures").mkdir(parents=True)
-        (out / "figures" / "old_name.png").write_bytes(b"stale")
-        (out / "keep.txt").write_text("not ours")
-        if marked:
-            (out / runner.RUN_MARKER).write_text("")
-        runner._clean_outputs(out)
-        assert (out / "figures" / "old_name.png").exists() is not marked
-        assert (out / "keep.txt").exists()

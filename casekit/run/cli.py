@@ -58,7 +58,7 @@ def _run(args: argparse.Namespace) -> int:
     return _executing(lambda runner: runner.run_collection(
         args.case, args.out, parameters=runner.parse_parameters(args.parameter),
         jobs=_checked_jobs(runner, args.jobs), notebooks_dir=args.notebooks_dir,
-        figures_dir=args.figures, notebook_names=args.notebook or None))
+        figures_dir=args.figures, notebook_names=args.notebook or None, force=args.force))
 
 
 def _new_case(args: argparse.Namespace) -> int:
@@ -134,7 +134,9 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     run = sub.add_parser("run", help="execute the notebook collection for a case and write "
                          "the report", description="Validate the case, execute every "
                          "notebook of casekit/notebooks.txt in parallel, write OUT/notebooks, "
-                         "OUT/figures, OUT/tables and OUT/report.html. Exit 0 when every "
+                         "OUT/figures, OUT/tables and OUT/report.html, reusing notebooks whose "
+                         "inputs did not change. OUT must be new, empty or a casekit output "
+                         "folder (see README, Reproducibility). Exit 0 when every "
                          "notebook ran, 1 when one failed, 2 for bad input.")
     run.add_argument("--case", required=True, metavar="DIR", help="the case folder")
     run.add_argument("--out", required=True, metavar="DIR", help="the output folder")
@@ -144,6 +146,10 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
                      "int, float, True/False/None, else text); repeatable")
     run.add_argument("--figures", metavar="DIR",
                      help="after a successful run, copy OUT/figures/* into DIR")
+    run.add_argument("--force", action="store_true",
+                     help="execute every notebook, even those whose inputs (notebook, case "
+                     "files, parameters, casekit source, pinned requirements) are unchanged "
+                     "since the last run into OUT and would be reused")
     _execution_options(run, "run")
     run.set_defaults(func=_run)
 
@@ -172,6 +178,7 @@ def main(argv: list[str] | None = None, *, prog: str = "casekit") -> int:
         return EXIT_BAD_INPUT if exc.code else EXIT_OK
     try:
         return args.func(args)
-    except KeyboardInterrupt:
-        print("interrupted", file=sys.stderr)
-        return 130
+    except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (runner.Terminated)
+        terminated = type(exc).__name__ == "Terminated"
+        print("terminated" if terminated else "interrupted", file=sys.stderr)
+        return 143 if terminated else 130

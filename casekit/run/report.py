@@ -24,8 +24,9 @@ import csv
 import html
 import io
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from pathlib import Path
+from typing import Any
 
 import pandas as pd
 
@@ -221,12 +222,23 @@ def patient_line(case: Case) -> str:
     return ("Patient: " + "; ".join(bits)) if bits else ""
 
 
-def _figure_files(folder: Path) -> dict[str, Path]:
+def _selected(folder: Path, allowed: frozenset[str] | None) -> list[Path]:
+    """The files of ``folder`` the report may use: all of them, or only the names in
+    ``allowed`` (paths relative to the output folder, e.g. ``figures/timeline.png``)."""
+    if not folder.is_dir():
+        return []
+    items = sorted(folder.iterdir())
+    if allowed is None:
+        return items
+    return [p for p in items if f"{folder.name}/{p.name}" in allowed]
+
+
+def _figure_files(folder: Path, allowed: frozenset[str] | None = None) -> dict[str, Path]:
     """Each figure's stem -> its preferred file."""
     found: dict[str, Path] = {}
     rank = {suffix: i for i, suffix in enumerate(FIGURE_TYPES)}
     if folder.is_dir():
-        for item in sorted(folder.iterdir()):
+        for item in _selected(folder, allowed):
             suffix = item.suffix.lower()
             if not item.is_file() or item.name.startswith(".") or suffix not in rank:
                 continue
@@ -281,8 +293,8 @@ def figure_caption(stem: str, case: Case) -> str:
     return captions.get(stem, f"Figure {stem.replace('_', ' ')}.")
 
 
-def _figures(folder: Path, case: Case) -> list[str]:
-    files = _figure_files(folder)
+def _figures(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[str]:
+    files = _figure_files(folder, allowed)
     parts = ['<h2 id="figures">Figures</h2>']
     for stem in _ordered(expected_figures(case), files):
         title = _title_of(stem, FIGURE_TITLES)
@@ -369,9 +381,9 @@ def expected_tables(case: Case) -> list[str]:
     return [stem for stem in EXPECTED_TABLES if wanted[stem]]
 
 
-def _tables(folder: Path, case: Case) -> list[str]:
-    present = sorted(p.stem for p in folder.glob("*.csv") if not p.name.startswith(".")) \
-        if folder.is_dir() else []
+def _tables(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[str]:
+    present = sorted(p.stem for p in _selected(folder, allowed)
+                     if p.suffix == ".csv" and not p.name.startswith("."))
     parts = ['<h2 id="tables">Tables</h2>']
     criteria = applicable_criteria(case)
     for stem in _ordered(expected_tables(case), present):
@@ -379,7 +391,7 @@ def _tables(folder: Path, case: Case) -> list[str]:
         path = folder / f"{stem}.csv"
         link = f"tables/{stem}.csv"
         parts.append(f"<h3>{_e(title)} <small>({_e(stem)}.csv)</small></h3>")
-        if not path.is_file():
+        if stem not in present or not path.is_file():
             parts.append(f'<p class="missing">Table &ldquo;{_e(stem)}.csv&rdquo;: '
                          f"{MISSING}.</p>")
             continue
@@ -434,10 +446,12 @@ _NEEDS = {
 }
 
 
-def _frame(path: Path) -> pd.DataFrame | None:
-    """A table of the run as text, or None when it is absent or lacks the columns a
-    finding needs (a foreign or hand-made table is shown as evidence, not summarised)."""
-    if not path.is_file():
+def _frame(path: Path, allowed: frozenset[str] | None = None) -> pd.DataFrame | None:
+    """A table of the run as text, or None when it is absent, not one of the files the run
+    may use (``allowed``, as in :func:`_selected`) or lacks the columns a finding needs (a
+    foreign or hand-made table is shown as evidence, not summarised)."""
+    if not path.is_file() or (allowed is not None
+                              and f"{path.parent.name}/{path.name}" not in allowed):
         return None
     frame = pd.read_csv(path, dtype=str, keep_default_na=False)
     if any(c not in frame.columns for c in _NEEDS.get(path.name, ())):
@@ -602,21 +616,22 @@ def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> lis
     return [f"<li>The calls rest on these assumptions:<ul>{items}</ul></li>"]
 
 
-def _key_findings(case: Case, folder: Path) -> list[str]:
+def _key_findings(case: Case, folder: Path,
+                  allowed: frozenset[str] | None = None) -> list[str]:
     criteria = applicable_criteria(case)
-    response_table = _frame(folder / "response.csv")
+    response_table = _frame(folder / "response.csv", allowed)
     items: list[str] = []
     if response_table is not None and not response_table.empty:
         items += _response_findings(response_table, criteria)
         items += _bor_findings(response_table, criteria)
-    endpoints = _frame(folder / "endpoints.csv")
+    endpoints = _frame(folder / "endpoints.csv", allowed)
     if endpoints is not None:
         items += _endpoint_findings(endpoints[endpoints["criteria"].isin(criteria)])
-    marker_table = _frame(folder / "markers.csv")
+    marker_table = _frame(folder / "markers.csv", allowed)
     if marker_table is not None and not marker_table.empty:
         items += _marker_findings(marker_table)
-    items += _score_findings(case, _frame(folder / "scores.csv"))
-    items += _claim_findings(_frame(folder / "claims.csv"))
+    items += _score_findings(case, _frame(folder / "scores.csv", allowed))
+    items += _claim_findings(_frame(folder / "claims.csv", allowed))
     items += _assumption_findings(case, response_table)
     crit = ", ".join(criteria_name(c) for c in criteria)
     parts = ['<section class="findings"><h2 id="findings">Key findings</h2>',
@@ -631,9 +646,32 @@ def _key_findings(case: Case, folder: Path) -> list[str]:
 # ------------------------------------------------------------------ public
 
 
-def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = ()) -> str:
-    """The report's HTML text."""
+def provenance_block(provenance: Mapping[str, Any] | None) -> list[str]:
+    """What the report was computed from: the case folder, the content hash of its files
+    and the run's parameters (no paths, no times: the report is shared and reproducible)."""
+    if not provenance:
+        return []
+    params = provenance.get("parameters") or {}
+    shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(params.items())) or \
+        "none (the notebooks' defaults)"
+    return ['<p class="provenance"><strong>Computed from</strong> the case folder '
+            f'&ldquo;{_e(provenance.get("case", ""))}&rdquo;, inputs hash '
+            f'<code>sha256:{_e(provenance.get("inputs_hash", ""))}</code>; '
+            f"parameters: {_e(shown)}.</p>"]
+
+
+def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = (), *,
+                  files: Iterable[str] | None = None,
+                  provenance: Mapping[str, Any] | None = None) -> str:
+    """The report's HTML text.
+
+    ``files`` (paths relative to ``out_dir``), when given, are the only outputs the report
+    may embed: a run passes the files its own notebooks produced, never whatever else lies
+    in the folder. ``provenance`` (case, inputs_hash, parameters) adds
+    :func:`provenance_block`.
+    """
     out = Path(out_dir)
+    allowed = None if files is None else frozenset(files)
     title = case.title or "Untitled case"
     body = _header(case)
     body.append('<nav><a href="#findings">Key findings</a><a href="#evidence">Evidence</a>'
@@ -644,11 +682,12 @@ def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = ()) -
         body.append('<div class="banner"><strong>Incomplete run.</strong> These notebooks '
                     "failed, so some results below may be missing or stale: "
                     + ", ".join(_e(n) for n in failed) + ".</div>")
-    body += _key_findings(case, out / "tables")
+    body += provenance_block(provenance)
+    body += _key_findings(case, out / "tables", allowed)
     body.append('<h2 id="evidence">Evidence</h2><p>The figures and tables the findings '
                 "are computed from, then every assumption the case makes.</p>")
-    body += _figures(out / "figures", case)
-    body += _tables(out / "tables", case)
+    body += _figures(out / "figures", case, allowed)
+    body += _tables(out / "tables", case, allowed)
     body += _assumptions(case)
     licence = case.fact("licence")
     footer = (f"Generated by casekit {_e(casekit.__version__)} from the case folder "

@@ -5,8 +5,14 @@ every notebook of ``casekit/notebooks.txt`` with papermill in a pool of worker p
 started from this one process, writes the executed copies to ``OUT/notebooks/`` stripped of
 run-specific metadata (so that two runs give byte-identical files), builds
 ``OUT/report.html`` and, after a fully successful run, copies ``OUT/figures/*`` to a
-figures folder. ``refresh_notebooks`` re-executes the stored notebooks in place with their
-own default parameters.
+figures folder. A notebook whose inputs did not change since the last run into OUT is
+reused instead (:mod:`casekit.run.inputs`); what a run may touch in OUT, and how, is
+:mod:`casekit.run.outfolder`. ``refresh_notebooks`` re-executes the stored notebooks in
+place with their own default parameters.
+
+The worker processes exit when the runner dies (a parent-death signal and a watchdog
+thread), stop their kernels and remove the run's scratch folder; SIGTERM is handled like
+Ctrl-C.
 
 Every notebook runs in a fresh ``python3`` kernel whose working directory is the notebooks
 folder and whose environment fixes ``PYTHONHASHSEED=0``, ``TZ=UTC`` and
@@ -21,6 +27,8 @@ import logging
 import multiprocessing
 import os
 import re
+import shutil
+import signal
 import sys
 import tempfile
 import threading
@@ -55,8 +63,6 @@ KERNEL_NAME = "python3"
 # The environment every kernel starts with (on top of the caller's).
 KERNEL_ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "SOURCE_DATE_EPOCH": "0",
               "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
-# Written into an output folder by a run; only a folder carrying it is ever cleaned.
-RUN_MARKER = ".casekit-run"
 RESERVED_PARAMETERS = ("case_dir", "out_dir")
 _ERROR_TAG = "papermill-error-cell-tag"
 _INJECTED_TAG = "injected-parameters"
@@ -95,6 +101,7 @@ class NotebookResult:
     unknown_parameters: tuple[str, ...] = ()
     warnings: tuple[str, ...] = ()
     stderr: tuple[str, ...] = ()
+    reused: bool = False  # not executed: its inputs are unchanged since the last run
 
     @property
     def error(self) -> str:
@@ -145,8 +152,10 @@ class RunResult:
     @property
     def summary(self) -> str:
         n, bad = len(self.notebooks), len(self.failed)
+        reused = sum(r.reused for r in self.notebooks)
         noun = "notebook" if n == 1 else "notebooks"
-        return f"{n} {noun}: {n - bad} ok, {bad} failed in {self.seconds:.1f} s"
+        note = f" ({reused} reused)" if reused else ""
+        return f"{n} {noun}: {n - bad} ok{note}, {bad} failed in {self.seconds:.1f} s"
 
 
 class RunInputError(ValueError):
@@ -317,17 +326,40 @@ class _PapermillWarnings(logging.Handler):
             logger.propagate = propagate
 
 
+def _record_parameters(nb: nbformat.NotebookNode, ran: Mapping[str, Any],
+                       shown: Mapping[str, Any]) -> None:
+    """Make the injected-parameters cell show ``shown`` instead of ``ran``.
+
+    A run executes each notebook with ``out_dir`` set to a private staging folder and then
+    moves the outputs into OUT; the executed copy says ``out_dir = OUT``, where its outputs
+    are, so that re-running the copy writes where the run did. The cell is rewritten only
+    when it is exactly what papermill wrote for ``ran``.
+    """
+    from papermill.translators import translate_parameters
+
+    for cell in nb.cells:
+        if _INJECTED_TAG in cell.metadata.get("tags", []):
+            if cell.source == translate_parameters(KERNEL_NAME, "python", dict(ran),
+                                                   "Parameters"):
+                cell.source = translate_parameters(KERNEL_NAME, "python", dict(shown),
+                                                   "Parameters")
+            return
+
+
 def execute_notebook(path: str | Path, out_path: str | Path,
                      parameters: Mapping[str, Any] | None = None,
                      cwd: str | Path | None = None, *,
-                     write_failed: bool = True) -> NotebookResult:
+                     write_failed: bool = True,
+                     shown_parameters: Mapping[str, Any] | None = None) -> NotebookResult:
     """Execute one notebook with papermill and write the stripped executed copy atomically.
 
     ``parameters`` are injected after the ``parameters`` cell (none: the notebook's own
     defaults, no injected cell). ``cwd`` is the kernel's working directory (default: the
     notebook's folder). A failing notebook's error-annotated copy is written too unless
-    ``write_failed`` is false (``out_path`` is then left untouched). Never raises for a
-    notebook that fails; the result says what happened.
+    ``write_failed`` is false (``out_path`` is then left untouched). ``shown_parameters``,
+    when given, is what the executed copy's injected cell shows (see
+    :func:`_record_parameters`). Never raises for a notebook that fails; the result says
+    what happened.
     """
     import nbformat
     import papermill
@@ -375,6 +407,8 @@ def execute_notebook(path: str | Path, out_path: str | Path,
         if tmp.exists() and (error is None or write_failed):
             nb = nbformat.read(tmp, as_version=4)
             strip_run_metadata(nb, source_ids)
+            if parameters and shown_parameters is not None:
+                _record_parameters(nb, parameters, shown_parameters)
             written = write_bytes(out_path, notebook_bytes(nb))
         undeclared = [p for p in RESERVED_PARAMETERS if p in captured.names]
         if undeclared:  # the collection's contract: every notebook takes both
@@ -406,10 +440,62 @@ class _Task:
     parameters: dict[str, Any] | None
     cwd: Path
     write_failed: bool = True
+    shown_parameters: dict[str, Any] | None = None
 
 
-def _init_worker() -> None:
+class Terminated(KeyboardInterrupt):
+    """SIGTERM, handled like Ctrl-C (the command line exits 143 instead of 130)."""
+
+
+_PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
+
+
+_WORKER: dict[str, Any] = {}  # in a worker: its parent's pid and the run's scratch folder
+
+
+def _exit_now(signum: int, frame: object = None) -> None:
+    """A worker stops at once: no Python clean-up, hence no half-torn-down asyncio loop that
+    prints "Task exception was never retrieved". A signal reaches a worker only when the
+    whole run is being torn down (Ctrl-C, SIGTERM, the runner died), so it stops its kernel
+    and removes the run's scratch folder (kernel connection files, papermill's copies)
+    itself: the runner may be gone (SIGKILL) and cannot."""
+    _signal_all(_children([os.getpid()]), signal.SIGTERM)
+    if _WORKER.get("scratch"):
+        shutil.rmtree(_WORKER["scratch"], ignore_errors=True)
+    os._exit(128 + signum)
+
+
+def _watch_parent(ppid: int) -> None:
+    while os.getppid() == ppid:
+        time.sleep(0.5)
+    _exit_now(signal.SIGTERM)
+
+
+def _init_worker(scratch: str | None = None) -> None:
+    """In each pool worker: the kernels' environment; private runtime and temporary folders
+    (removed by the runner, whatever happens to the worker); and exit with the parent."""
     os.environ.update(KERNEL_ENV)
+    if scratch:
+        os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(scratch, "runtime")
+        os.environ["TMPDIR"] = scratch
+        tempfile.tempdir = scratch
+    # Ctrl-C reaches the whole process group: the runner decides, workers just stop.
+    signal.signal(signal.SIGINT, _exit_now)
+    signal.signal(signal.SIGTERM, _exit_now)
+    ppid = os.getppid()
+    _WORKER.update(ppid=ppid, scratch=scratch)
+    if sys.platform.startswith("linux"):
+        try:  # SIGTERM when the parent dies, even by SIGKILL
+            import ctypes
+            libc = ctypes.CDLL(None, use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGTERM, 0, 0, 0)
+        except (OSError, AttributeError):  # pragma: no cover - no prctl
+            pass
+    if os.getppid() != ppid or ppid == 1:  # the parent died before prctl took effect
+        _exit_now(signal.SIGTERM)
+    # A watchdog as well: prctl follows the forking *thread*, and other systems lack it.
+    threading.Thread(target=_watch_parent, args=(ppid,), daemon=True,
+                     name="casekit-parent-watchdog").start()
 
 
 # Kernel chatter on the worker's stderr that says nothing about the notebook.
@@ -426,7 +512,8 @@ def _run_task(task: _Task) -> NotebookResult:
         os.dup2(err.fileno(), 2)
         try:
             result = execute_notebook(task.path, task.out_path, task.parameters, task.cwd,
-                                      write_failed=task.write_failed)
+                                      write_failed=task.write_failed,
+                                      shown_parameters=task.shown_parameters)
         finally:
             sys.stderr.flush()
             os.dup2(saved, 2)
@@ -463,12 +550,103 @@ def _progress(result: NotebookResult) -> str:
     return f"{tag} {result.name}  {result.seconds:.1f} s"
 
 
+def _children(pids: Iterable[int]) -> list[int]:
+    """The direct children of ``pids`` (Linux /proc; elsewhere none are found)."""
+    wanted, found = set(pids), []
+    for entry in os.listdir("/proc") if os.path.isdir("/proc") else []:
+        if not entry.isdigit():
+            continue
+        try:
+            with open(f"/proc/{entry}/stat", "rb") as handle:
+                stat = handle.read()
+        except OSError:
+            continue
+        # pid (comm) state ppid ...: comm may hold spaces and parentheses
+        if int(stat[stat.rindex(b")") + 2:].split()[1]) in wanted:
+            found.append(int(entry))
+    return found
+
+
+def _signal_all(pids: Iterable[int], signum: int) -> None:
+    for pid in pids:
+        try:
+            os.kill(pid, signum)
+        except (ProcessLookupError, PermissionError):
+            pass
+
+
+def _alive(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", "rb") as handle:
+            stat = handle.read()
+        return stat[stat.rindex(b")") + 2:][:1] != b"Z"
+    except OSError:
+        return False
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Stop the pool's workers and their kernels now (an interrupted run): SIGTERM, then
+    SIGKILL after a few seconds. The kernels run in sessions of their own, so they are
+    found as the workers' children and stopped by pid, before the workers go."""
+    processes = list((getattr(pool, "_processes", None) or {}).values())
+    kernels = _children(p.pid for p in processes if p.pid)
+    _signal_all(kernels, signal.SIGTERM)
+    for process in processes:
+        if process.is_alive():
+            process.terminate()
+    pool.shutdown(wait=False, cancel_futures=True)
+    deadline = time.monotonic() + 5
+    for process in processes:
+        process.join(max(0.0, deadline - time.monotonic()))
+        if process.is_alive():
+            process.kill()
+            process.join(1)
+    while any(_alive(pid) for pid in kernels) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    _signal_all([pid for pid in kernels if _alive(pid)], signal.SIGKILL)
+
+
+@contextmanager
+def _signals_as_interrupts() -> Iterator[None]:
+    """SIGTERM raises :class:`Terminated` (a KeyboardInterrupt) in the main thread, so a
+    terminated run cleans up exactly like one stopped with Ctrl-C."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def terminate(signum: int, frame: object) -> None:
+        raise Terminated()
+
+    previous = signal.signal(signal.SIGTERM, terminate)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
+
+
+@contextmanager
+def _signals_deferred() -> Iterator[None]:
+    """Hold SIGINT/SIGTERM back for a few milliseconds of bookkeeping that must not be cut
+    in half (moving outputs into place, writing the manifest)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    blocked = {signal.SIGINT, signal.SIGTERM}
+    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
+    try:
+        yield
+    finally:
+        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
+
+
 def _execute_many(tasks: list[_Task], jobs: int | None,
                   echo: Callable[[str], None]) -> list[NotebookResult]:
     """Run ``tasks`` in worker processes, at most ``jobs`` at a time, in the given order.
 
     A task is submitted only when a worker is free, so ``[start]`` is printed when the
-    notebook really starts. Results come back in the order of ``tasks``.
+    notebook really starts. Results come back in the order of ``tasks``. An interrupt
+    (Ctrl-C, SIGTERM) stops the workers and their kernels before it propagates; their
+    scratch files (papermill's notebooks, kernel connection files) are removed.
     """
     results: dict[int, NotebookResult] = {}
     runnable = []
@@ -479,50 +657,55 @@ def _execute_many(tasks: list[_Task], jobs: int | None,
             results[i] = NotebookResult(task.name, False, 0.0, ename="FileNotFoundError",
                                         evalue=f"notebook not found: {task.path}")
             echo(f"[FAIL ] {task.name}  not found")
-    if runnable:
-        for module in _HEAVY_MODULES:  # once, here, before the workers fork
-            importlib.import_module(module)
-        workers = max(1, min(jobs or default_jobs(), len(runnable)))
-        queue = list(runnable)
-        pending: dict[Future, tuple[int, _Task]] = {}
+    if not runnable:
+        return [results[i] for i in range(len(tasks))]
+    for module in _HEAVY_MODULES:  # once, here, before the workers fork
+        importlib.import_module(module)
+    workers = max(1, min(jobs or default_jobs(), len(runnable)))
+    queue = list(runnable)
+    pending: dict[Future, tuple[int, _Task]] = {}
 
-        def crashed(task: _Task, exc: BaseException) -> NotebookResult:
-            text = str(exc).strip()
-            return NotebookResult(task.name, False, 0.0, ename=type(exc).__name__,
-                                  evalue=text.splitlines()[0] if text else "")
+    def crashed(task: _Task, exc: BaseException) -> NotebookResult:
+        text = str(exc).strip()
+        return NotebookResult(task.name, False, 0.0, ename=type(exc).__name__,
+                              evalue=text.splitlines()[0] if text else "")
 
-        with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                                 initializer=_init_worker) as pool:
-            try:
-                while queue or pending:
-                    while queue and len(pending) < workers:
-                        i, task = queue.pop(0)
-                        echo(f"[start] {task.name}")
-                        try:
-                            pending[pool.submit(_run_task, task)] = (i, task)
-                        except BrokenProcessPool as exc:  # a worker died: nothing more runs
-                            for j, lost in [(i, task)] + queue:
-                                results[j] = crashed(lost, exc)
-                                echo(_progress(results[j]))
-                            queue.clear()
-                    if not pending:
-                        break
-                    done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
-                    for future in sorted(done, key=lambda f: pending[f][0]):
-                        i, task = pending.pop(future)
-                        try:
-                            result = future.result()
-                        except Exception as exc:  # the worker process itself died
-                            result = crashed(task, exc)
-                        results[i] = result
-                        echo(_progress(result))
-                        for message in result.warnings:
-                            echo(f"[warn ] {result.name}: {message}")
-                        for line in result.stderr:
-                            echo(f"[stderr] {result.name}: {line}")
-            except BaseException:
-                pool.shutdown(wait=True, cancel_futures=True)
-                raise
+    scratch = tempfile.mkdtemp(prefix="casekit-run-")
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
+                               initializer=_init_worker, initargs=(scratch,))
+    try:
+        while queue or pending:
+            while queue and len(pending) < workers:
+                i, task = queue.pop(0)
+                echo(f"[start] {task.name}")
+                try:
+                    pending[pool.submit(_run_task, task)] = (i, task)
+                except BrokenProcessPool as exc:  # a worker died: nothing more runs
+                    for j, lost in [(i, task)] + queue:
+                        results[j] = crashed(lost, exc)
+                        echo(_progress(results[j]))
+                    queue.clear()
+            if not pending:
+                break
+            done, _ = wait(list(pending), return_when=FIRST_COMPLETED)
+            for future in sorted(done, key=lambda f: pending[f][0]):
+                i, task = pending.pop(future)
+                try:
+                    result = future.result()
+                except Exception as exc:  # the worker process itself died
+                    result = crashed(task, exc)
+                results[i] = result
+                echo(_progress(result))
+                for message in result.warnings:
+                    echo(f"[warn ] {result.name}: {message}")
+                for line in result.stderr:
+                    echo(f"[stderr] {result.name}: {line}")
+        pool.shutdown(wait=True)
+    except BaseException:
+        _stop_workers(pool)
+        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)
     return [results[i] for i in range(len(tasks))]
 
 
@@ -537,25 +720,14 @@ def _printer(echo: Callable[[str], None] | None) -> Callable[[str], None]:
     return echo
 
 
-def _clean_outputs(out: Path) -> None:
-    """Remove the files an earlier run left in notebooks/, figures/ and tables/, but only in
-    a folder that an earlier run marked as its own."""
-    if not (out / RUN_MARKER).is_file():
-        return
-    for sub in ("notebooks", "figures", "tables"):
-        folder = out / sub
-        if folder.is_dir():
-            for item in sorted(folder.iterdir()):
-                if item.is_file() or item.is_symlink():
-                    item.unlink()
-
-
-def _copy_figures(figures: Path, dest: Path) -> list[Path]:
-    copied = []
-    for item in sorted(figures.iterdir()) if figures.is_dir() else []:
-        if item.is_file() and not item.name.startswith("."):
-            copied.append(write_bytes(dest / item.name, item.read_bytes()))
-    return copied
+def _protected_folders(nb_dir: Path) -> list[tuple[Path, str, bool]]:
+    """Folders an output folder must never be (see manifest.check_out_folder)."""
+    return [(REPO_DIR, "the repository", False),
+            (REPO_DIR / "notebooks", "the repository's notebooks/ folder", True),
+            (REPO_DIR / "data", "the repository's data/ folder", True),
+            (REPO_DIR / "figures", "the repository's figures/ folder", True),
+            (RUN_DIR.parent, "the casekit package", True),
+            (nb_dir, "the notebooks folder", False)]
 
 
 def run_collection(case_dir: str | Path, out_dir: str | Path,
@@ -563,20 +735,30 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
                    notebooks_dir: str | Path | None = None,
                    figures_dir: str | Path | None = None,
                    echo: Callable[[str], None] | None = print,
-                   notebook_names: list[str] | None = None) -> RunResult:
+                   notebook_names: list[str] | None = None,
+                   force: bool = False) -> RunResult:
     """Validate ``case_dir``, execute the collection into ``out_dir`` and build the report.
 
     ``parameters`` (already typed; see :func:`parse_parameters`) go to every notebook
     besides the absolute ``case_dir`` and ``out_dir``. ``notebook_names`` overrides the
     list in ``casekit/notebooks.txt``. ``echo`` receives the progress lines (None: quiet).
-    Raises :class:`RunInputError` for bad parameters or a missing notebooks folder.
+    A notebook whose inputs are unchanged since the last run into ``out_dir`` is reused
+    instead of executed unless ``force``. Raises :class:`RunInputError` for bad parameters,
+    a missing notebooks folder, an output folder that must not be used or is in use.
+
+    The output folder is locked for the whole run, and only files that a previous run
+    recorded in ``OUT/.casekit/manifest.json`` are ever replaced or removed; the report
+    embeds only this run's files (see :mod:`casekit.run.outfolder`).
     """
     from casekit.case import validate_case
+    from casekit.run.outfolder import OutFolder
 
     say = _printer(echo)
     start = time.perf_counter()
     case = Path(case_dir).resolve()
-    out = Path(out_dir).resolve()
+    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else DEFAULT_NOTEBOOKS_DIR
+    folder = OutFolder.check(out_dir, case, _protected_folders(nb_dir))
+    out = folder.path
     problems = validate_case(case_dir)
     if problems:
         for problem in problems:
@@ -587,44 +769,53 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
     for name in params:
         if name in RESERVED_PARAMETERS or not str(name).isidentifier():
             raise RunInputError(f"parameter '{name}' cannot be passed to the notebooks")
-    nb_dir = Path(notebooks_dir).resolve() if notebooks_dir else DEFAULT_NOTEBOOKS_DIR
     if not nb_dir.is_dir():
         raise RunInputError(f"{nb_dir}: notebooks folder not found")
     subset = notebook_names is not None
     names = list(notebook_names) if subset else collection_names()
-    if out.exists() and not out.is_dir():
-        raise RunInputError(f"{out_dir}: exists and is not a folder")
 
-    if not subset:
-        _clean_outputs(out)
-    out.mkdir(parents=True, exist_ok=True)
-    write_bytes(out / RUN_MARKER, b"Written by 'casekit run': the files in notebooks/, "
-                b"figures/ and tables/ here are replaced by each run.\n")
-    for sub in ("notebooks", "figures", "tables"):
-        (out / sub).mkdir(exist_ok=True)
+    with _signals_as_interrupts(), folder.locked(case) as session:
+        for line in session.notes:
+            say(line)
+        plan = session.plan(nb_dir, names, params, subset=subset, force=force)
+        for name in plan.reused:
+            say(f"[reuse] {name}  inputs unchanged since the last run")
+        tasks = [_Task(name, nb_dir / name, session.stage(name) / "notebooks" / name,
+                       {**plan.injected, "out_dir": str(session.stage(name))}, nb_dir,
+                       shown_parameters=plan.injected)
+                 for name in plan.to_run]
+        result = RunResult(case, out)
+        session.begin()
+        executed = _execute_many(tasks, jobs, say)
+        by_name = {r.name: r for r in executed}
+        result.notebooks = [by_name.get(name) or NotebookResult(name, True, 0.0, reused=True)
+                            for name in names]
 
-    params = {"case_dir": str(case), "out_dir": str(out), **params}
-    tasks = [_Task(name, nb_dir / name, out / "notebooks" / name, params, nb_dir)
-             for name in names]
-    result = RunResult(case, out)
-    result.notebooks = _execute_many(tasks, jobs, say)
+        if params and executed:
+            ran = [r for r in executed if r.ok or r.cell is not None]
+            for name in sorted(params):
+                if ran and all(name in r.unknown_parameters for r in ran):
+                    say(f"warning: '{name}' is not a parameter of any notebook")
 
-    if params.keys() - {"case_dir", "out_dir"} and result.notebooks:
-        ran = [r for r in result.notebooks if r.ok or r.cell is not None]
-        for name in sorted(params.keys() - {"case_dir", "out_dir"}):
-            if ran and all(name in r.unknown_parameters for r in ran):
-                say(f"warning: '{name}' is not a parameter of any notebook")
-
-    from casekit.run.report import build_report
-    try:
-        result.report = build_report(case, out, failed=[r.name for r in result.failed])
-        say(f"wrote {result.report}")
-    except Exception as exc:  # the report must not hide the notebooks' results
-        text = " ".join(str(exc).split())
-        result.report_error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
-    if figures_dir is not None and result.ok:
-        result.copied_figures = _copy_figures(out / "figures", Path(figures_dir))
-        say(f"copied {len(result.copied_figures)} figure file(s) to {figures_dir}")
+        with _signals_deferred():
+            conflicts = session.commit(executed)
+            for line in conflicts:
+                say(f"warning: {line}")
+            failed = sorted({r.name for r in result.failed} | session.failed_kept())
+            try:
+                result.report = session.write_report(failed=failed)
+                say(f"wrote {result.report}")
+            except Exception as exc:  # the report must not hide the notebooks' results
+                text = " ".join(str(exc).split())
+                result.report_error = (f"{type(exc).__name__}: {text}" if text
+                                       else type(exc).__name__)
+            if conflicts and result.report_error is None:
+                result.report_error = f"{len(conflicts)} output file(s) not written " \
+                    "(see the warnings above)"
+            session.finish(ok=result.ok)
+        if figures_dir is not None and result.ok:
+            result.copied_figures = session.copy_figures(Path(figures_dir))
+            say(f"copied {len(result.copied_figures)} figure file(s) to {figures_dir}")
     result.seconds = time.perf_counter() - start
     say(result.summary)
     for failure in result.failed:
@@ -662,7 +853,8 @@ def refresh_notebooks(notebooks_dir: str | Path | None = None, jobs: int | None 
     tasks = [_Task(name, nb_dir / name, nb_dir / name, None, nb_dir, write_failed=False)
              for name in names]
     result = RunResult(Path(case_dir) if case_dir else None, None)
-    result.notebooks = _execute_many(tasks, jobs, say)
+    with _signals_as_interrupts():
+        result.notebooks = _execute_many(tasks, jobs, say)
     result.seconds = time.perf_counter() - start
     say(result.summary)
     for failure in result.failed:
