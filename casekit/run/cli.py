@@ -13,15 +13,16 @@ EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from casekit.case import validate_case
+    from casekit.case.load import check_case
 
-    problems = validate_case(args.case)
-    if problems:
-        for problem in problems:
-            print(problem)
-        print(f"{len(problems)} problem(s) in {args.case}", file=sys.stderr)
+    findings = check_case(args.case, progress=lambda line: print(line, file=sys.stderr,
+                                                                  flush=True))
+    for problem in findings.errors + findings.warnings:
+        print(problem)
+    if findings.errors:
+        print(f"{len(findings.errors)} problem(s) in {args.case}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print("valid")
+    print(f"valid, with {len(findings.warnings)} warning(s)" if findings.warnings else "valid")
     return EXIT_OK
 
 
