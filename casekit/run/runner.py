@@ -33,6 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casekit.case.load import with_case_cache  # validated once per run, reused by kernels
 from casekit.outputs import write_bytes
 
 if TYPE_CHECKING:
@@ -558,6 +559,7 @@ def _copy_figures(figures: Path, dest: Path) -> list[Path]:
     return copied
 
 
+@with_case_cache
 def run_collection(case_dir: str | Path, out_dir: str | Path,
                    parameters: Mapping[str, Any] | None = None, jobs: int | None = None,
                    notebooks_dir: str | Path | None = None,
@@ -634,6 +636,7 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
     return result
 
 
+@with_case_cache
 def refresh_notebooks(notebooks_dir: str | Path | None = None, jobs: int | None = None,
                       echo: Callable[[str], None] | None = print,
                       notebook_names: list[str] | None = None,
