@@ -47,11 +47,24 @@ def _checked_jobs(runner, jobs: int | None) -> int | None:
     return jobs
 
 
+def _checked_notebooks(runner, args: argparse.Namespace) -> list[str] | None:
+    """--notebook names must name notebooks of the folder: checked before anything runs."""
+    from pathlib import Path
+
+    from casekit.run.parameters import check_notebook_names
+
+    folder = Path(args.notebooks_dir) if args.notebooks_dir else runner.DEFAULT_NOTEBOOKS_DIR
+    if not folder.is_dir():
+        return args.notebook or None  # the runner says the folder is missing
+    return check_notebook_names(args.notebook or None, [p.name for p in folder.glob("*.ipynb")])
+
+
 def _run(args: argparse.Namespace) -> int:
     return _executing(lambda runner: runner.run_collection(
-        args.case, args.out, parameters=runner.parse_parameters(args.parameter),
+        args.case, args.out,
+        parameters=runner.parse_parameters(args.parameter, notebooks_dir=args.notebooks_dir),
         jobs=_checked_jobs(runner, args.jobs), notebooks_dir=args.notebooks_dir,
-        figures_dir=args.figures, notebook_names=args.notebook or None))
+        figures_dir=args.figures, notebook_names=_checked_notebooks(runner, args)))
 
 
 def _new_case(args: argparse.Namespace) -> int:
@@ -75,7 +88,7 @@ def _new_case(args: argparse.Namespace) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     return _executing(lambda runner: runner.refresh_notebooks(
         notebooks_dir=args.notebooks_dir, jobs=_checked_jobs(runner, args.jobs),
-        notebook_names=args.notebook or None))
+        notebook_names=_checked_notebooks(runner, args)))
 
 
 def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:
@@ -105,8 +118,9 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="the output folder")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"),
-                     help="pass a parameter to every notebook (typed as papermill -p does: "
-                     "int, float, True/False/None, else text); repeatable")
+                     help="pass a parameter to every notebook, checked against its declared "
+                     "type and range (README, 'Notebook parameters'): booleans true/false "
+                     "or 1/0, lists AFP,CEA or JSON; repeatable")
     run.add_argument("--figures", metavar="DIR",
                      help="after a successful run, copy OUT/figures/* into DIR")
     _execution_options(run, "run")

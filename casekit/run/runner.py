@@ -182,17 +182,13 @@ def parse_value(value: str) -> Any:
     return _papermill_resolve_type()(value)
 
 
-def parse_parameters(pairs: Iterable[tuple[str, str]] | None) -> dict[str, Any]:
-    """``[(name, text), ...]`` from ``-p NAME VALUE`` into typed parameters."""
-    params: dict[str, Any] = {}
-    for name, value in pairs or []:
-        if not name.isidentifier():
-            raise RunInputError(f"parameter name '{name}' is not a Python identifier")
-        if name in RESERVED_PARAMETERS:
-            raise RunInputError(f"parameter '{name}' is set by --case/--out; "
-                                "do not pass it with -p")
-        params[name] = parse_value(value)
-    return params
+def parse_parameters(pairs: Iterable[tuple[str, str]] | None,
+                     notebooks_dir: str | Path | None = None) -> dict[str, Any]:
+    """``[(name, text), ...]`` from ``-p NAME VALUE`` into typed parameters: strictly, by
+    the declaration in :mod:`casekit.run.parameters` (raises :class:`RunInputError`)."""
+    from casekit.run import parameters
+
+    return parameters.parse_parameters(pairs, notebooks_dir=notebooks_dir)
 
 
 # ------------------------------------------------------------ the collection
