@@ -9,7 +9,11 @@ with an ``assumed`` source long enough to reach ~200 bytes a row.
 
 from __future__ import annotations
 
+import os
+import subprocess
 import sys
+import tempfile
+import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
@@ -56,6 +60,48 @@ def write_large_case(folder: str | Path, rows: int = 1_000_000, tests: int = 100
     return folder
 
 
+#: Issue 9 item 12's target for validating 1,000,000 lab rows.
+TARGET_SECONDS, TARGET_MB = 10.0, 1000.0
+
+
+def measure_validation(python: str = sys.executable, rows: int = 1_000_000) -> dict:
+    """Write the large case to a temporary folder and time ``python -m casekit validate``
+    on it: wall seconds, peak resident memory of that process alone (``wait4``), exit
+    code and the progress lines it printed."""
+    with tempfile.TemporaryDirectory(prefix="casekit-large-") as tmp:
+        case = write_large_case(Path(tmp) / "case", rows)
+        size = sum(p.stat().st_size for p in case.iterdir())
+        with open(Path(tmp) / "out", "w+b") as out, open(Path(tmp) / "err", "w+b") as err:
+            start = time.perf_counter()
+            proc = subprocess.Popen([python, "-m", "casekit", "validate", str(case)],
+                                    cwd=REPO, stdout=out, stderr=err)
+            _, status, usage = os.wait4(proc.pid, 0)
+            seconds = time.perf_counter() - start
+            proc.returncode = os.waitstatus_to_exitcode(status)
+            out.seek(0)
+            err.seek(0)
+            stdout, stderr = out.read().decode(), err.read().decode()
+    peak_mb = usage.ru_maxrss / 1024  # Linux reports kilobytes
+    return {"rows": rows, "mb": round(size / 1e6), "exit_code": proc.returncode,
+            "seconds": round(seconds, 2), "cpu_seconds": round(usage.ru_utime + usage.ru_stime, 2),
+            "peak_mb": round(peak_mb),
+            "pass": proc.returncode == 0 and seconds <= TARGET_SECONDS and peak_mb <= TARGET_MB,
+            "stdout": stdout.strip().splitlines()[-1:],
+            "progress": [line for line in stderr.splitlines() if line.startswith("[")]}
+
+
+def render(result: dict) -> str:
+    verdict = "ok" if result["pass"] else "MISS"
+    return (f"validate {result['rows']:,} lab rows ({result['mb']} MB): "
+            f"{result['seconds']:.1f} s (target <= {TARGET_SECONDS:g} s; CPU "
+            f"{result['cpu_seconds']:.1f} s), peak "
+            f"{result['peak_mb']} MB (target <= {TARGET_MB:g} MB), exit {result['exit_code']}"
+            f"  [{verdict}]")
+
+
 if __name__ == "__main__":
-    target = write_large_case(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000)
-    print(target, (target / "labs.csv").stat().st_size // 1_000_000, "MB")
+    if len(sys.argv) > 1:  # write a case to look at: large_case.py DIR [ROWS]
+        target = write_large_case(sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 1_000_000)
+        print(target, (target / "labs.csv").stat().st_size // 1_000_000, "MB")
+    else:
+        print(render(measure_validation()))

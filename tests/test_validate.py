@@ -199,3 +199,15 @@ def test_runner_entry_points_cache_the_case():
 
     for func in (runner.run_collection, runner.refresh_notebooks):
         assert getattr(func, "__wrapped__", None) is not None, func.__name__
+
+
+def test_progress_lines_only_for_large_inputs(tmp_path, monkeypatch):
+    case = make_case(tmp_path, {})
+    lines: list[str] = []
+    check_case(case, progress=lines.append)
+    assert lines == []  # a small case validates silently
+    monkeypatch.setattr("casekit.case.load.PROGRESS_BYTES", 1)
+    check_case(case, progress=lines.append)
+    assert any(line.endswith("reading labs.csv (0 MB)") for line in lines)
+    assert any(line.endswith("checking labs.csv: 2 rows") for line in lines)
+    assert lines[-1].endswith("checked: 0 problem(s)")

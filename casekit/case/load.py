@@ -92,6 +92,7 @@ class _Table:
     header: list[str]
     file: Path
     _lines: list[int] | None = None
+    has_example: bool = True  # False: the file does not hold the new-case marker at all
 
     @property
     def lines(self) -> list[int]:
@@ -224,8 +225,9 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
         return None
     del text  # the fast path parses the bytes; keep one copy of a large file in memory
     frame = _parse_fast(raw, header)
+    has_example = schema.EXAMPLE_MARKER.encode() in raw
     if frame is not None:
-        return _Table(shown, frame, header, path)
+        return _Table(shown, frame, header, path, has_example=has_example)
     # A ragged file: read it record by record to say where, and keep the good rows.
     rows, lines = [], []
     records = _records(raw.decode("utf-8-sig"))
@@ -238,7 +240,7 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
             rows.append([cell.strip() for cell in record])
             lines.append(start)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    return _Table(shown, frame, header, path, lines)
+    return _Table(shown, frame, header, path, lines, has_example)
 
 
 def _every_row_has(raw: bytes, fields: int) -> bool:
@@ -272,16 +274,13 @@ def _parse_fast(raw: bytes, header: list[str]) -> pd.DataFrame | None:
         return None  # an unusual header
     frame.columns = header
     frame = frame.astype(object)
-    if any(mark in raw for mark in _PADDED) or raw[:1].isspace():  # else nothing to strip
-        for column in header:
-            frame[column] = frame[column].str.strip()
-    if b"\n," in raw or b"\n " in raw or b"\n\t" in raw:  # maybe a record of empty cells,
-        frame = frame[~(frame == "").all(axis=1)]  # which the record reader skips too
+    for column in header:  # cheaper than searching 200 MB for padded cells first
+        frame[column] = frame[column].str.strip()
+    maybe_blank = frame[header[0]] == ""
+    if maybe_blank.any():  # a record of empty cells, which the record reader skips too
+        blank = maybe_blank & (frame == "").all(axis=1)
+        frame = frame[~blank]
     return frame.reset_index(drop=True)
-
-
-# Byte pairs that show a cell with white space at either end (a substring search each).
-_PADDED = (b" ,", b", ", b"\n ", b" \n", b" \r", b"\t")
 
 
 def _schema_problems(table: _Table, name: str) -> list[Problem]:
@@ -461,7 +460,7 @@ def _fact_problems(table: _Table) -> list[Problem]:
 
 def _example_rows(table: _Table) -> list[Problem]:
     """Rows that ``casekit new-case`` wrote as examples and nobody replaced."""
-    if "source" not in table.frame:
+    if "source" not in table.frame or not table.has_example:
         return []
     marked = table.frame["source"].str.startswith(schema.EXAMPLE_MARKER).fillna(False)
     return [Problem(table.path, *table.where(i, "source"),
