@@ -211,3 +211,31 @@ def test_progress_lines_only_for_large_inputs(tmp_path, monkeypatch):
     assert any(line.endswith("reading labs.csv (0 MB)") for line in lines)
     assert any(line.endswith("checking labs.csv: 2 rows") for line in lines)
     assert lines[-1].endswith("checked: 0 problem(s)")
+
+
+def test_kernels_of_a_run_reuse_the_runners_validation(tmp_path):
+    """A notebook of `casekit run` loads the case without validating it again."""
+    import nbformat
+    from nbformat.v4 import new_code_cell, new_notebook
+
+    from casekit.run import runner
+
+    params = new_code_cell('case_dir = "x"\nout_dir = None')
+    params.metadata["tags"] = ["parameters"]
+    body = new_code_cell(
+        "import os\nfrom pathlib import Path\nimport casekit.case.load as L\n"
+        "def never(*a, **k):\n    raise AssertionError('validated again')\n"
+        "L._check = never\ncase = L.load_case(case_dir)\n"
+        "Path(out_dir, 'seen.txt').write_text(f'{len(case.labs)} '\n"
+        "    f'{len(os.listdir(os.environ[L.CACHE_ENV]))}')")
+    nbs = tmp_path / "nbs"
+    nbs.mkdir()
+    nbformat.write(new_notebook(cells=[params, body], metadata={"kernelspec": {
+        "name": "python3", "display_name": "Python 3", "language": "python"}}),
+        nbs / "probe.ipynb")
+    out = tmp_path / "out"
+    result = runner.run_collection(MINIMAL, out, notebooks_dir=nbs,
+                                   notebook_names=["probe.ipynb"], echo=None)
+    assert result.notebooks[0].ok, result.notebooks[0].error
+    assert (out / "seen.txt").read_text() == "2 1"  # two lab rows, one cached case
+    assert CACHE_ENV not in os.environ
