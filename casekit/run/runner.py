@@ -33,7 +33,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casekit.case.load import with_case_cache  # validated once per run, reused by kernels
+from casekit.case.load import CACHE_ENV, with_case_cache  # validate once per run
 from casekit.outputs import write_bytes
 
 if TYPE_CHECKING:
@@ -405,8 +405,9 @@ class _Task:
     write_failed: bool = True
 
 
-def _init_worker() -> None:
+def _init_worker(run_env: dict[str, str] | None = None) -> None:
     os.environ.update(KERNEL_ENV)
+    os.environ.update(run_env or {})  # this run's case cache: a forkserver may predate it
 
 
 # Kernel chatter on the worker's stderr that says nothing about the notebook.
@@ -489,7 +490,9 @@ def _execute_many(tasks: list[_Task], jobs: int | None,
                                   evalue=text.splitlines()[0] if text else "")
 
         with ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                                 initializer=_init_worker) as pool:
+                                 initializer=_init_worker,
+                                 initargs=({k: os.environ[k] for k in (CACHE_ENV,)
+                                            if k in os.environ},)) as pool:
             try:
                 while queue or pending:
                     while queue and len(pending) < workers:
