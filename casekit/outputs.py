@@ -43,15 +43,16 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
 
 
 # OWASP "CSV Injection": a spreadsheet evaluates a cell that starts with one of these as a
-# formula (=HYPERLINK(...), +cmd|...). A plain number such as -5 is not a formula.
+# formula (=HYPERLINK(...), +cmd|...). A plain number such as -5 is not a formula, nor is a
+# bare comparison sign such as the claims table's "=" (nothing follows it to run).
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
-_PLAIN_NUMBER = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?")
+_INERT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|[=<>]=?")
 
 
 def neutralise_formula(value: object) -> object:
     """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula."""
     if (isinstance(value, str) and value.startswith(_FORMULA_START)
-            and not _PLAIN_NUMBER.fullmatch(value)):
+            and not _INERT.fullmatch(value)):
         return "'" + value
     return value
 

@@ -171,9 +171,9 @@ def test_timeline_label_with_dollars_is_drawn_literally(tmp_path):
 def test_write_table_neutralises_formulas_in_text_columns(tmp_path):
     frame = pd.DataFrame({
         "statement": [FORMULA, "+cmd|' /C calc'!A0", "-2+3", "@SUM(A1)", "\tx", "\rx",
-                      "plain", "-5", "+1.5e3"],
-        "delta": [-5, 1, 2, 3, 4, 5, 6, 7, 8],
-        "change": [-5.5, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0],
+                      "plain", "-5", "+1.5e3", "=", ">="],
+        "delta": [-5, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10],
+        "change": [-5.5, 0.0, 1.0, 2.0, 3.0, 4.0, 5.0, 6.0, 7.0, 8.0, 9.0],
     })
     path = write_table(frame, tmp_path / "t.csv")
     with path.open(encoding="utf-8", newline="") as handle:
@@ -183,6 +183,7 @@ def test_write_table_neutralises_formulas_in_text_columns(tmp_path):
         "'\nx",  # a bare CR would split the row; it is written as a quoted line feed
         "plain",
         "-5", "+1.5e3",  # a plain number in a text column is not a formula
+        "=", ">=",  # nor is a bare comparison sign (the claims table's comparator)
     ]
     assert [r[1] for r in rows[1:3]] == ["-5", "1"]  # numbers stay numbers
     assert rows[1][2] == "-5.5"
