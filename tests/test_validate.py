@@ -160,11 +160,10 @@ def test_case_is_validated_once_inside_a_run_and_never_written_into(tmp_path, mo
         assert validate_case(case) == []  # the runner's validation stores the case ...
         [stored] = list(cache.iterdir())
         # ... and a notebook's load_case reads it back instead of validating again
-        monkeypatch.setattr("casekit.case.load._check", lambda *a, **k: pytest.fail("re-validated"))
-        loaded = load_case(case)
-        monkeypatch.undo()
-        monkeypatch.delenv(CACHE_ENV, raising=False)
-        os.environ[CACHE_ENV] = str(cache)
+        with monkeypatch.context() as patch:
+            patch.setattr("casekit.case.load._check",
+                          lambda *a, **k: pytest.fail("re-validated"))
+            loaded = load_case(case)
         assert loaded.path == case and loaded.labs.equals(load_case(MINIMAL).labs)
         # a changed file is a different key: validated afresh (and here invalid)
         labs = case / "labs.csv"
@@ -192,6 +191,14 @@ def test_cache_in_a_folder_others_can_write_is_ignored(tmp_path, monkeypatch):
     monkeypatch.setenv(CACHE_ENV, str(shared))
     load_case(make_case(tmp_path, {}))
     assert list(shared.iterdir()) == []  # never trusted with a pickle
+
+
+def test_a_stale_cache_variable_gets_a_fresh_folder(tmp_path, monkeypatch):
+    gone = tmp_path / "gone"
+    monkeypatch.setenv(CACHE_ENV, str(gone))  # e.g. left over from an interrupted run
+    with case_cache() as cache:
+        assert cache != gone and cache.is_dir() and os.environ[CACHE_ENV] == str(cache)
+    assert os.environ[CACHE_ENV] == str(gone) and not cache.exists()
 
 
 def test_runner_entry_points_cache_the_case():

@@ -680,16 +680,19 @@ def _cache_file(folder: Path) -> Path | None:
     """Where the validated case is cached in this run, or None (no run, or a folder that is
     not a private one of this user: a pickle is only ever read from such a folder)."""
     where = os.environ.get(CACHE_ENV)
-    if not where or not folder.is_dir():
+    if not where or not folder.is_dir() or not _private_folder(where):
         return None
+    return Path(where) / f"{_case_digest(folder)}.pickle"
+
+
+def _private_folder(where: str) -> bool:
+    """An existing folder of this user that nobody else can write into."""
     try:
         info = os.stat(where)
     except OSError:
-        return None
-    if (not stat.S_ISDIR(info.st_mode) or info.st_uid != os.getuid()
-            or info.st_mode & (stat.S_IWGRP | stat.S_IWOTH)):
-        return None
-    return Path(where) / f"{_case_digest(folder)}.pickle"
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
 
 
 def _store(cache: Path, case: Case) -> None:
@@ -703,15 +706,19 @@ def _store(cache: Path, case: Case) -> None:
 def case_cache() -> Iterator[Path]:
     """Cache validated cases in a private temporary folder for the block (and for kernels
     started inside it, through :data:`CACHE_ENV`); removed afterwards."""
-    if os.environ.get(CACHE_ENV):  # nested: reuse the outer run's cache
-        yield Path(os.environ[CACHE_ENV])
+    outer = os.environ.get(CACHE_ENV)
+    if outer and _private_folder(outer):  # nested: reuse the outer run's cache
+        yield Path(outer)
         return
     folder = tempfile.mkdtemp(prefix="casekit-case-cache-")  # mode 0700
     os.environ[CACHE_ENV] = folder
     try:
         yield Path(folder)
     finally:
-        os.environ.pop(CACHE_ENV, None)
+        if outer is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:  # a stale value from outside: put it back as it was
+            os.environ[CACHE_ENV] = outer
         shutil.rmtree(folder, ignore_errors=True)
 
 
