@@ -58,6 +58,10 @@ BAD = [
                                   "comparator,expected,tolerance,known_difference,source\n"
                                   'C1,x,lesion_size(t1),scan1,eq,"9,5","0,05",,x\n'},
      "claims.csv", 2, 6, "'9,5' has a decimal comma"),
+    ("ordering claim needs a number", {"claims.csv": "claim_id,statement,quantity,event_id,"
+                                       "comparator,expected,tolerance,known_difference,source\n"
+                                       "C1,x,lesion_size(t1),scan1,lt,PR,,,x\n"},
+     "claims.csv", 2, 6, "expected 'PR' is not a number; comparator lt compares numbers"),
     ("unknown event gets the nearest one", {"labs.csv": ("scan2,BILI", "sacn2,BILI")},
      "labs.csv", 3, 1, "event_id 'sacn2' is not an event in timeline.csv; did you mean `scan2`?"),
     ("unknown anchor gets the nearest one",

@@ -458,6 +458,22 @@ def _fact_problems(table: _Table) -> list[Problem]:
     return found
 
 
+def _claim_problems(table: _Table) -> list[Problem]:
+    """Duplicates, and an ordering comparator (lt, le, gt, ge) whose expected value is not
+    a number (it would only fail when notebook 07 runs)."""
+    found = _duplicates(table, ["claim_id"], "claim_id")
+    frame = table.frame
+    ordering = frame["comparator"].isin(["lt", "le", "gt", "ge"])
+    number = frame["expected"].str.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+    for i in frame.index[ordering & ~number.fillna(False).astype(bool)]:
+        if schema.DECIMAL_COMMA.fullmatch(frame.at[i, "expected"]) or frame.at[i, "expected"] == "":
+            continue  # the schema already says so
+        found.append(Problem(table.path, *table.where(i, "expected"),
+                             f"expected '{frame.at[i, 'expected']}' is not a number; comparator "
+                             f"{frame.at[i, 'comparator']} compares numbers"))
+    return found
+
+
 def _example_rows(table: _Table) -> list[Problem]:
     """Rows that ``casekit new-case`` wrote as examples and nobody replaced."""
     if "source" not in table.frame or not table.has_example:
@@ -544,7 +560,7 @@ def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     checks = {"facts.csv": _fact_problems, "labs.csv": _lab_problems,
               "lesions.csv": _lesion_problems,
               "responses.csv": lambda t: _duplicates(t, ["event_id", "criteria"], "event/criteria"),
-              "claims.csv": lambda t: _duplicates(t, ["claim_id"], "claim_id")}
+              "claims.csv": _claim_problems}
     for name, check in checks.items():
         if name in tables:
             problems += check(tables[name])
