@@ -9,6 +9,7 @@ bytes.
 from __future__ import annotations
 
 import os
+import re
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -41,13 +42,51 @@ def write_bytes(path: str | Path, data: bytes) -> Path:
     return write_atomic(path, lambda handle: handle.write(data))
 
 
+# OWASP "CSV Injection": a spreadsheet evaluates a cell that starts with one of these as a
+# formula (=HYPERLINK(...), +cmd|...). A plain number such as -5 is not a formula, nor is a
+# bare comparison sign such as the claims table's "=" (nothing follows it to run).
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_INERT = re.compile(r"[-+]?([0-9]+(\.[0-9]*)?|\.[0-9]+)([eE][-+]?[0-9]+)?|[=<>]=?")
+
+
+def neutralise_formula(value: object) -> object:
+    """``value`` with a leading ``'`` when it is text a spreadsheet would run as a formula."""
+    if (isinstance(value, str) and value.startswith(_FORMULA_START)
+            and not _INERT.fullmatch(value)):
+        return "'" + value
+    return value
+
+
+def _safe_cell(value: object) -> object:
+    """A text cell as written: formula neutralised, and a bare CR made a line feed (the
+    csv module quotes a field holding '\\n' but not one holding only '\\r', which would
+    then split the row)."""
+    value = neutralise_formula(value)
+    if isinstance(value, str) and "\r" in value:
+        value = value.replace("\r\n", "\n").replace("\r", "\n")
+    return value
+
+
+def _without_formulas(frame: pd.DataFrame) -> pd.DataFrame:
+    """A copy of ``frame`` whose text cells and headers cannot act as formulas; numeric
+    columns are left alone (a float -5.0 stays a number)."""
+    text = [c for c in frame.columns
+            if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
+    frame = frame.copy()
+    for column in text:
+        frame[column] = frame[column].map(_safe_cell)
+    frame.columns = [neutralise_formula(c) for c in frame.columns]
+    return frame
+
+
 def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     """Atomically write ``frame`` as UTF-8 CSV with '\\n' line ends and no index.
 
     Floats are written with ``repr`` precision by pandas, which is deterministic; callers
-    round to the precision they mean before writing.
+    round to the precision they mean before writing. Text cells that a spreadsheet would
+    evaluate as a formula get a leading ``'`` (see :func:`neutralise_formula`).
     """
-    text = frame.to_csv(index=False, lineterminator="\n")
+    text = _without_formulas(frame).to_csv(index=False, lineterminator="\n")
     return write_bytes(path, text.encode("utf-8"))
 
 

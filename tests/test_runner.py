@@ -86,7 +86,7 @@ def collection(tmp_path_factory):
     common = ["run", "--case", str(case), "--out", str(out), "--notebooks-dir", str(nbs),
               "--jobs", "2", "--figures", str(figs)]
     params = ["-p", "scale", "2.5", "-p", "flag", "True", "-p", "label", "abc",
-              "-p", "nothing", "None", "-p", "count", "3", "-p", "typo", "1"]
+              "-p", "nothing", "None", "-p", "count", "3"]
 
     def run(*names, force=False):
         buffer = io.StringIO()
@@ -189,10 +189,17 @@ def test_report_is_self_contained(collection):
     assert "not produced for this case" in html  # e.g. the spider plot
 
 
-def test_parameter_no_notebook_knows_is_named_once(collection):
-    # 'scale' & co. are known to a_ok only: fine; 'typo' is known to none of them
-    warnings = [line for line in collection["text1"].splitlines() if "warning" in line]
-    assert warnings == ["warning: 'typo' is not a parameter of any notebook"]
+def test_parameter_no_notebook_knows_is_an_error_before_anything_runs(collection, tmp_path):
+    # 'scale' & co. are known to a_ok only: fine, typed as papermill does; 'typo' is known
+    # to none of them: exit 2 and nothing created (issue 9 item 10)
+    out = tmp_path / "out"
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err):
+        code = cli.main(["run", "--case", str(collection["case"]), "--out", str(out),
+                         "--notebooks-dir", str(collection["nbs"]), "-p", "typo", "1"])
+    assert code == 2 and "unknown parameter 'typo'" in err.getvalue()
+    assert not out.exists()
+    assert not [line for line in collection["text1"].splitlines() if "warning" in line]
 
 
 # ------------------------------------------------------------------ bad input
@@ -222,7 +229,7 @@ def test_invalid_case_exits_2_and_creates_nothing(tmp_path, capsys, monkeypatch)
 
 @pytest.mark.parametrize("argv, message", [
     (["-p", "case_dir", "x"], "set by --case/--out"),
-    (["-p", "not-a-name", "1"], "not a Python identifier"),
+    (["-p", "not-a-name", "1"], "unknown parameter 'not-a-name'"),
     (["--jobs", "0"], "--jobs must be at least 1"),
     (["--notebooks-dir", "/nonexistent/casekit"], "notebooks folder not found"),
 ])
@@ -258,8 +265,9 @@ def test_parse_value_like_papermill_cli(text, value):
 
 
 def test_parse_parameters_rejects_reserved_and_bad_names():
-    assert runner.parse_parameters([("a", "1"), ("a", "2")]) == {"a": 2}
-    for name in ("case_dir", "out_dir", "1x", "a-b"):
+    assert runner.parse_parameters([("confirm_days", "1"), ("confirm_days", "2")]) == {
+        "confirm_days": 2}
+    for name in ("case_dir", "out_dir", "1x", "a-b", "a"):
         with pytest.raises(runner.RunInputError):
             runner.parse_parameters([(name, "1")])
 

@@ -9,8 +9,7 @@ import pytest
 
 from casekit.case import schema
 from casekit.run import cli
-from casekit.case import load_case, validate_case
-from casekit.run.report import render_report
+from casekit.case import CaseError, load_case, validate_case
 from casekit.case.scaffold import ScaffoldError, new_case
 
 FILES = ["facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv",
@@ -35,15 +34,27 @@ def test_scaffold_has_every_file_with_header_and_one_example_row(tmp_path):
     assert "data/README.md" in readme and "python -m casekit validate" in readme
 
 
-def test_scaffold_validates_and_loads(tmp_path):
+def test_scaffold_is_not_valid_until_its_example_rows_are_replaced(tmp_path):
+    """Issue 11: validate must not say 'valid' for a fresh scaffold. One problem per file,
+    on the example row (line 2), in the source column that carries the marker."""
     new_case(tmp_path / "c")
+    problems = validate_case(tmp_path / "c")
+    assert sorted(p.file.rsplit("/", 1)[1] for p in problems) == sorted(FILES)
+    for p in problems:
+        name = p.file.rsplit("/", 1)[1]
+        assert (p.line, p.column) == (2, schema.columns(name).index("source") + 1), str(p)
+        assert "EXAMPLE row" in p.message and "replace it" in p.message
+    with pytest.raises(CaseError):
+        load_case(tmp_path / "c")
+    # each example row is valid in itself: with the marker gone the scaffold loads
+    for name in FILES:
+        path = tmp_path / "c" / name
+        path.write_text(path.read_text(encoding="utf-8").replace(schema.EXAMPLE_MARKER, "x"),
+                        encoding="utf-8")
     assert validate_case(tmp_path / "c") == []
     case = load_case(tmp_path / "c")
     assert case.title == "New case — replace this title"
     assert list(case.timeline["event_id"]) == ["day0"]
-    # a forgotten example row shows up in the report's assumptions
-    html = render_report(case, tmp_path / "out")
-    assert html.count("EXAMPLE row written by casekit new-case") >= 4
 
 
 def test_filled_in_scaffold_loads(tmp_path):
@@ -97,7 +108,9 @@ def test_cli_new_case(tmp_path, capsys):
     empty.mkdir()
     assert cli.main(["new-case", str(empty)]) == 0  # an existing empty folder is fine
     assert "validate" in capsys.readouterr().out
-    assert cli.main(["validate", str(empty)]) == 0
+    assert cli.main(["validate", str(empty)]) == 2  # example rows still there
+    out = capsys.readouterr().out
+    assert "EXAMPLE row" in out and "valid" not in out.splitlines()
 
     assert cli.main(["new-case", str(empty)]) == 2  # now it is not empty
     captured = capsys.readouterr()

@@ -3,15 +3,35 @@
 A case is a folder of UTF-8 CSV files (see ``data/README.md``). :func:`validate_case`
 returns every problem at once as ``file:line:column: message``; :func:`load_case` returns a
 :class:`Case` of pandas DataFrames with event days resolved and lab units made canonical,
-or raises :class:`CaseError` carrying the same problems. Nothing here writes to the folder.
+or raises :class:`CaseError` carrying the same problems. :func:`check_case` also returns
+warnings (things validation could not check). Nothing here writes to the case folder.
+
+Large inputs: tables are parsed by pandas' C reader and checked with vectorised rules, so a
+million lab rows validate in seconds; progress lines go to a ``progress`` callback when the
+case files are large. Within a ``casekit run`` the runner sets :data:`CACHE_ENV` to a
+private folder of its own (see :func:`with_case_cache`): the case validated there is stored
+once, keyed by the SHA-256 of the case files, and every notebook's :func:`load_case` reuses
+it instead of validating again. Without the variable (interactive use) nothing is cached.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import difflib
+import functools
+import hashlib
 import io
+import os
+import pickle
 import re
-from dataclasses import dataclass, field
+import shutil
+import stat
+import tempfile
+import time
+import warnings
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import pandas as pd
@@ -21,17 +41,37 @@ from casekit.case import schema, units
 from casekit.case.timeline import AnchorError, cycle_path, resolve_days
 
 
+#: Environment variable naming the folder where validated cases are cached for a run.
+CACHE_ENV = "CASEKIT_CASE_CACHE"
+#: Case files this large (all together) get progress lines while they are validated.
+PROGRESS_BYTES = 20_000_000
+WARNING = "warning"
+
+
 @dataclass(frozen=True, order=True)
 class Problem:
-    """One thing wrong with a case, located as an editor would: 1-based line and column."""
+    """One thing wrong with a case, located as an editor would: 1-based line and column.
+
+    ``severity`` is ``"error"`` (the case is invalid) or ``"warning"`` (valid, but something
+    could not be checked)."""
 
     file: str
     line: int
     column: int
     message: str
+    severity: str = "error"
 
     def __str__(self) -> str:
-        return f"{self.file}:{self.line}:{self.column}: {self.message}"
+        prefix = "warning: " if self.severity == WARNING else ""
+        return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}"
+
+
+@dataclass(frozen=True)
+class Findings:
+    """What validation found: ``errors`` make a case invalid, ``warnings`` do not."""
+
+    errors: list[Problem]
+    warnings: list[Problem]
 
 
 class CaseError(ValueError):
@@ -44,17 +84,40 @@ class CaseError(ValueError):
 
 @dataclass
 class _Table:
-    """A file read as text, with the physical line of each row for messages."""
+    """A file read as text, with the physical line of each row for messages (counted only
+    when a message needs one: a large file read by pandas has none to spare)."""
 
     path: str
     frame: pd.DataFrame
-    lines: list[int]
     header: list[str]
+    file: Path
+    _lines: list[int] | None = None
+    has_example: bool = True  # False: the file does not hold the new-case marker at all
+
+    @property
+    def lines(self) -> list[int]:
+        if self._lines is None:
+            text = self.file.read_bytes().decode("utf-8-sig")
+            self._lines = [line for line, record in _records(text)
+                           if len(record) == len(self.header)][1:]  # [0] is the header
+        return self._lines
 
     def where(self, row: int | None, column: str | None) -> tuple[int, int]:
         line = 1 if row is None else self.lines[row]
         col = self.header.index(column) + 1 if column in self.header else 1
         return line, col
+
+
+class _Progress:
+    """Progress lines for large inputs (``echo`` None: silent), with the time so far."""
+
+    def __init__(self, echo: Callable[[str], None] | None, size: int):
+        self.echo = echo if size >= PROGRESS_BYTES else None
+        self.start = time.perf_counter()
+
+    def __call__(self, message: str) -> None:
+        if self.echo is not None:
+            self.echo(f"[{time.perf_counter() - self.start:5.1f} s] {message}")
 
 
 @dataclass(frozen=True)
@@ -105,11 +168,43 @@ class Case:
 # ---------------------------------------------------------------- reading
 
 
-def _read(folder: Path, name: str, label: str, problems: list[Problem]) -> _Table | None:
+def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+    """(physical line where the record starts, fields) for every record that is not blank."""
+    reader = csv.reader(io.StringIO(text, newline=""))
+    start = 1
+    for record in reader:
+        if any(cell.strip() for cell in record):
+            yield start, record
+        start = reader.line_num + 1
+
+
+# Columns that hold numbers: an unquoted decimal comma there splits one value into two.
+_NUMERIC_COLUMNS = {"facts.csv": ("value",), "timeline.csv": ("offset_days",),
+                    "labs.csv": ("value",), "lesions.csv": ("size_cm",),
+                    "claims.csv": ("expected", "tolerance")}
+
+
+def _ragged_message(name: str, header: list[str], record: list[str]) -> tuple[int, str]:
+    """Column and message for a row with the wrong number of fields."""
+    base = f"row has {len(record)} fields but the header has {len(header)}"
+    if len(record) == len(header) + 1:
+        for i, column in enumerate(header):
+            if (column in _NUMERIC_COLUMNS.get(name, ())
+                    and re.fullmatch(r"-?[0-9]+", record[i].strip())
+                    and re.fullmatch(r"[0-9]+", record[i + 1].strip())):
+                a, b = record[i].strip(), record[i + 1].strip()
+                return i + 1, (f"{base}: {column} '{a},{b}' looks like a number with a decimal "
+                               f"comma; write {a}.{b} (a comma separates fields)")
+    return min(len(record), len(header)) + 1, base + "; quote values that contain commas"
+
+
+def _read(folder: Path, name: str, label: str, problems: list[Problem],
+          progress: _Progress) -> _Table | None:
     """Read one CSV as text, reporting encoding, emptiness and ragged rows."""
     path = folder / name
     shown = f"{label}/{name}"
     raw = path.read_bytes()
+    progress(f"reading {name} ({len(raw) / 1e6:.0f} MB)")
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
@@ -121,30 +216,71 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem]) -> _Tabl
         problems.append(Problem(shown, 1, 1, "file is empty; expected a header row: "
                                 + ",".join(schema.columns(name))))
         return None
-    reader = csv.reader(io.StringIO(text, newline=""))
-    header = [h.strip() for h in next(reader)]
-    rows, lines = [], []
-    start = reader.line_num + 1
-    for record in reader:
-        if not any(cell.strip() for cell in record):
-            start = reader.line_num + 1
-            continue  # blank line
-        if len(record) != len(header):
-            problems.append(Problem(shown, start, min(len(record), len(header)) + 1,
-                                    f"row has {len(record)} fields but the header has "
-                                    f"{len(header)}; quote values that contain commas"))
-        else:
-            rows.append([cell.strip() for cell in record])
-            lines.append(start)
-        start = reader.line_num + 1
+    header = [h.strip() for h in next(_records(text[:1_000_000]), (1, [""]))[1]]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name_ in duplicated:
         problems.append(Problem(shown, 1, header.index(name_) + 1,
                                 f"column '{name_}' appears twice in the header"))
     if duplicated:
         return None
+    del text  # the fast path parses the bytes; keep one copy of a large file in memory
+    frame = _parse_fast(raw, header)
+    has_example = schema.EXAMPLE_MARKER.encode() in raw
+    if frame is not None:
+        return _Table(shown, frame, header, path, has_example=has_example)
+    # A ragged file: read it record by record to say where, and keep the good rows.
+    rows, lines = [], []
+    records = _records(raw.decode("utf-8-sig"))
+    next(records, None)  # the header
+    for start, record in records:
+        if len(record) != len(header):
+            column, message = _ragged_message(name, header, record)
+            problems.append(Problem(shown, start, column, message))
+        else:
+            rows.append([cell.strip() for cell in record])
+            lines.append(start)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
-    return _Table(shown, frame, lines, header)
+    return _Table(shown, frame, header, path, lines, has_example)
+
+
+def _every_row_has(raw: bytes, fields: int) -> bool:
+    """Whether every record that is not blank has ``fields`` fields. pandas pads a short
+    row with empty cells without a word, so this is counted here: by commas per line when
+    the file has no quotes (fast), else by the csv module."""
+    if b'"' in raw:
+        return all(len(record) == fields for _, record in _records(raw.decode("utf-8-sig")))
+    commas = fields - 1
+    for line in io.BytesIO(raw):
+        if line.count(b",") != commas and line.strip(b", \t\r\n"):
+            return False
+    return True
+
+
+def _parse_fast(raw: bytes, header: list[str]) -> pd.DataFrame | None:
+    """Every cell as stripped text, parsed by pandas' C reader; None when a row has the
+    wrong number of fields (the caller then locates them)."""
+    if not _every_row_has(raw, len(header)):
+        return None
+    try:
+        with warnings.catch_warnings():
+            # pandas only warns when the first row has an extra field: make it an error
+            warnings.simplefilter("error", pd.errors.ParserWarning)
+            frame = pd.read_csv(io.BytesIO(raw), encoding="utf-8-sig", dtype=str, header=0,
+                                index_col=False, keep_default_na=False, na_filter=False,
+                                skip_blank_lines=True, engine="c")
+    except (pd.errors.ParserError, pd.errors.ParserWarning, ValueError):
+        return None
+    if len(frame.columns) != len(header):
+        return None  # an unusual header
+    frame.columns = header
+    frame = frame.astype(object)
+    for column in header:  # cheaper than searching 200 MB for padded cells first
+        frame[column] = frame[column].str.strip()
+    maybe_blank = frame[header[0]] == ""
+    if maybe_blank.any():  # a record of empty cells, which the record reader skips too
+        blank = maybe_blank & (frame == "").all(axis=1)
+        frame = frame[~blank]
+    return frame.reset_index(drop=True)
 
 
 def _schema_problems(table: _Table, name: str) -> list[Problem]:
@@ -192,13 +328,24 @@ def _duplicates(table: _Table, keys: list[str], what: str) -> list[Problem]:
             for i in table.frame.index[dup]]
 
 
+def _suggestion(word: str, known) -> str:
+    """'; did you mean `ct_w8`?' for the nearest known id, or ''."""
+    close = difflib.get_close_matches(word, sorted(known), n=1, cutoff=0.6)
+    return f"; did you mean `{close[0]}`?" if close else ""
+
+
 def _unknown_events(table: _Table, events: set[str], column: str = "event_id") -> list[Problem]:
-    found = []
-    for i, event in table.frame[column].items():
-        if event and event not in events:
-            found.append(Problem(table.path, *table.where(i, column),
-                                 f"{column} '{event}' is not an event in timeline.csv"))
-    return found
+    col = table.frame[column]
+    unknown = (col != "") & ~col.isin(events)
+    hint = functools.lru_cache(maxsize=None)(lambda e: _suggestion(e, events))
+    return [Problem(table.path, *table.where(i, column),
+                    f"{column} '{col[i]}' is not an event in timeline.csv{hint(col[i])}")
+            for i in col.index[unknown]]
+
+
+def _whole_days(series: pd.Series) -> pd.Series:
+    whole = series.str.fullmatch(r"-?[0-9]+").fillna(False).astype(bool)
+    return pd.to_numeric(series.where(whole, None), errors="coerce").astype("float64")
 
 
 def _timeline_problems(table: _Table) -> tuple[list[Problem], dict[str, int]]:
@@ -207,16 +354,19 @@ def _timeline_problems(table: _Table) -> tuple[list[Problem], dict[str, int]]:
         return [Problem(table.path, 1, 1, "no events; expected at least a root event "
                         "(empty anchor)")], {}
     problems = _duplicates(table, ["event_id"], "event_id")
-    if problems or not frame["offset_days"].str.fullmatch(r"-?[0-9]+").all():
-        return problems, {}
+    offsets = _whole_days(frame["offset_days"])
+    if problems or not (offsets.abs() <= schema.MAX_OFFSET_DAYS).all():
+        return problems, {}  # the schema reports each bad offset
     try:
-        return [], resolve_days(frame)
+        days = resolve_days(frame)
     except AnchorError as exc:
+        events = set(frame["event_id"])
         for event in exc.event_ids:
             i = frame.index[frame["event_id"] == event][0]
             if exc.missing:
-                msg = (f"anchor '{frame.at[i, 'anchor']}' is not an event in timeline.csv; "
-                       "expected the id of another event, or empty for the root")
+                anchor = frame.at[i, "anchor"]
+                msg = (f"anchor '{anchor}' is not an event in timeline.csv; expected the id "
+                       f"of another event, or empty for the root{_suggestion(anchor, events)}")
             else:
                 path = cycle_path(frame, event)
                 what = "anchors form a cycle" if path[-1] == event else "anchor chain runs into a cycle"
@@ -224,31 +374,54 @@ def _timeline_problems(table: _Table) -> tuple[list[Problem], dict[str, int]]:
                        "root event")
             problems.append(Problem(table.path, *table.where(i, "anchor"), msg))
         return problems, {}
+    for i, event in frame["event_id"].items():  # a chain of long offsets adds up
+        if abs(days[event]) > schema.MAX_OFFSET_DAYS:
+            problems.append(Problem(table.path, *table.where(i, "offset_days"),
+                                    f"event '{event}' falls on day {days[event]}, beyond "
+                                    f"{schema.MAX_OFFSET_DAYS} days (100 years) from day 0"))
+    return problems, ({} if problems else days)
 
 
 def _lab_problems(table: _Table) -> list[Problem]:
+    """Duplicates, units by test, and values beyond the test's sanity limit (vectorised:
+    a million rows is a few pandas operations, and a Python loop over the bad rows only)."""
     found = _duplicates(table, ["event_id", "test"], "event/test")
-    for i, row in table.frame.iterrows():
-        accepted = units.accepted_units(row["test"])
-        if accepted and units.normalise_unit(row["unit"]) not in accepted:
-            found.append(Problem(table.path, *table.where(i, "unit"),
-                                 f"unit '{row['unit']}' is not known for {row['test']}; "
-                                 f"expected one of: {', '.join(accepted)}"))
+    frame = table.frame
+    known = frame["test"].isin(list(units.UNITS))
+    normalised = frame["unit"].map({u: units.normalise_unit(u) for u in frame["unit"].unique()})
+    pair = frame["test"] + "\x1f" + normalised
+    factors = {f"{test}\x1f{unit}": factor
+               for test, (_, accepted) in units.UNITS.items() for unit, factor in accepted.items()}
+    for i in frame.index[known & ~pair.isin(list(factors))]:
+        test, unit = frame.at[i, "test"], frame.at[i, "unit"]
+        found.append(Problem(table.path, *table.where(i, "unit"),
+                             f"unit '{unit}' is not known for {test}; expected one of: "
+                             + ", ".join(units.accepted_units(test))))
+    canonical = schema.numbers(frame["value"]) * pair.map(factors).astype("float64")
+    limit = frame["test"].map(schema.LAB_LIMITS).astype("float64")
+    for i in frame.index[canonical > limit]:
+        test = frame.at[i, "test"]
+        found.append(Problem(table.path, *table.where(i, "value"),
+                             f"{test} {frame.at[i, 'value']} {frame.at[i, 'unit']} is above the "
+                             f"sanity limit of {schema.LAB_LIMITS[test]:g} "
+                             f"{units.UNITS[test][0]} (data/README.md); check the value and "
+                             "its unit"))
     return found
 
 
 def _lesion_problems(table: _Table) -> list[Problem]:
     found = _duplicates(table, ["event_id", "lesion_id", "measure"], "event/lesion/measure")
-    for i, row in table.frame.iterrows():
-        if (row["measure"] == "") != (row["size_cm"] == ""):
-            col = "measure" if row["measure"] == "" else "size_cm"
-            found.append(Problem(table.path, *table.where(i, col),
-                                 "size_cm and measure go together; give both or leave both "
-                                 "empty"))
-        if row["role"] in ("non_target", "new") and row["assessment"] == "":
-            found.append(Problem(table.path, *table.where(i, "assessment"),
-                                 f"a {row['role']} lesion needs an assessment; expected one "
-                                 f"of: {', '.join(schema.LESION_ASSESSMENTS)}"))
+    frame = table.frame
+    unpaired = (frame["measure"] == "") != (frame["size_cm"] == "")
+    for i in frame.index[unpaired]:
+        col = "measure" if frame.at[i, "measure"] == "" else "size_cm"
+        found.append(Problem(table.path, *table.where(i, col),
+                             "size_cm and measure go together; give both or leave both empty"))
+    unassessed = frame["role"].isin(["non_target", "new"]) & (frame["assessment"] == "")
+    for i in frame.index[unassessed]:
+        found.append(Problem(table.path, *table.where(i, "assessment"),
+                             f"a {frame.at[i, 'role']} lesion needs an assessment; expected "
+                             f"one of: {', '.join(schema.LESION_ASSESSMENTS)}"))
     return found
 
 
@@ -265,13 +438,51 @@ def _fact_problems(table: _Table) -> list[Problem]:
             found.append(Problem(table.path, *table.where(i, "value"),
                                  f"'{value}' is not a known value of {key}; expected one of: "
                                  + ", ".join(schema.FACT_VOCABULARY[key])))
-        if key in schema.FACT_NUMBERS and not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
-            hint = ("has a thousands separator; write the plain number"
-                    if re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?", value)
-                    else "expected a plain non-negative number")
-            found.append(Problem(table.path, *table.where(i, "value"),
-                                 f"{key} '{value}' {hint}"))
+        if key in schema.FACT_NUMBERS:
+            if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
+                hint = ("has a thousands separator; write the plain number"
+                        if re.fullmatch(r"[0-9]{1,3}(,[0-9]{3})+(\.[0-9]+)?", value)
+                        else "has a decimal comma; write a decimal point"
+                        if schema.DECIMAL_COMMA.fullmatch(value)
+                        else "expected a plain non-negative number")
+                found.append(Problem(table.path, *table.where(i, "value"),
+                                     f"{key} '{value}' {hint}"))
+            elif float(value) == float("inf"):
+                found.append(Problem(table.path, *table.where(i, "value"),
+                                     f"{key} '{value if len(value) <= 20 else value[:20] + '…'}' is too large: it overflows to "
+                                     "infinity; expected a finite number"))
+            elif float(value) > schema.FACT_LIMITS.get(key, float("inf")):
+                found.append(Problem(table.path, *table.where(i, "value"),
+                                     f"{key} '{value}' is above its sanity limit of "
+                                     f"{schema.FACT_LIMITS[key]:g} (data/README.md)"))
     return found
+
+
+def _claim_problems(table: _Table) -> list[Problem]:
+    """Duplicates, and an ordering comparator (lt, le, gt, ge) whose expected value is not
+    a number (it would only fail when notebook 07 runs)."""
+    found = _duplicates(table, ["claim_id"], "claim_id")
+    frame = table.frame
+    ordering = frame["comparator"].isin(["lt", "le", "gt", "ge"])
+    number = frame["expected"].str.fullmatch(r"-?[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+    for i in frame.index[ordering & ~number.fillna(False).astype(bool)]:
+        if schema.DECIMAL_COMMA.fullmatch(frame.at[i, "expected"]) or frame.at[i, "expected"] == "":
+            continue  # the schema already says so
+        found.append(Problem(table.path, *table.where(i, "expected"),
+                             f"expected '{frame.at[i, 'expected']}' is not a number; comparator "
+                             f"{frame.at[i, 'comparator']} compares numbers"))
+    return found
+
+
+def _example_rows(table: _Table) -> list[Problem]:
+    """Rows that ``casekit new-case`` wrote as examples and nobody replaced."""
+    if "source" not in table.frame or not table.has_example:
+        return []
+    marked = table.frame["source"].str.startswith(schema.EXAMPLE_MARKER).fillna(False)
+    return [Problem(table.path, *table.where(i, "source"),
+                    "this is an EXAMPLE row written by casekit new-case; replace it with the "
+                    "case's data or delete it")
+            for i in table.frame.index[marked.astype(bool)]]
 
 
 def _normalised(text: str) -> str:
@@ -280,15 +491,21 @@ def _normalised(text: str) -> str:
     return re.sub(r"\s+", " ", joined.replace("-", "")).strip()
 
 
-def _snippet_problems(table: _Table, source_text: str) -> list[Problem]:
-    """Every 'reported' source must be findable in the case's source.txt, when it has one."""
-    haystack = _normalised(source_text)
+def _reported(frame: pd.DataFrame) -> pd.Series:
+    """Rows whose source must quote the paper (responses.csv has no status: all of them)."""
+    return frame["status"] == "reported" if "status" in frame else pd.Series(True, frame.index)
+
+
+def _snippet_problems(table: _Table, haystack: str) -> list[Problem]:
+    """Every 'reported' source must be findable in the case's source.txt (normalised)."""
     found = []
     frame = table.frame
-    reported = frame["status"] == "reported" if "status" in frame else pd.Series(True, frame.index)
-    for i in frame.index[reported]:
+    seen: dict[str, bool] = {}  # a snippet quoted on many rows is searched for once
+    for i in frame.index[_reported(frame)]:
         snippet = frame.at[i, "source"]
-        if snippet and _normalised(snippet) not in haystack:
+        if snippet and snippet not in seen:
+            seen[snippet] = _normalised(snippet) in haystack
+        if snippet and not seen[snippet]:
             found.append(Problem(table.path, *table.where(i, "source"),
                                  "reported source is not a verbatim snippet of source.txt; "
                                  "quote the paper's words exactly"))
@@ -297,27 +514,44 @@ def _snippet_problems(table: _Table, source_text: str) -> list[Problem]:
 
 # ------------------------------------------------------------- public API
 
+_CASE_FILES = schema.REQUIRED_FILES + schema.OPTIONAL_FILES
+_QUOTED = ("facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv")
 
-def _read_all(folder: Path) -> tuple[dict[str, _Table], list[Problem], dict[str, int], str | None]:
+
+@dataclass
+class _Checked:
+    tables: dict[str, _Table]
+    findings: Findings
+    days: dict[str, int]
+    source_text: str | None
+
+
+def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     label = str(folder).rstrip("/")
     problems: list[Problem] = []
+    warnings: list[Problem] = []
     if not folder.is_dir():
-        return {}, [Problem(label, 1, 1, "is not a folder; expected a case folder of CSV files")], {}, None
+        return _Checked({}, Findings([Problem(label, 1, 1, "is not a folder; expected a case "
+                                              "folder of CSV files")], []), {}, None)
+    size = sum((folder / n).stat().st_size for n in _CASE_FILES if (folder / n).is_file())
+    progress = _Progress(echo, size)
     tables: dict[str, _Table] = {}
-    for name in schema.REQUIRED_FILES + schema.OPTIONAL_FILES:
+    for name in _CASE_FILES:
         if not (folder / name).is_file():
             if name in schema.REQUIRED_FILES:
                 problems.append(Problem(f"{label}/{name}", 1, 1, "file is missing; every case "
                                         "needs facts.csv, timeline.csv, labs.csv and lesions.csv"))
             continue
-        table = _read(folder, name, label, problems)
+        table = _read(folder, name, label, problems, progress)
         if table is None:
             continue
+        progress(f"checking {name}: {len(table.frame):,} rows")
         schema_found = _schema_problems(table, name)
         problems += schema_found
         if not any(p.line == 1 and "column" in p.message for p in schema_found):
             tables[name] = table  # only tables with the right columns get relational checks
 
+    progress("checking the relations between the tables")
     days: dict[str, int] = {}
     if "timeline.csv" in tables:
         found, days = _timeline_problems(tables["timeline.csv"])
@@ -326,35 +560,83 @@ def _read_all(folder: Path) -> tuple[dict[str, _Table], list[Problem], dict[str,
     checks = {"facts.csv": _fact_problems, "labs.csv": _lab_problems,
               "lesions.csv": _lesion_problems,
               "responses.csv": lambda t: _duplicates(t, ["event_id", "criteria"], "event/criteria"),
-              "claims.csv": lambda t: _duplicates(t, ["claim_id"], "claim_id")}
+              "claims.csv": _claim_problems}
     for name, check in checks.items():
         if name in tables:
             problems += check(tables[name])
             if events is not None and name != "facts.csv":
                 problems += _unknown_events(tables[name], events)
+    for table in tables.values():
+        problems += _example_rows(table)
     source_text = None
     if (folder / "source.txt").is_file():
         source_text = (folder / "source.txt").read_text(encoding="utf-8-sig")
-        for name in ("facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv"):
+        haystack = _normalised(source_text)
+        for name in _QUOTED:
             if name in tables:
-                problems += _snippet_problems(tables[name], source_text)
-    return tables, sorted(set(problems)), days, source_text
+                problems += _snippet_problems(tables[name], haystack)
+    else:
+        unchecked = sum(int(_reported(tables[n].frame).sum()) for n in _QUOTED if n in tables)
+        if unchecked:
+            warnings.append(Problem(
+                f"{label}/source.txt", 1, 1,
+                f"{unchecked} reported row(s) cannot be checked against the paper: there is "
+                "no source.txt; put the paper's text there to check every snippet",
+                severity=WARNING))
+    progress(f"checked: {len(set(problems))} problem(s)")
+    return _Checked(tables, Findings(sorted(set(problems)), warnings), days, source_text)
 
 
-def validate_case(folder: str | Path) -> list[Problem]:
-    """Every problem of a case folder, sorted by file and line; empty when the case is valid.
+def check_case(folder: str | Path, progress: Callable[[str], None] | None = None) -> Findings:
+    """Errors and warnings of a case folder, each sorted by file and line.
 
-    Reads only; never writes to the folder.
+    ``progress`` receives progress lines when the case files are large (over
+    :data:`PROGRESS_BYTES`). Reads only; never writes to the folder. Inside a run (when
+    :data:`CACHE_ENV` names a folder) a valid case is also stored for :func:`load_case`.
     """
-    return _read_all(Path(folder))[1]
+    folder = Path(folder)
+    checked = _check(folder, progress)
+    if not checked.findings.errors:
+        cache = _cache_file(folder)
+        if cache is not None and not cache.exists():
+            _store(cache, _build(folder, checked))
+    return checked.findings
+
+
+def validate_case(folder: str | Path, progress: Callable[[str], None] | None = None
+                  ) -> list[Problem]:
+    """Every error of a case folder, sorted by file and line; empty when the case is valid.
+
+    Reads only; never writes to the folder. Warnings: :func:`check_case`.
+    """
+    return check_case(folder, progress).errors
 
 
 def load_case(folder: str | Path) -> Case:
-    """Load a valid case folder into a :class:`Case`, or raise :class:`CaseError`."""
+    """Load a valid case folder into a :class:`Case`, or raise :class:`CaseError`.
+
+    Inside a run the case validated by the runner is reused (see :data:`CACHE_ENV`).
+    """
     folder = Path(folder)
-    tables, problems, days, source_text = _read_all(folder)
-    if problems:
-        raise CaseError(problems)
+    cache = _cache_file(folder)
+    if cache is not None and cache.is_file():
+        with contextlib.suppress(Exception):  # an unreadable entry: validate afresh
+            with cache.open("rb") as handle:
+                case = pickle.load(handle)
+            if isinstance(case, Case):
+                return replace(case, path=folder)
+    checked = _check(folder)
+    if checked.findings.errors:
+        raise CaseError(checked.findings.errors)
+    case = _build(folder, checked)
+    if cache is not None:
+        _store(cache, case)
+    return case
+
+
+def _build(folder: Path, checked: _Checked) -> Case:
+    """The :class:`Case` of a folder that passed validation."""
+    tables, days = checked.tables, checked.days
 
     def frame(name: str) -> pd.DataFrame:
         if name in tables:
@@ -373,7 +655,10 @@ def load_case(folder: str | Path) -> Case:
 
     labs = frame("labs.csv")
     labs = labs.rename(columns={"value": "value_as_reported", "unit": "unit_as_reported"})
-    converted = [units.to_canonical(t, float(v), u) for t, v, u in
+    # Convert once per distinct (test, value, unit), not once per row.
+    convert = functools.lru_cache(maxsize=None)(
+        lambda t, v, u: units.to_canonical(t, float(v), u))
+    converted = [convert(t, v, u) for t, v, u in
                  zip(labs["test"], labs["value_as_reported"], labs["unit_as_reported"])]
     labs["value"] = pd.Series([c[0] for c in converted], index=labs.index, dtype="float64")
     labs["unit"] = pd.Series([c[1] for c in converted], index=labs.index, dtype=object)
@@ -386,4 +671,78 @@ def load_case(folder: str | Path) -> Case:
 
     return Case(path=folder, facts=frame("facts.csv"), timeline=timeline, labs=labs,
                 lesions=lesions, responses=frame("responses.csv"), claims=frame("claims.csv"),
-                source_text=source_text)
+                source_text=checked.source_text)
+
+
+# ------------------------------------------------------------------ cache
+
+
+def _case_digest(folder: Path) -> str:
+    """SHA-256 of every file validation reads (names and bytes) and of this code's version."""
+    import casekit
+
+    sha = hashlib.sha256(f"casekit {casekit.__version__}\n".encode())
+    for name in (*_CASE_FILES, "source.txt"):
+        path = folder / name
+        if path.is_file():
+            sha.update(f"{name}\n".encode())
+            with path.open("rb") as handle:
+                for block in iter(lambda: handle.read(1 << 20), b""):
+                    sha.update(block)
+    return sha.hexdigest()
+
+
+def _cache_file(folder: Path) -> Path | None:
+    """Where the validated case is cached in this run, or None (no run, or a folder that is
+    not a private one of this user: a pickle is only ever read from such a folder)."""
+    where = os.environ.get(CACHE_ENV)
+    if not where or not folder.is_dir() or not _private_folder(where):
+        return None
+    return Path(where) / f"{_case_digest(folder)}.pickle"
+
+
+def _private_folder(where: str) -> bool:
+    """An existing folder of this user that nobody else can write into."""
+    try:
+        info = os.stat(where)
+    except OSError:
+        return False
+    return (stat.S_ISDIR(info.st_mode) and info.st_uid == os.getuid()
+            and not info.st_mode & (stat.S_IWGRP | stat.S_IWOTH))
+
+
+def _store(cache: Path, case: Case) -> None:
+    from casekit.outputs import write_bytes
+
+    with contextlib.suppress(OSError):  # a cache that cannot be written only costs time
+        write_bytes(cache, pickle.dumps(case, protocol=pickle.HIGHEST_PROTOCOL))
+
+
+@contextlib.contextmanager
+def case_cache() -> Iterator[Path]:
+    """Cache validated cases in a private temporary folder for the block (and for kernels
+    started inside it, through :data:`CACHE_ENV`); removed afterwards."""
+    outer = os.environ.get(CACHE_ENV)
+    if outer and _private_folder(outer):  # nested: reuse the outer run's cache
+        yield Path(outer)
+        return
+    folder = tempfile.mkdtemp(prefix="casekit-case-cache-")  # mode 0700
+    os.environ[CACHE_ENV] = folder
+    try:
+        yield Path(folder)
+    finally:
+        if outer is None:
+            os.environ.pop(CACHE_ENV, None)
+        else:  # a stale value from outside: put it back as it was
+            os.environ[CACHE_ENV] = outer
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+def with_case_cache(func):
+    """Decorator: run ``func`` inside :func:`case_cache` (the runner's entry points)."""
+    @functools.wraps(func)
+    def wrapper(*args, **kwargs):
+        with case_cache():
+            return func(*args, **kwargs)
+
+    return wrapper

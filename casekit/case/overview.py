@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import html
+import re
+
 import pandas as pd
 
 from casekit.case import Case
@@ -47,14 +50,32 @@ def assumptions(case: Case) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ASSUMPTION_COLUMNS)
 
 
+# Markdown punctuation that could turn case text into emphasis, links, images, tables,
+# strikethrough or (in Jupyter) MathJax; HTML's own characters are escaped as entities.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$])")
+
+
+def markdown_text(value: object) -> str:
+    """Case-provided text made safe to place inside Markdown: shown literally, never run.
+
+    A case folder is untrusted input (issue 9 item 7): a title such as
+    ``<img src=x onerror=...>`` must not become HTML when a notebook is viewed. Line breaks
+    are folded (a blank line would start a new block), Markdown punctuation is
+    backslash-escaped and ``& < > " '`` become HTML entities.
+    """
+    text = " ".join(str(value).split())
+    return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text), quote=True)
+
+
 def patient_summary(case: Case) -> str:
-    """A one-paragraph Markdown summary built only from the facts the case states."""
-    facts = case.facts_dict
+    """A one-paragraph Markdown summary built only from the facts the case states; every
+    case value in it is escaped with :func:`markdown_text`."""
+    facts = {key: markdown_text(value) for key, value in case.facts_dict.items()}
     who = " ".join(filter(None, [
         f"{facts['age_years']}-year-old" if "age_years" in facts else "",
         facts.get("sex", "patient"),
     ]))
-    parts = [f"**{case.title}**"]
+    parts = [f"**{markdown_text(case.title)}**"]
     if "citation" in facts:
         parts.append(f"*{facts['citation']}*" + (f", doi:{facts['doi']}" if "doi" in facts else ""))
     details = [f"{label}: {facts[key]}" for key, label in (

@@ -1,11 +1,11 @@
-"""``casekit new-case DIR``: a case folder to fill in, valid from the first minute.
+"""``casekit new-case DIR``: a case folder to fill in.
 
 Every file of the format is written with its header and one example row. CSV has no
-comments, so each example row is a real, valid row whose text says plainly that it is a
-placeholder (``EXAMPLE``), marked ``assumed`` so that a forgotten one also shows up in the
-report's list of assumptions. The example rows hang together (the lesion, lab, response and
-claim all refer to the root event ``day0``), so the scaffold validates and the collection
-runs on it as is.
+comments, so each example row is a real row whose ``source`` starts with
+:data:`casekit.case.schema.EXAMPLE_MARKER`, marked ``assumed``. The example rows hang
+together (the lesion, lab, response and claim all refer to the root event ``day0``), but
+validation reports every row that still carries the marker, so a scaffold is never taken
+for a case: it becomes valid once each example row is replaced or deleted.
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from pathlib import Path
 from casekit.case import schema
 from casekit.outputs import write_bytes
 
-PLACEHOLDER = "EXAMPLE row written by casekit new-case: replace or delete it"
+PLACEHOLDER = f"{schema.EXAMPLE_MARKER}: replace or delete it"
 
 EXAMPLE_ROWS: dict[str, dict[str, str]] = {
     "facts.csv": {
@@ -56,6 +56,7 @@ README = """\
 Written by `casekit new-case`. Each CSV file holds its header and ONE example row
 (its text says EXAMPLE). Replace the example rows with the case's data, or delete them; a
 file may also keep only its header row (`responses.csv` and `claims.csv` may be deleted).
+`validate` reports every example row still there: the case is valid once they are gone.
 
 The full description of every column, vocabulary and unit is the project's data
 dictionary, `data/README.md`. In short:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 
+import numpy as np
+import pandas as pd
 import pandera.pandas as pa
 
 STATUSES = ("reported", "derived", "assumed")
@@ -27,6 +29,9 @@ RESPONSE_CRITERIA = ("RECIST1.1", "mRECIST", "iRECIST")
 RESPONSE_CATEGORIES = ("CR", "PR", "SD", "non-CR/non-PD", "PD", "NE",
                        "iCR", "iPR", "iSD", "iUPD", "iCPD")
 CLAIM_COMPARATORS = ("eq", "lt", "le", "gt", "ge")
+#: How ``casekit new-case`` marks its example rows (in ``source``); validation refuses a
+#: case that still holds one, so a scaffold is never mistaken for a case.
+EXAMPLE_MARKER = "EXAMPLE row written by casekit new-case"
 
 # Facts with a controlled vocabulary or a number; any other key is free text.
 FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
@@ -58,67 +63,144 @@ FACT_NUMBERS = (
 _NUMBER = re.compile(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
 _THOUSANDS = re.compile(r"-?[0-9]{1,3}([, ][0-9]{3})+(\.[0-9]+)?")
 _SIGNED = re.compile(r"-[0-9]+(\.[0-9]+)?")
+# A decimal comma, as some locales write 1.5 (and not a thousands group such as 1,470).
+DECIMAL_COMMA = re.compile(r"-?[0-9]+,[0-9]+")
+
+# Sanity limits (issue 9 item 11), documented with their reasons in data/README.md.
+#: Largest lesion diameter accepted, cm: no solid tumour or node measured on imaging comes
+#: near it; a larger number is a unit slip (mm typed as cm) or a typo.
+MAX_LESION_CM = 50.0
+#: Largest day offset, either way: 100 years (36,500 days) is longer than any course of care.
+MAX_OFFSET_DAYS = 36_500
+#: Upper sanity limit of each known lab test, in its canonical unit (casekit.case.units).
+#: Chosen generously, well above any value seen in patients, so that only a unit slip or a
+#: typo trips them; data/README.md lists them with the same reasons. Unknown tests are only
+#: required to be finite.
+LAB_LIMITS: dict[str, float] = {
+    "AFP": 1e8,        # ng/mL; extreme AFP-secreting tumours stay orders of magnitude below
+    "PIVKA-II": 1e8,   # mAU/mL; likewise
+    "HBV-DNA": 1e11,   # IU/mL; above the highest viral loads seen in untreated infection
+    "WBC": 1000.0,     # 10^9/L; above hyperleukocytosis in leukaemia
+    "HGB": 30.0,       # g/dL; above extreme polycythaemia
+    "PLT": 5000.0,     # 10^9/L; above extreme thrombocytosis
+    "BILI": 100.0,     # mg/dL; above the deepest jaundice
+    "ALB": 10.0,       # g/dL; serum albumin cannot exceed this
+    "INR": 30.0,       # ratio; above what coagulometers report
+    "AST": 100000.0,   # IU/L; above ischaemic or toxic hepatitis
+    "ALT": 100000.0,   # IU/L; likewise
+    "CREAT": 50.0,     # mg/dL; above end-stage renal failure
+    "SODIUM": 250.0,   # mmol/L; above any survivable hypernatraemia
+}
+#: Upper sanity limits of numeric facts (every numeric fact must also be finite).
+FACT_LIMITS: dict[str, float] = {
+    "age_years": 130.0,
+    "largest_tumour_cm": MAX_LESION_CM,
+    "lung_shunt_fraction_pct": 100.0,
+    "fever_max_c": 45.0,
+}
 
 
 def _is_number(text: str) -> bool:
     return bool(_NUMBER.fullmatch(text))
 
 
-# Each check's `error` is the message template; `{value}` is filled with the cell.
+# Checks are vectorised (a Series in, a boolean Series out) so a table of a million rows
+# validates in seconds; each check's `error` is the message template, `{value}` the cell.
+def _check(ok, error: str) -> pa.Check:
+    return pa.Check(ok, error=error)
+
+
+def _matches(series: pd.Series, pattern: re.Pattern) -> pd.Series:
+    """Whether each cell fully matches ``pattern``; each distinct cell is matched once
+    (a column of a million lab values holds far fewer distinct texts)."""
+    distinct = pd.unique(series.to_numpy(dtype=object))
+    hits = {v: isinstance(v, str) and pattern.fullmatch(v) is not None for v in distinct}
+    return series.map(hits).astype(bool)
+
+
 def _not_empty(what: str) -> pa.Check:
-    return pa.Check(lambda v: v != "", element_wise=True, error=f"is empty; expected {what}")
+    return _check(lambda s: s != "", f"is empty; expected {what}")
 
 
 def _vocabulary(words: tuple[str, ...], optional: bool = False) -> pa.Check:
-    allowed = set(words) | ({""} if optional else set())
-    return pa.Check(
-        lambda v: v in allowed, element_wise=True,
-        error="'{value}' is not a known word; expected one of: " + ", ".join(words)
-        + (" (or empty)" if optional else ""),
-    )
+    allowed = list(words) + ([""] if optional else [])
+    return _check(lambda s: s.isin(allowed),
+                  "'{value}' is not a known word; expected one of: " + ", ".join(words)
+                  + (" (or empty)" if optional else ""))
 
 
 def _thousands() -> pa.Check:
-    return pa.Check(
-        lambda v: not _THOUSANDS.fullmatch(v), element_wise=True,
-        error="'{value}' has a thousands separator; write the plain number, e.g. 1470 for 1,470",
-    )
+    return _check(lambda s: ~_matches(s, _THOUSANDS),
+                  "'{value}' has a thousands separator; write the plain number, e.g. 1470 "
+                  "for 1,470")
+
+
+def _decimal_comma() -> pa.Check:
+    return _check(lambda s: ~_matches(s, DECIMAL_COMMA) | _matches(s, _THOUSANDS),
+                  "'{value}' has a decimal comma; write a decimal point, e.g. 1.5 for 1,5")
 
 
 def _non_negative_number(optional: bool) -> pa.Check:
-    def ok(v: str) -> bool:
-        if v == "":
-            return optional
-        # Signed and comma-grouped numbers get their own, clearer messages.
-        return _is_number(v) or bool(_SIGNED.fullmatch(v)) or bool(_THOUSANDS.fullmatch(v))
+    def ok(s):
+        # Signed, comma-grouped and decimal-comma numbers get their own, clearer messages.
+        fine = (_matches(s, _NUMBER) | _matches(s, _SIGNED) | _matches(s, _THOUSANDS)
+                | _matches(s, DECIMAL_COMMA))
+        return fine & (s != "") if not optional else fine | (s == "")
 
-    return pa.Check(ok, element_wise=True,
-                    error="'{value}' is not a number; expected a plain decimal like 5.16"
-                    + (" (or empty)" if optional else ""))
+    return _check(ok, "'{value}' is not a number; expected a plain decimal like 5.16"
+                  + (" (or empty)" if optional else ""))
 
 
 def _not_negative() -> pa.Check:
-    return pa.Check(lambda v: not _SIGNED.fullmatch(v), element_wise=True,
-                    error="'{value}' is negative; expected a number of at least 0")
+    return _check(lambda s: ~_matches(s, _SIGNED),
+                  "'{value}' is negative; expected a number of at least 0")
+
+
+def numbers(series: pd.Series) -> pd.Series:
+    """The cells of a text column as floats: NaN where a cell is not a plain number,
+    ``inf`` where it overflows (``1e999``)."""
+    plain = _matches(series, _NUMBER)
+    return pd.to_numeric(series.where(plain, None), errors="coerce").astype("float64")
+
+
+def _finite() -> pa.Check:
+    return _check(lambda s: ~np.isinf(numbers(s)),
+                  "'{value}' is too large: it overflows to infinity; expected a finite number")
+
+
+def _at_most(limit: float, error: str) -> pa.Check:
+    return _check(lambda s: ~(numbers(s) > limit), error)
 
 
 def _integer() -> pa.Check:
-    return pa.Check(lambda v: bool(re.fullmatch(r"-?[0-9]+", v)), element_wise=True,
-                    error="'{value}' is not a whole number of days; expected e.g. -7, 0 or 21")
+    return _check(lambda s: _matches(s, re.compile(r"-?[0-9]+")),
+                  "'{value}' is not a whole number of days; expected e.g. -7, 0 or 21")
+
+
+def _day_range() -> pa.Check:
+    def ok(s):
+        whole = _matches(s, re.compile(r"-?[0-9]+"))
+        days = pd.to_numeric(s.where(whole, None), errors="coerce").astype("float64")
+        return ~(days.abs() > MAX_OFFSET_DAYS)
+
+    return _check(ok, "'{value}' days is out of range; day offsets lie within "
+                  f"-{MAX_OFFSET_DAYS} and {MAX_OFFSET_DAYS} (100 years)")
 
 
 def _identifier() -> pa.Check:
-    return pa.Check(lambda v: v == "" or bool(re.fullmatch(r"[A-Za-z0-9_.\-]+", v)),
-                    element_wise=True,
-                    error="'{value}' is not an identifier; use letters, digits, '_', '-' or '.'")
+    return _check(lambda s: (s == "") | _matches(s, re.compile(r"[A-Za-z0-9_.\-]+")),
+                  "'{value}' is not an identifier; use letters, digits, '_', '-' or '.'")
 
 
 def _text(*checks: pa.Check) -> pa.Column:
-    return pa.Column(str, checks=list(checks), nullable=False, coerce=False)
+    # No dtype and no null check: every cell is read as text already (never null), and
+    # pandera would test each of a million cells in Python.
+    return pa.Column(None, checks=list(checks), nullable=True, coerce=False)
 
 
 def _measured() -> list[pa.Check]:
-    return [_non_negative_number(optional=True), _thousands(), _not_negative()]
+    return [_non_negative_number(optional=True), _thousands(), _decimal_comma(),
+            _not_negative(), _finite()]
 
 
 def _status_source() -> dict[str, pa.Column]:
@@ -147,7 +229,7 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "category": _text(_vocabulary(TIMELINE_CATEGORIES)),
         "anchor": _text(_identifier()),
         "offset_days": _text(_not_empty("days after the anchor (or the root's day)"),
-                             _integer()),
+                             _integer(), _day_range()),
         **_status_source(),
     }),
     "labs.csv": _schema("labs.csv", {
@@ -164,7 +246,9 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "kind": _text(_vocabulary(LESION_KINDS)),
         "role": _text(_vocabulary(LESION_ROLES)),
         "measure": _text(_vocabulary(LESION_MEASURES, optional=True)),
-        "size_cm": _text(*_measured()),
+        "size_cm": _text(*_measured(), _at_most(
+            MAX_LESION_CM, "'{value}' cm is larger than any lesion (at most "
+            f"{MAX_LESION_CM:g} cm); was it given in mm?")),
         "assessment": _text(_vocabulary(LESION_ASSESSMENTS, optional=True)),
         **_status_source(),
     }),
@@ -180,7 +264,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "quantity": _text(_not_empty("the quantity that recomputes it, e.g. lab(AFP)")),
         "event_id": _text(),
         "comparator": _text(_vocabulary(CLAIM_COMPARATORS)),
-        "expected": _text(_not_empty("the value the paper gives")),
+        "expected": _text(_not_empty("the value the paper gives"), _thousands(),
+                          _decimal_comma(), _finite()),
         "tolerance": _text(*_measured()),
         "known_difference": _text(),
         "source": _text(_not_empty("a verbatim snippet of the paper")),

@@ -77,6 +77,8 @@ RC_PARAMS = {
     "axes.spines.right": False,
     "axes.linewidth": 0.8,
     "axes.formatter.use_mathtext": False,
+    # Case text ($ in a label) is drawn literally, never parsed as mathtext (issue 9 item 8).
+    "text.parse_math": False,
     "lines.linewidth": 1.2,
     "lines.markersize": 4,
     "legend.frameon": False,

@@ -21,15 +21,16 @@ DESCRIPTION = ("Turn a published case report's case folder into recomputed noteb
 
 
 def _validate(args: argparse.Namespace) -> int:
-    from casekit.case import validate_case
+    from casekit.case.load import check_case
 
-    problems = validate_case(args.case)
-    if problems:
-        for problem in problems:
-            print(problem)
-        print(f"{len(problems)} problem(s) in {args.case}", file=sys.stderr)
+    findings = check_case(args.case, progress=lambda line: print(line, file=sys.stderr,
+                                                                  flush=True))
+    for problem in findings.errors + findings.warnings:
+        print(problem)
+    if findings.errors:
+        print(f"{len(findings.errors)} problem(s) in {args.case}", file=sys.stderr)
         return EXIT_BAD_INPUT
-    print("valid")
+    print(f"valid, with {len(findings.warnings)} warning(s)" if findings.warnings else "valid")
     return EXIT_OK
 
 
@@ -54,11 +55,25 @@ def _checked_jobs(runner, jobs: int | None) -> int | None:
     return jobs
 
 
+def _checked_notebooks(runner, args: argparse.Namespace) -> list[str] | None:
+    """--notebook names must name notebooks of the folder: checked before anything runs."""
+    from pathlib import Path
+
+    from casekit.run.parameters import check_notebook_names
+
+    folder = Path(args.notebooks_dir) if args.notebooks_dir else runner.DEFAULT_NOTEBOOKS_DIR
+    if not folder.is_dir():
+        return args.notebook or None  # the runner says the folder is missing
+    return check_notebook_names(args.notebook or None, [p.name for p in folder.glob("*.ipynb")])
+
+
 def _run(args: argparse.Namespace) -> int:
     return _executing(lambda runner: runner.run_collection(
-        args.case, args.out, parameters=runner.parse_parameters(args.parameter),
+        args.case, args.out,
+        parameters=runner.parse_parameters(args.parameter, notebooks_dir=args.notebooks_dir),
         jobs=_checked_jobs(runner, args.jobs), notebooks_dir=args.notebooks_dir,
-        figures_dir=args.figures, notebook_names=args.notebook or None, force=args.force))
+        figures_dir=args.figures, notebook_names=_checked_notebooks(runner, args),
+        force=args.force))
 
 
 def _new_case(args: argparse.Namespace) -> int:
@@ -84,7 +99,7 @@ def _new_case(args: argparse.Namespace) -> int:
 def _refresh(args: argparse.Namespace) -> int:
     return _executing(lambda runner: runner.refresh_notebooks(
         notebooks_dir=args.notebooks_dir, jobs=_checked_jobs(runner, args.jobs),
-        notebook_names=args.notebook or None))
+        notebook_names=_checked_notebooks(runner, args)))
 
 
 def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:
@@ -142,8 +157,9 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     run.add_argument("--out", required=True, metavar="DIR", help="the output folder")
     run.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
                      metavar=("NAME", "VALUE"),
-                     help="pass a parameter to every notebook (typed as papermill -p does: "
-                     "int, float, True/False/None, else text); repeatable")
+                     help="pass a parameter to every notebook, checked against its declared "
+                     "type and range (README, 'Notebook parameters'): booleans true/false "
+                     "or 1/0, lists AFP,CEA or JSON; repeatable")
     run.add_argument("--figures", metavar="DIR",
                      help="after a successful run, copy OUT/figures/* into DIR")
     run.add_argument("--force", action="store_true",

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casekit.case.load import CACHE_ENV, with_case_cache  # validate once per run
 from casekit.outputs import write_bytes
 
 if TYPE_CHECKING:
@@ -190,17 +191,13 @@ def parse_value(value: str) -> Any:
     return _papermill_resolve_type()(value)
 
 
-def parse_parameters(pairs: Iterable[tuple[str, str]] | None) -> dict[str, Any]:
-    """``[(name, text), ...]`` from ``-p NAME VALUE`` into typed parameters."""
-    params: dict[str, Any] = {}
-    for name, value in pairs or []:
-        if not name.isidentifier():
-            raise RunInputError(f"parameter name '{name}' is not a Python identifier")
-        if name in RESERVED_PARAMETERS:
-            raise RunInputError(f"parameter '{name}' is set by --case/--out; "
-                                "do not pass it with -p")
-        params[name] = parse_value(value)
-    return params
+def parse_parameters(pairs: Iterable[tuple[str, str]] | None,
+                     notebooks_dir: str | Path | None = None) -> dict[str, Any]:
+    """``[(name, text), ...]`` from ``-p NAME VALUE`` into typed parameters: strictly, by
+    the declaration in :mod:`casekit.run.parameters` (raises :class:`RunInputError`)."""
+    from casekit.run import parameters
+
+    return parameters.parse_parameters(pairs, notebooks_dir=notebooks_dir)
 
 
 # ------------------------------------------------------------ the collection
@@ -471,10 +468,12 @@ def _watch_parent(ppid: int) -> None:
     _exit_now(signal.SIGTERM)
 
 
-def _init_worker(scratch: str | None = None) -> None:
-    """In each pool worker: the kernels' environment; private runtime and temporary folders
-    (removed by the runner, whatever happens to the worker); and exit with the parent."""
+def _init_worker(scratch: str | None = None, run_env: dict[str, str] | None = None) -> None:
+    """In each pool worker: the kernels' environment and this run's (its case cache: a
+    forkserver may predate it); private runtime and temporary folders (removed by the runner,
+    whatever happens to the worker); and exit with the parent."""
     os.environ.update(KERNEL_ENV)
+    os.environ.update(run_env or {})
     if scratch:
         os.environ["JUPYTER_RUNTIME_DIR"] = os.path.join(scratch, "runtime")
         os.environ["TMPDIR"] = scratch
@@ -672,7 +671,9 @@ def _execute_many(tasks: list[_Task], jobs: int | None,
 
     scratch = tempfile.mkdtemp(prefix="casekit-run-")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
-                               initializer=_init_worker, initargs=(scratch,))
+                               initializer=_init_worker,
+                               initargs=(scratch, {k: os.environ[k] for k in (CACHE_ENV,)
+                                                   if k in os.environ}))
     try:
         while queue or pending:
             while queue and len(pending) < workers:
@@ -730,6 +731,7 @@ def _protected_folders(nb_dir: Path) -> list[tuple[Path, str, bool]]:
             (nb_dir, "the notebooks folder", False)]
 
 
+@with_case_cache
 def run_collection(case_dir: str | Path, out_dir: str | Path,
                    parameters: Mapping[str, Any] | None = None, jobs: int | None = None,
                    notebooks_dir: str | Path | None = None,
@@ -825,6 +827,7 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
     return result
 
 
+@with_case_cache
 def refresh_notebooks(notebooks_dir: str | Path | None = None, jobs: int | None = None,
                       echo: Callable[[str], None] | None = print,
                       notebook_names: list[str] | None = None,
