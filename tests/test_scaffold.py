@@ -13,7 +13,7 @@ from casekit.case import CaseError, load_case, validate_case
 from casekit.case.scaffold import ScaffoldError, new_case
 
 FILES = ["facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv",
-         "claims.csv"]
+         "claims.csv", "trials.csv"]
 
 
 def rows(path: Path) -> list[list[str]]:
@@ -86,6 +86,7 @@ def test_filled_in_scaffold_loads(tmp_path):
                                           "ct_fu,RECIST1.1,PR,a partial response\n",
                                           encoding="utf-8")
     (folder / "claims.csv").unlink()  # optional
+    (folder / "trials.csv").unlink()  # optional
     assert validate_case(folder) == []
     case = load_case(folder)
     assert case.title.startswith("Durable response")

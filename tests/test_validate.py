@@ -64,6 +64,18 @@ BAD = [
      "claims.csv", 2, 6, "expected 'PR' is not a number; comparator lt compares numbers"),
     ("unknown event gets the nearest one", {"labs.csv": ("scan2,BILI", "sacn2,BILI")},
      "labs.csv", 3, 1, "event_id 'sacn2' is not an event in timeline.csv; did you mean `scan2`?"),
+    # trials.csv is part of the case format (issue 11: trials belong to the case):
+    # columns trial(1) comparison(2) endpoint(3) measure(4) estimate(5) ci_low(6) ci_high(7)
+    # unit(8) microspheres(9) status(10) source(11) citation(12)
+    ("trial estimate outside its interval",
+     {"trials.csv": "trial,comparison,endpoint,measure,estimate,ci_low,ci_high,unit,microspheres,status,source,citation\n" "T,A vs B,OS,hazard ratio,0.9,0.5,0.8,,,assumed,x,Ref\n"},
+     "trials.csv", 2, 5, "estimate 0.9 lies outside its confidence interval 0.5 to 0.8"),
+    ("trial estimate with a decimal comma",
+     {"trials.csv": "trial,comparison,endpoint,measure,estimate,ci_low,ci_high,unit,microspheres,status,source,citation\n" 'T,A vs B,OS,hazard ratio,"0,7",0.5,0.8,,,assumed,x,Ref\n'},
+     "trials.csv", 2, 5, "'0,7' has a decimal comma"),
+    ("trial microspheres outside the vocabulary",
+     {"trials.csv": "trial,comparison,endpoint,measure,estimate,ci_low,ci_high,unit,microspheres,status,source,citation\n" "T,A vs B,OS,hazard ratio,0.7,0.5,0.8,,ceramic,assumed,x,Ref\n"},
+     "trials.csv", 2, 9, "'ceramic' is not a known word"),
     ("unknown anchor gets the nearest one",
      {"timeline.csv": ("imaging,start,42", "imaging,strat,42")},
      "timeline.csv", 4, 4, "did you mean `start`?"),

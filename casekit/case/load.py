@@ -181,7 +181,8 @@ def _records(text: str) -> Iterator[tuple[int, list[str]]]:
 # Columns that hold numbers: an unquoted decimal comma there splits one value into two.
 _NUMERIC_COLUMNS = {"facts.csv": ("value",), "timeline.csv": ("offset_days",),
                     "labs.csv": ("value",), "lesions.csv": ("size_cm",),
-                    "claims.csv": ("expected", "tolerance")}
+                    "claims.csv": ("expected", "tolerance"),
+                    "trials.csv": ("estimate", "ci_low", "ci_high")}
 
 
 def _ragged_message(name: str, header: list[str], record: list[str]) -> tuple[int, str]:
@@ -474,6 +475,26 @@ def _claim_problems(table: _Table) -> list[Problem]:
     return found
 
 
+def _trial_problems(table: _Table) -> list[Problem]:
+    """An estimate outside its own confidence interval (ci_low <= estimate <= ci_high)."""
+    found = []
+    frame = table.frame
+    number = r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?"
+    for i in frame.index:
+        cells = {c: frame.at[i, c] for c in ("ci_low", "estimate", "ci_high")}
+        if not all(re.fullmatch(number, v) for v in cells.values() if v != ""):
+            continue  # the schema already says what is wrong with the cell
+        low, est, high = (float(cells[c]) if cells[c] != "" else None
+                          for c in ("ci_low", "estimate", "ci_high"))
+        if est is None:
+            continue
+        if (low is not None and low > est) or (high is not None and est > high):
+            found.append(Problem(table.path, *table.where(i, "estimate"),
+                                 f"estimate {cells['estimate']} lies outside its confidence "
+                                 f"interval {cells['ci_low'] or '?'} to {cells['ci_high'] or '?'}"))
+    return found
+
+
 def _example_rows(table: _Table) -> list[Problem]:
     """Rows that ``casekit new-case`` wrote as examples and nobody replaced."""
     if "source" not in table.frame or not table.has_example:
@@ -515,7 +536,7 @@ def _snippet_problems(table: _Table, haystack: str) -> list[Problem]:
 # ------------------------------------------------------------- public API
 
 _CASE_FILES = schema.REQUIRED_FILES + schema.OPTIONAL_FILES
-_QUOTED = ("facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv")
+_QUOTED = ("facts.csv", "timeline.csv", "labs.csv", "lesions.csv", "responses.csv", "trials.csv")
 
 
 @dataclass
@@ -560,11 +581,11 @@ def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     checks = {"facts.csv": _fact_problems, "labs.csv": _lab_problems,
               "lesions.csv": _lesion_problems,
               "responses.csv": lambda t: _duplicates(t, ["event_id", "criteria"], "event/criteria"),
-              "claims.csv": _claim_problems}
+              "claims.csv": _claim_problems, "trials.csv": _trial_problems}
     for name, check in checks.items():
         if name in tables:
             problems += check(tables[name])
-            if events is not None and name != "facts.csv":
+            if events is not None and name not in ("facts.csv", "trials.csv"):
                 problems += _unknown_events(tables[name], events)
     for table in tables.values():
         problems += _example_rows(table)

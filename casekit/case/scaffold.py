@@ -48,6 +48,12 @@ EXAMPLE_ROWS: dict[str, dict[str, str]] = {
         "expected": "1.0", "tolerance": "0.05", "known_difference": "",
         "source": PLACEHOLDER + " (then quote the paper verbatim)",
     },
+    "trials.csv": {
+        "trial": "EXAMPLE trial", "comparison": "EXAMPLE drug A vs drug B", "endpoint": "OS",
+        "measure": "hazard ratio", "estimate": "0.8", "ci_low": "0.6", "ci_high": "1.0",
+        "unit": "", "microspheres": "", "status": "assumed", "source": PLACEHOLDER,
+        "citation": "EXAMPLE: the trial's publication",
+    },
 }
 
 README = """\
@@ -55,7 +61,7 @@ README = """\
 
 Written by `casekit new-case`. Each CSV file holds its header and ONE example row
 (its text says EXAMPLE). Replace the example rows with the case's data, or delete them; a
-file may also keep only its header row (`responses.csv` and `claims.csv` may be deleted).
+file may also keep only its header row (`responses.csv`, `claims.csv` and `trials.csv` may be deleted).
 `validate` reports every example row still there: the case is valid once they are gone.
 
 The full description of every column, vocabulary and unit is the project's data

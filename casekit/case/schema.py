@@ -34,6 +34,8 @@ CLAIM_COMPARATORS = ("eq", "lt", "le", "gt", "ge")
 EXAMPLE_MARKER = "EXAMPLE row written by casekit new-case"
 
 # Facts with a controlled vocabulary or a number; any other key is free text.
+TARE_MICROSPHERES = ("glass", "resin")
+
 FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
     "sex": ("male", "female"),
     "ascites": ("none", "mild", "moderate_severe"),
@@ -47,7 +49,7 @@ FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
     "n_stage": ("N0", "N1"),
     "m_stage": ("M0", "M1"),
     "bclc_stage_reported": ("0", "A", "B", "C", "D"),
-    "tare_microspheres": ("glass", "resin"),
+    "tare_microspheres": TARE_MICROSPHERES,
     "ecog": ("0", "1", "2", "3", "4"),
 }
 # Facts that say what the case is; read by casekit.rules.criteria.
@@ -270,10 +272,25 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
         "known_difference": _text(),
         "source": _text(_not_empty("a verbatim snippet of the paper")),
     }),
+    # The trials the case's discussion cites (notebook 06, forest plot); the estimate must lie
+    # within its interval (a relational check in casekit.case.load).
+    "trials.csv": _schema("trials.csv", {
+        "trial": _text(_not_empty("the trial's name, e.g. IMbrave150")),
+        "comparison": _text(_not_empty("what was compared, e.g. 'drug A vs drug B'")),
+        "endpoint": _text(_not_empty("the endpoint, e.g. OS or PFS")),
+        "measure": _text(_not_empty("the measure, e.g. hazard ratio or median")),
+        "estimate": _text(_not_empty("the estimate"), *_measured(), _finite()),
+        "ci_low": _text(*_measured(), _finite()),
+        "ci_high": _text(*_measured(), _finite()),
+        "unit": _text(),
+        "microspheres": _text(_vocabulary(TARE_MICROSPHERES, optional=True)),
+        **_status_source(),
+        "citation": _text(_not_empty("the publication the figure comes from")),
+    }),
 }
 
 REQUIRED_FILES = ("facts.csv", "timeline.csv", "labs.csv", "lesions.csv")
-OPTIONAL_FILES = ("responses.csv", "claims.csv")
+OPTIONAL_FILES = ("responses.csv", "claims.csv", "trials.csv")
 
 
 def columns(file: str) -> list[str]:
