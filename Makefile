@@ -48,7 +48,7 @@ bench: $(STAMP)
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:
 	rm -rf /tmp/casekit-lock && $(PYTHON) -m venv /tmp/casekit-lock
-	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert
+	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert dask distributed 'lifelines<0.30.3' scipy
 	( sed -n '1,3p' requirements.txt; /tmp/casekit-lock/bin/pip freeze --exclude-editable ) > requirements.txt
 
 clean:
