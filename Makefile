@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 CASE   ?= data/jlc2022
 OUT    ?= build/jlc2022
 JOBS   ?=
+# The small mixed series of hand-curated cases (the SDTM series needs casekit.interop).
+SERIES_CASES ?= data/jlc2022 data/demo-synthetic
+SERIES_NOTEBOOKS := $(notdir $(wildcard notebooks/series/*.ipynb))
 STAMP  := $(VENV)/.installed
 
 .PHONY: setup run test test-slow lab bench validate notebooks clean lock
@@ -21,6 +24,7 @@ $(STAMP): requirements.txt pyproject.toml
 ## run: execute the whole collection for the default case; refresh figures/ and write the report
 run: $(STAMP)
 	$(BIN)/python -m casekit run --case $(CASE) --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) --figures figures
+	$(BIN)/python -m casekit series --cases $(SERIES_CASES) --out build/series $(if $(JOBS),--jobs $(JOBS))
 
 ## test: the suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs), slow tests aside
 test: $(STAMP)
@@ -33,6 +37,7 @@ test-slow: $(STAMP)
 ## notebooks: re-execute the stored notebooks in place for the default case (after changing code or data)
 notebooks: $(STAMP)
 	$(BIN)/python -m casekit refresh-notebooks
+	$(BIN)/python -m casekit refresh-notebooks --notebooks-dir notebooks/series $(addprefix --notebook ,$(SERIES_NOTEBOOKS))
 
 ## lab: JupyterLab on notebooks/ with the venv's kernel
 lab: $(STAMP)
