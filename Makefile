@@ -49,6 +49,7 @@ validate: $(STAMP)
 ## bench: casekit run vs the naive papermill CLI vs a floor of trivial notebooks
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py series
 
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:

@@ -61,6 +61,9 @@ class SeriesResult:
     reports: dict[str, str] = field(default_factory=dict)  # subject -> '' or the error
     html: Path | None = None
     seconds: float = 0.0
+    #: wall seconds per stage: cluster (start-up), analysis (cases fanned out and
+    #: gathered), tables (combined and written), reports, notebooks
+    stages: dict[str, float] = field(default_factory=dict)
 
     @property
     def left_out(self) -> list[CaseAnalysis]:
@@ -183,7 +186,7 @@ def cluster_client(scheduler: str | None = None, jobs: int | None = None) -> Ite
         return
     workers = jobs or default_jobs()
     with LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
-                      dashboard_address=None, silence_logs=logging.ERROR) as cluster, \
+                      dashboard_address=":0", silence_logs=logging.ERROR) as cluster, \
             Client(cluster) as client:
         yield client
 
@@ -322,7 +325,16 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
     out.mkdir(parents=True, exist_ok=True)
     write_bytes(out / RUN_MARKER, b"Written by 'casekit series'.\n")
 
+    mark = time.perf_counter()
+
+    def stage(name: str) -> None:
+        nonlocal mark
+        now = time.perf_counter()
+        result.stages[name] = round(now - mark, 3)
+        mark = now
+
     with cluster_client(scheduler, jobs) as client:
+        stage("cluster")
         echo(f"analysing {len(found)} case(s) on {len(client.scheduler_info()['workers'])} "
              "Dask worker(s)")
         futures = {client.submit(analyse_case, str(folder), subject, options, pure=False):
@@ -335,9 +347,11 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
                 got = CaseAnalysis(subject, str(folder), "failed",
                                    error=f"{type(got).__name__}: {got}")
             result.analyses.append(got)
+        stage("analysis")
         result.analyses += skipped
         tables = combine(result.analyses)
         tables.write(out / "tables")
+        stage("tables")
         echo(f"wrote {out / 'tables'}")
         for analysis in result.left_out:
             echo(f"left out {analysis.subject}: {analysis.reason}")
@@ -355,8 +369,10 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
                 lambda s, r: (r == "", r if isinstance(r, str) else repr(r)))
             result.reports = {s: (r if isinstance(r, str) else f"{type(r).__name__}: {r}")
                               for s, r in result.reports.items()}
+            stage("reports")
         if notebooks:
             result.notebooks = _run_notebooks(client, out, params, found, echo)
+            stage("notebooks")
     if notebooks:
         from casekit.series.report import build_series_report
 
