@@ -268,3 +268,48 @@ def test_run_series_refuses_unknown_parameters_before_any_work(tmp_path):
     with pytest.raises(SeriesInputError):
         run_series(cases=["data/jlc2022"], out_dir=tmp_path, parameters={"x": 1})
     assert not any(tmp_path.iterdir())
+
+
+# ------------------------------------------------------------------ the series notebooks
+
+SERIES_NOTEBOOKS = sorted((REPO / "notebooks" / "series").glob("*.ipynb"))
+
+
+def test_series_collection_is_stored_executed_and_stripped():
+    import json
+
+    from papermill.translators import PythonTranslator
+
+    from casekit.series.run import PARAMETERS, series_notebooks
+
+    assert [p.name for p in series_notebooks()] == [p.name for p in SERIES_NOTEBOOKS]
+    assert len(SERIES_NOTEBOOKS) == 3
+    for path in SERIES_NOTEBOOKS:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        assert "papermill" not in nb["metadata"]
+        cells = [c for c in nb["cells"] if "parameters" in c["metadata"].get("tags", [])]
+        assert len(cells) == 1
+        names = {p.name for p in PythonTranslator.inspect(
+            {**cells[0], "source": "".join(cells[0]["source"])})}
+        # What the runner passes (cases, tables_dir, out_dir and every -p parameter).
+        assert names == {"cases", "tables_dir", "out_dir", *PARAMETERS}, path.name
+        for cell in nb["cells"]:
+            assert "execution" not in cell["metadata"]
+            if cell["cell_type"] == "code":
+                assert cell["execution_count"] is not None
+                assert not any(o["output_type"] == "error" for o in cell["outputs"])
+
+
+def test_no_reported_number_is_typed_into_a_series_notebook():
+    from test_notebooks import _reported_numbers
+
+    numbers = _reported_numbers()
+    for path in SERIES_NOTEBOOKS:
+        import json
+        import re
+
+        text = "\n".join("".join(c["source"])
+                         for c in json.loads(path.read_text(encoding="utf-8"))["cells"])
+        typed = sorted(n for n in numbers if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w.])",
+                                                        text))
+        assert not typed, f"{path.name} types reported numbers {typed}"

@@ -233,6 +233,16 @@ def _gather(client, futures: dict, progress: Progress, describe) -> dict:
     return results
 
 
+def _as_given(analysis: CaseAnalysis, folder: Path) -> CaseAnalysis:
+    """The analysis with the case folder written as the user gave it (idempotent)."""
+    absolute = analysis.case_dir
+    analysis.case_dir = str(folder)
+    analysis.problems = [p.replace(absolute, str(folder).rstrip("/"), 1)
+                         for p in analysis.problems]
+    analysis.error = analysis.error.replace(absolute, str(folder).rstrip("/"))
+    return analysis
+
+
 def _describe_analysis(subject: str, result) -> tuple[bool, str]:
     if isinstance(result, Exception):
         return False, f"{type(result).__name__}: {result}"
@@ -337,15 +347,21 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
         stage("cluster")
         echo(f"analysing {len(found)} case(s) on {len(client.scheduler_info()['workers'])} "
              "Dask worker(s)")
-        futures = {client.submit(analyse_case, str(folder), subject, options, pure=False):
-                   subject for subject, folder in found}
+        # Workers get absolute paths (a remote worker's working folder is its own); the
+        # tables and messages show the folders as they were given.
+        futures = {client.submit(analyse_case, str(Path(folder).resolve()), subject, options,
+                                 pure=False): subject for subject, folder in found}
+        given = dict(found)
         done = _gather(client, futures, Progress(len(found), "cases", echo, tty),
-                       _describe_analysis)
+                       lambda s, r: _describe_analysis(
+                           s, r if isinstance(r, Exception) else _as_given(r, given[s])))
         for subject, folder in found:
             got = done[subject]
             if isinstance(got, Exception):
                 got = CaseAnalysis(subject, str(folder), "failed",
                                    error=f"{type(got).__name__}: {got}")
+            else:
+                got = _as_given(got, folder)
             result.analyses.append(got)
         stage("analysis")
         result.analyses += skipped
