@@ -313,3 +313,24 @@ def test_no_reported_number_is_typed_into_a_series_notebook():
         typed = sorted(n for n in numbers if re.search(rf"(?<![\w.]){re.escape(n)}(?![\w.])",
                                                         text))
         assert not typed, f"{path.name} types reported numbers {typed}"
+
+
+def test_series_html_is_self_contained(tmp_path):
+    from casekit.plot import figures
+    from casekit.series.report import render_series_report
+    from casekit.series.run import SeriesResult
+
+    (tmp_path / "tables").mkdir()
+    (tmp_path / "tables" / "excluded.csv").write_text(
+        'subject,case_dir,status,reason\nbad,x/bad,invalid,"invalid: x/bad/facts.csv:1:1: <no>"\n',
+        encoding="utf-8")
+    fig = series_figures.waterfall(pd.DataFrame({"subject": ["a"], "best_change_pct": [-40.0],
+                                                 "bor": ["PR"]}))
+    figures.save(fig, tmp_path / "figures", "series_waterfall")
+    result = SeriesResult(tmp_path, analyses=[analyse_case(tmp_path / "bad", "bad")])
+    text = render_series_report(tmp_path, result)
+    assert text == render_series_report(tmp_path, result)  # deterministic
+    assert 'src="data:image/png;base64,' in text and "<script" not in text
+    assert "http://" not in text and "https://" not in text
+    assert "&lt;no&gt;" in text  # table cells are escaped
+    assert "Figure series_spider: not produced for this series." in text

@@ -78,8 +78,7 @@ def waterfall(table: pd.DataFrame, title: str = "", width: float = DOUBLE_COLUMN
         ax.bar(i, row.best_change_pct, width=0.8, color=colour, hatch=hatch,
                edgecolor="white", linewidth=0.4, zorder=2)
     values = table["best_change_pct"].tolist() + [-30.0, 20.0]
-    ax.set_ylim(min(min(values) - 10, -100 if min(values) < -90 else min(values) - 10),
-                max(values) + 12)
+    ax.set_ylim(min(values) - 10, max(values) + 12)
     ax.set_xlim(-0.7, len(table) - 0.3)
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v)))
     if len(table) <= _LABELLED:
@@ -110,7 +109,7 @@ def spider(table: pd.DataFrame, title: str = "", day_label: str = "Study day",
     if table.empty:
         _empty_note(ax, "No measured target sums")
         return fig
-    for subject, rows in table.groupby("subject", sort=True):
+    for _, rows in table.groupby("subject", sort=True):
         colour, _, marker = _bor_look(rows["bor"].iloc[0])
         ax.plot(rows["day"], rows["change_pct"], color=colour, marker=marker, ms=3, lw=0.9,
                 alpha=0.9)
@@ -228,8 +227,7 @@ def kaplan_meier(curves: dict[str, pd.DataFrame], title: str = "",
     ax.set_xlim(0, tmax * 1.04 if tmax > 0 else 1)
     ax.set_xticks(ticks)
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v)))
-    if len(drawn) > 1 or next(iter(drawn)):
-        ax.legend(loc="lower left")
+    ax.legend(loc="lower left")
     table_ax.set_ylim(-0.6, rows - 0.4)
     table_ax.set_yticks(range(rows), list(reversed(list(drawn))))
     table_ax.tick_params(axis="y", length=0, pad=8)

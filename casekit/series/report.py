@@ -8,12 +8,16 @@ produced, inline CSS, no scripts, no timestamps — the same inputs give the sam
 from __future__ import annotations
 
 import base64
+import csv
 import html
+import io
 from pathlib import Path
 
 import casekit
 from casekit.outputs import write_bytes
-from casekit.run.report import CSS, MISSING, html_table
+from casekit.run.report import CSS, html_table
+
+MISSING = "not produced for this series"
 
 #: Figures the series notebooks save, in reading order, with their titles.
 FIGURES = {
@@ -31,6 +35,7 @@ TABLES = {
     "series_markers": "Serum markers",
     "series_recorded_vs_recomputed": "Recorded vs recomputed calls",
     "excluded": "Cases left out",
+    "problems": "Every problem of the invalid cases",
 }
 
 
@@ -50,13 +55,12 @@ def _figure(folder: Path, stem: str, title: str) -> str:
 
 
 def _table(folder: Path, stem: str, title: str) -> str:
-    import csv
-
     path = folder / f"{stem}.csv"
     head = f"<h3>{_e(title)} <small>({_e(stem)}.csv)</small></h3>"
     if not path.is_file():
         return head + f'<p class="missing">Table {_e(stem)}.csv: {MISSING}.</p>'
-    rows = list(csv.reader(path.read_text(encoding="utf-8").splitlines()))
+    rows = [r for r in csv.reader(io.StringIO(path.read_text(encoding="utf-8"), newline=""))
+            if r]
     if len(rows) < 2:
         return head + "<p>(none)</p>"
     return head + html_table(rows[0], rows[1:])
