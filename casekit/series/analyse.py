@@ -193,3 +193,9 @@ def analyse_case(case_dir: str | Path, subject: str | None = None,
         result.error = f"{type(exc).__name__}: {text}" if text else type(exc).__name__
     result.seconds = time.perf_counter() - start
     return result
+
+
+def analyse_cases(cases: list[tuple[str, str]], options: dict | None = None) -> list[CaseAnalysis]:
+    """:func:`analyse_case` for each ``(case_dir, subject)``: one task of a few cases costs
+    the cluster one scheduling round trip instead of one per case."""
+    return [analyse_case(case_dir, subject, options) for case_dir, subject in cases]

@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from casekit.series.analyse import OPTIONS, CaseAnalysis, analyse_case
+from casekit.series.analyse import OPTIONS, CaseAnalysis, analyse_cases
 
 REPO_DIR = Path(__file__).resolve().parents[2]
 SERIES_NOTEBOOKS_DIR = REPO_DIR / "notebooks" / "series"
@@ -47,6 +47,9 @@ PARAMETERS = {**OPTIONS,
               "primary_criteria": ("RECIST1.1", "criteria of the waterfall, swimmer, spider "
                                                 "and Kaplan-Meier figures")}
 RUN_MARKER = ".casekit-series"
+#: Most cases per task: enough to amortise a scheduling round trip, few enough that the
+#: cluster stays balanced (a series is split into about four tasks per worker).
+CHUNK_MOST = 16
 
 
 class SeriesInputError(ValueError):
@@ -218,18 +221,21 @@ class Progress:
 
 
 def _gather(client, futures: dict, progress: Progress, describe) -> dict:
-    """Results by key as they finish; a task whose worker died becomes its exception."""
+    """Results by key as they finish; a task whose worker died becomes its exception. A
+    future mapped to a list of keys returns a list of results, one per key."""
     from distributed import as_completed
 
     results = {}
     for future in as_completed(list(futures)):
-        key = futures[future]
+        keys = futures[future]
         try:
-            results[key] = future.result()
+            got = future.result()
         except Exception as exc:  # the worker died or the task could not run
-            results[key] = exc
-        ok, detail = describe(key, results[key])
-        progress(key, ok, detail)
+            got = [exc] * len(keys) if isinstance(keys, list) else exc
+        for key, value in (zip(keys, got) if isinstance(keys, list) else [(keys, got)]):
+            results[key] = value
+            ok, detail = describe(key, value)
+            progress(key, ok, detail)
     return results
 
 
@@ -349,8 +355,12 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
              "Dask worker(s)")
         # Workers get absolute paths (a remote worker's working folder is its own); the
         # tables and messages show the folders as they were given.
-        futures = {client.submit(analyse_case, str(Path(folder).resolve()), subject, options,
-                                 pure=False): subject for subject, folder in found}
+        workers = max(len(client.scheduler_info()["workers"]), 1)
+        size = max(1, min(CHUNK_MOST, len(found) // (workers * 4)))
+        chunks = [[(str(Path(f).resolve()), s) for s, f in found[i:i + size]]
+                  for i in range(0, len(found), size)]
+        futures = {client.submit(analyse_cases, chunk, options, pure=False):
+                   [s for _, s in chunk] for chunk in chunks}
         given = dict(found)
         done = _gather(client, futures, Progress(len(found), "cases", echo, tty),
                        lambda s, r: _describe_analysis(
