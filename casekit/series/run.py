@@ -299,6 +299,18 @@ def series_notebooks(folder: Path = SERIES_NOTEBOOKS_DIR) -> list[Path]:
 # ------------------------------------------------------------------ the run
 
 
+def _clean_outputs(out: Path) -> None:
+    """Remove what an earlier series run left in tables/, figures/ and notebooks/ (so no
+    stale file looks current), only in a folder that run marked as its own."""
+    if not (out / RUN_MARKER).is_file():
+        return
+    for sub in ("tables", "figures", "notebooks"):
+        folder = out / sub
+        for item in sorted(folder.iterdir()) if folder.is_dir() else []:
+            if item.is_file() or item.is_symlink():
+                item.unlink()
+
+
 def run_series(cases: list[str] | None = None, series: str | None = None,
                out_dir: str | Path = "build/series", parameters: dict | None = None,
                scheduler: str | None = None, jobs: int | None = None,
@@ -338,8 +350,10 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
         found = find_cases(cases, series, echo)
     if not found:
         raise SeriesInputError("no cases to analyse")
+    _clean_outputs(out)
     out.mkdir(parents=True, exist_ok=True)
-    write_bytes(out / RUN_MARKER, b"Written by 'casekit series'.\n")
+    write_bytes(out / RUN_MARKER, b"Written by 'casekit series': the files in tables/, "
+                b"figures/ and notebooks/ here are replaced by each run.\n")
 
     mark = time.perf_counter()
 
@@ -351,11 +365,10 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
 
     with cluster_client(scheduler, jobs) as client:
         stage("cluster")
-        echo(f"analysing {len(found)} case(s) on {len(client.scheduler_info()['workers'])} "
-             "Dask worker(s)")
+        workers = max(len(client.nthreads()), 1)
+        echo(f"analysing {len(found)} case(s) on {workers} Dask worker(s)")
         # Workers get absolute paths (a remote worker's working folder is its own); the
         # tables and messages show the folders as they were given.
-        workers = max(len(client.scheduler_info()["workers"]), 1)
         size = max(1, min(CHUNK_MOST, len(found) // (workers * 4)))
         chunks = [[(str(Path(f).resolve()), s) for s, f in found[i:i + size]]
                   for i in range(0, len(found), size)]
