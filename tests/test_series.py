@@ -347,3 +347,20 @@ def test_a_rerun_replaces_only_what_a_series_run_wrote(tmp_path):
     (tmp_path / "keep.txt").write_text("", encoding="utf-8")
     _clean_outputs(tmp_path)
     assert not (tmp_path / "tables" / "old.csv").exists() and (tmp_path / "keep.txt").exists()
+
+
+def test_the_mixed_hand_curated_series():
+    tables = series.load(None, [str(REPO / "data" / "jlc2022"),
+                                str(REPO / "data" / "demo-synthetic")])
+    best = tables["best_change"].query("criteria == 'RECIST1.1'").set_index("subject")
+    # demo: 10.0 -> 6.5 cm = -35.0 % (its README); seed: primary 14 -> 6.8 cm, the only
+    # target, (6.8 - 14) / 14 = -51.43 -> -51.4 %.
+    assert best["best_change_pct"].to_dict() == {"demo-synthetic": -35.0, "jlc2022": -51.4}
+    bor = tables["bor"].query("criteria == 'RECIST1.1' and confirmed").set_index("subject")
+    # demo: PR at ct1 followed by SD: not confirmed -> SD; seed: PR after cycle 3 and again
+    # 63 days later after cycle 6 (>= 28): confirmed PR.
+    assert bor["bor"].to_dict() == {"demo-synthetic": "SD", "jlc2022": "PR"}
+    pfs = tables["endpoints"].query("criteria == 'RECIST1.1' and endpoint == 'PFS'")
+    # demo: PD at ct3 (day 126); seed: no RECIST 1.1 progression, censored at day 125.
+    assert pfs.set_index("subject")[["event", "time_days"]].values.tolist() == [
+        [True, 126], [False, 125]]
