@@ -5,6 +5,9 @@ BIN    := $(VENV)/bin
 CASE   ?= data/jlc2022
 OUT    ?= build/jlc2022
 JOBS   ?=
+# The small mixed series of hand-curated cases (the SDTM series needs casekit.interop).
+SERIES_CASES ?= data/jlc2022 data/demo-synthetic
+SERIES_NOTEBOOKS := $(notdir $(wildcard notebooks/series/*.ipynb))
 STAMP  := $(VENV)/.installed
 # cffconvert lives in its own venv: it pins jsonschema<4, which jupyter cannot use.
 CFFVENV := $(VENV)/cffconvert
@@ -25,6 +28,7 @@ $(STAMP): requirements.txt requirements-cffconvert.txt pyproject.toml
 ## run: execute the whole collection for the default case; refresh figures/ and write the report
 run: $(STAMP)
 	$(BIN)/python -m casekit run --case $(CASE) --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) --figures figures
+	$(BIN)/python -m casekit series --cases $(SERIES_CASES) --out build/series $(if $(JOBS),--jobs $(JOBS))
 
 ## test: the suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs), slow tests aside
 test: $(STAMP)
@@ -37,6 +41,7 @@ test-slow: $(STAMP)
 ## notebooks: re-execute the stored notebooks in place for the default case (after changing code or data)
 notebooks: $(STAMP)
 	$(BIN)/python -m casekit refresh-notebooks
+	$(BIN)/python -m casekit refresh-notebooks --notebooks-dir notebooks/series $(addprefix --notebook ,$(SERIES_NOTEBOOKS))
 
 ## lab: JupyterLab on notebooks/ with the venv's kernel; extra options via ARGS, e.g.
 ## make lab ARGS="--port 8899 --no-browser". Notebooks run there without out_dir write to
@@ -50,11 +55,12 @@ validate: $(STAMP)
 ## bench: casekit run vs the naive papermill CLI vs a floor of trivial notebooks
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
+	$(BIN)/python benchmarks/bench.py series
 
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:
 	rm -rf /tmp/casekit-lock && $(PYTHON) -m venv /tmp/casekit-lock
-	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert pyyaml
+	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert dask distributed 'lifelines<0.30.3' scipy pyyaml
 	( sed -n '1,3p' requirements.txt; /tmp/casekit-lock/bin/pip freeze --exclude-editable ) > requirements.txt
 	( sed -n '1,4p' .binder/requirements.txt; grep -v '^-e ' requirements.txt | sed '1,2d' ) > .binder/requirements.txt.new
 	mv .binder/requirements.txt.new .binder/requirements.txt

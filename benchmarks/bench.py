@@ -350,8 +350,144 @@ def main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ series (issue 13)
+
+SERIES_JSON = REPO / "build" / "bench-series.json"
+SERIES_TARGETS = {"subjects_per_s": 25.0, "ratio_4x": 4.4}
+# Runs in a child process so that its whole process tree (client, cluster, workers) can be
+# sampled for memory: analyses the series folder argv[1] into argv[2], tables only.
+_SERIES_CHILD = """
+import json, resource, sys
+from casekit.series.run import run_series
+r = run_series(series=sys.argv[1], out_dir=sys.argv[2], notebooks=False, echo=lambda _: None)
+cpu = sum(getattr(resource.getrusage(who), f) for who in (resource.RUSAGE_SELF,
+          resource.RUSAGE_CHILDREN) for f in ("ru_utime", "ru_stime"))
+print(json.dumps({"stages": r.stages, "seconds": r.seconds, "left_out": len(r.left_out),
+                  "cases": len(r.analyses), "cpu_seconds": round(cpu, 2)}))
+"""
+
+
+def _tree_rss(pid: int) -> int:
+    """Resident bytes of a process and all its descendants (0 once it has gone)."""
+    import psutil
+
+    try:
+        root = psutil.Process(pid)
+        procs = [root, *root.children(recursive=True)]
+    except psutil.NoSuchProcess:
+        return 0
+    total = 0
+    for proc in procs:
+        try:
+            total += proc.memory_info().rss
+        except psutil.NoSuchProcess:
+            pass
+    return total
+
+
+def _series_run(py: str, folder: Path, out: Path) -> dict:
+    """One ``run_series`` in a child process: its stages, wall time and peak tree RSS."""
+    start = time.perf_counter()
+    proc = subprocess.Popen([py, "-c", _SERIES_CHILD, str(folder), str(out)], cwd=REPO,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    peak = 0
+    while proc.poll() is None:
+        peak = max(peak, _tree_rss(proc.pid))
+        time.sleep(0.1)
+    stdout, stderr = proc.communicate()
+    if proc.returncode:
+        raise CommandFailed(f"series run on {folder} exited {proc.returncode}:\n{stderr[-2000:]}")
+    got = json.loads(stdout.strip().splitlines()[-1])
+    return {**got, "wall": round(time.perf_counter() - start, 3),
+            "peak_rss_mb": round(peak / 2**20, 1)}
+
+
+def _replicate(cases: list[Path], dest: Path, copies: int) -> None:
+    """``copies`` copies of every case folder under new subject ids (folder names)."""
+    import shutil
+
+    for k in range(1, copies + 1):
+        for case in cases:
+            shutil.copytree(case, dest / f"{case.name}-r{k}")
+
+
+def series_main(argv: list[str] | None = None) -> int:
+    """``bench.py series [--n N]``: the series' analysis stage at scale (issue 13).
+
+    The series is the SDTM import of the vendored pharmaversesdtm data (254 subjects) when
+    ``casekit.interop.sdtm`` is installed, else N SYNTHETIC cases (casekit/series/synthetic.py,
+    default 254); the same series replicated 4x under new ids is timed against it. Reported:
+    subjects/s of the analysis stage (target >= 25), the 4x time ratio (target <= 4.4), and
+    the peak resident memory of the whole process tree (client, cluster, workers).
+    """
+    parser = argparse.ArgumentParser(prog="bench.py series")
+    parser.add_argument("--n", type=int, default=254, metavar="N",
+                        help="synthetic cases when the SDTM import is absent (default 254)")
+    parser.add_argument("--json", default=str(SERIES_JSON), metavar="PATH")
+    args = parser.parse_args(argv)
+    py = sys.executable
+    with tempfile.TemporaryDirectory(prefix="casekit-bench-series-") as tmp_name:
+        tmp = Path(tmp_name)
+        base = tmp / "series"
+        import_seconds = None
+        try:
+            from casekit.interop.sdtm import import_sdtm
+        except ImportError:
+            import_sdtm = None
+        if import_sdtm is not None:
+            start = time.perf_counter()
+            summary = import_sdtm(REPO / "data" / "external" / "pharmaversesdtm", base,
+                                  echo=lambda _: None)
+            import_seconds = round(time.perf_counter() - start, 3)
+            source = f"SDTM import (pharmaversesdtm), {len(summary.imported)} subjects"
+        else:
+            from casekit.series.synthetic import write_series
+
+            write_series(base, args.n)
+            source = (f"{args.n} SYNTHETIC cases (casekit.interop.sdtm not installed: the "
+                      "SDTM series cannot be imported on this branch)")
+        cases = sorted(p for p in base.iterdir() if p.is_dir())
+        replicated = tmp / "series-x4"
+        _replicate(cases, replicated, 4)
+        try:
+            one = _series_run(py, base, tmp / "out1")
+            four = _series_run(py, replicated, tmp / "out4")
+        except CommandFailed as exc:
+            print(f"bench.py series: {exc}", file=sys.stderr)
+            return EXIT_FAILED
+    n1, n4 = one["cases"], four["cases"]
+    rate = n1 / one["stages"]["analysis"]
+    ratio = four["stages"]["analysis"] / one["stages"]["analysis"]
+    result = {"source": source, "import_seconds": import_seconds, "x1": one, "x4": four,
+              "subjects_per_s": round(rate, 1), "ratio_4x": round(ratio, 2),
+              "wall_ratio_4x": round(four["wall"] / one["wall"], 2),
+              "targets": {"subjects_per_s": rate >= SERIES_TARGETS["subjects_per_s"],
+                          "ratio_4x": ratio <= SERIES_TARGETS["ratio_4x"]},
+              "loadavg": loadavg(), "machine": machine()}
+    json_path = Path(args.json).resolve()
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    verdict = {k: "PASS" if v else "MISS" for k, v in result["targets"].items()}
+    print(f"casekit series benchmark: {source}\n"
+          + (f" import: {import_seconds:.1f} s\n" if import_seconds is not None else "")
+          + f" {n1} subjects: analysis {one['stages']['analysis']:.2f} s = {rate:.1f} "
+          f"subjects/s (target >= 25: {verdict['subjects_per_s']}); cluster start "
+          f"{one['stages']['cluster']:.1f} s; whole run {one['wall']:.1f} s; peak RSS "
+          f"{one['peak_rss_mb']:.0f} MB; CPU {one['cpu_seconds']:.1f} s (client, cluster and "
+          f"workers, start-up included)\n"
+          f" {n4} subjects (4x, new ids): analysis {four['stages']['analysis']:.2f} s, "
+          f"ratio {ratio:.2f} (target <= 4.4: {verdict['ratio_4x']}); whole run "
+          f"{four['wall']:.1f} s (ratio {result['wall_ratio_4x']:.2f}); peak RSS "
+          f"{four['peak_rss_mb']:.0f} MB; CPU {four['cpu_seconds']:.1f} s\n"
+          f" 1-min load average at the end: {result['loadavg']}; {machine()['usable_cpus']} "
+          f"usable CPUs, {machine()['cpu']}\n wrote {json_path}")
+    return EXIT_OK
+
+
 if __name__ == "__main__":
     try:
+        if sys.argv[1:2] == ["series"]:
+            sys.exit(series_main(sys.argv[2:]))
         sys.exit(main())
     except KeyboardInterrupt:
         print("bench.py: interrupted", file=sys.stderr)

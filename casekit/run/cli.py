@@ -1,4 +1,4 @@
-"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite`` (the console
+"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite|series`` (the console
 script) or ``python -m casekit ...``; the same parser serves both, named after the way it was
 started.
 
@@ -139,6 +139,44 @@ def _add_cite_command(sub) -> None:
     cite.set_defaults(func=_cite)
 
 
+def _add_series_command(sub) -> None:
+    """``series``: many case folders as one cohort, fanned out on Dask (casekit.series)."""
+    series = sub.add_parser(
+        "series", help="analyse many case folders as one cohort (tables, figures, "
+        "series.html), fanned out on Dask",
+        description="Validate and analyse every case (invalid ones are listed and left "
+        "out), on a local Dask cluster or on --scheduler's, then write OUT/tables, run the "
+        "series notebooks and write OUT/series.html. Without --cases/--series the default "
+        "series is imported from the vendored SDTM data. Exit 0 when everything went "
+        "through, 1 when a case was left out or something failed, 2 for bad input.")
+    which = series.add_mutually_exclusive_group()
+    which.add_argument("--cases", nargs="+", metavar="DIR", help="case folders")
+    which.add_argument("--series", metavar="DIR",
+                       help="a folder whose sub-folders are the cases")
+    which.add_argument("--sdtm", metavar="DIR",
+                       help="import the series from this SDTM folder (default: the vendored "
+                       "pharmaversesdtm data)")
+    series.add_argument("--out", required=True, metavar="DIR", help="the output folder")
+    series.add_argument("-p", "--parameter", nargs=2, action="append", default=[],
+                        metavar=("NAME", "VALUE"),
+                        help="a series parameter (count_suspected, confirm_days, "
+                        "min_sd_days, primary_criteria); repeatable")
+    series.add_argument("--scheduler", metavar="ADDRESS",
+                        help="run on this Dask scheduler (tcp://HOST:PORT) instead of a "
+                        "local cluster; workers must see the same paths")
+    series.add_argument("--jobs", type=int, metavar="N",
+                        help="local cluster size (default: the number of CPUs)")
+    series.add_argument("--per-case-reports", action="store_true",
+                        help="also run 'casekit run' for every valid case, into OUT/cases/")
+
+    def run(args: argparse.Namespace) -> int:
+        from casekit.series.run import main as series_main
+
+        return series_main(args)
+
+    series.set_defaults(func=run)
+
+
 def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -182,6 +220,7 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     _execution_options(refresh, "refresh")
     refresh.set_defaults(func=_refresh)
     _add_cite_command(sub)
+    _add_series_command(sub)
     return parser
 
 
