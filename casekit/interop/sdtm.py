@@ -1,0 +1,702 @@
+"""CDISC SDTM in and out: import DM/TU/TR/RS (+LB, EX) into case folders, export a case.
+
+Import groups every domain once by subject (never rescanning a domain per subject) and
+writes one case folder per subject, every row ``derived`` with the SDTM record it came from
+(``TR TRSEQ=17``). The mapping is the data of :mod:`casekit.interop.mapping` and is
+documented in ``data/README.md`` ("SDTM mapping"). Rules where SDTM data are messy:
+
+- **Day 0** is DM ``RFSTDTC``; an event's day is its date minus RFSTDTC (SDTM's study day
+  ``--DY`` has no day 0: day = --DY - 1 from day 1 on). Without a usable date the record's
+  ``--DY`` is used.
+- **Partial dates** (``2014-01``): completed from a complete date of the same subject,
+  visit and evaluator in the same month when there is one (the visit's date), otherwise
+  imputed to the first day of the month (year only: 1 January) — admiral's
+  ``date_imputation = "first"``. Imputed rows are marked in their ``source``, and an
+  event whose date was imputed is ``assumed`` in ``timeline.csv``.
+- **One visit number on two dates** becomes two events (``<visit>day_<d>``), reported.
+- **Not done** (``TRSTAT`` NOT DONE or no result): a target lesion gets a row without a
+  measurement (not evaluable, never zero); a non-target lesion gets no row, which the
+  response engine reads as not assessed (NE). Reported per subject.
+- **Duplicate records** (same subject, event, lesion and test) are reported: identical ones
+  are kept once; conflicting ones are all dropped, so the lesion is not evaluable there.
+- **No baseline** (no TR records at the earliest visit of the subject, or no target or
+  non-target lesion identified in TU): the subject is skipped with the reason.
+- A missing domain or variable, or a file that cannot be read, raises :class:`SdtmInputError`
+  naming the file and the variable (the command line exits 2).
+"""
+
+from __future__ import annotations
+
+import gzip
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from casekit.case import schema, units
+from casekit.interop import mapping as mp
+from casekit.outputs import write_table
+
+#: Domain -> file stems looked for in the SDTM folder (``<stem>.csv`` or ``<stem>.csv.gz``).
+DOMAIN_FILES = {
+    "DM": ("dm",), "TU": ("tu", "tu_onco"), "TR": ("tr", "tr_onco"),
+    "RS": ("rs", "rs_onco", "rs_onco_irecist"), "LB": ("lb",), "EX": ("ex",),
+    "SUPPTU": ("supptu",),
+}
+REQUIRED_DOMAINS = ("DM", "TU", "TR")
+#: Variables a domain must have (others are optional).
+REQUIRED_VARIABLES = {
+    "DM": ("USUBJID", "RFSTDTC"),
+    "TU": ("USUBJID", "TUSEQ", "TULNKID", "TUORRES"),
+    "TR": ("USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRORRES", "TRSTRESN", "VISITNUM",
+           "VISIT", "TRDTC"),
+    "RS": ("USUBJID", "RSSEQ", "RSTESTCD", "RSCAT", "RSORRES", "VISITNUM", "VISIT", "RSDTC"),
+    "LB": ("USUBJID", "LBSEQ", "LBTESTCD", "LBORRES", "LBORRESU", "VISITNUM", "VISIT", "LBDTC"),
+    "EX": ("USUBJID", "EXSEQ", "EXTRT", "EXSTDTC"),
+    "SUPPTU": ("USUBJID", "IDVARVAL", "QNAM", "QVAL"),
+}
+ROOT_EVENT = "rfstdtc"
+_KNOWN_STUDIES = {
+    "CDISCPILOT01": "pharmaversesdtm subject {usubjid} (CDISC pilot test data, not a real patient)",
+}
+_DERIVED = "derived"
+
+
+class SdtmInputError(ValueError):
+    """SDTM input casekit cannot read: the message names the file and the variable."""
+
+
+@dataclass
+class ImportSummary:
+    """What :func:`import_sdtm` did: case folders written, subjects skipped (subject ->
+    reason), rows written per case file and records read per domain (``rows``), and every
+    reported irregularity (``notes``: subject, domain, what)."""
+
+    imported: list[Path] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"imported {len(self.imported)} subject(s); skipped {len(self.skipped)}"]
+        reasons: dict[str, int] = {}
+        for reason in self.skipped.values():
+            reasons[reason.split(":")[0]] = reasons.get(reason.split(":")[0], 0) + 1
+        out += [f"  skipped, {why}: {n}" for why, n in sorted(reasons.items())]
+        out.append("rows: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
+        kinds: dict[str, int] = {}
+        for _, domain, what in self.notes:
+            key = f"{domain}: {what.split(':')[0]}"
+            kinds[key] = kinds.get(key, 0) + 1
+        out += [f"  reported, {k}: {n}" for k, n in sorted(kinds.items())]
+        return out
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _domain_files(folder: Path, domain: str) -> list[Path]:
+    found = []
+    for stem in DOMAIN_FILES[domain]:
+        for name in (f"{stem}.csv", f"{stem}.csv.gz"):
+            if (folder / name).is_file():
+                found.append(folder / name)
+    return found
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text, empty cells as NA."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           encoding="utf-8-sig")
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError,
+            pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SdtmInputError(f"{path}: cannot be read as CSV: {exc}") from None
+
+
+def read_sdtm(folder: str | Path, domains=("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU")
+              ) -> dict[str, pd.DataFrame]:
+    """The domains found in ``folder`` (RS files concatenated); required ones must exist."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SdtmInputError(f"{folder}: is not a folder of SDTM CSV files")
+    out = {}
+    for domain in domains:
+        files = _domain_files(folder, domain)
+        if not files:
+            if domain in REQUIRED_DOMAINS:
+                names = " or ".join(f"{s}.csv[.gz]" for s in DOMAIN_FILES[domain])
+                raise SdtmInputError(f"{folder}: domain {domain} is missing; expected {names}")
+            continue
+        frames = []
+        for path in files:
+            frame = _read_csv(path)
+            missing = [v for v in REQUIRED_VARIABLES[domain] if v not in frame.columns]
+            if missing:
+                raise SdtmInputError(f"{path}: variable {missing[0]} is missing "
+                                     f"(domain {domain} needs {', '.join(REQUIRED_VARIABLES[domain])})")
+            frame["file_"] = path.name
+            frames.append(frame)
+        out[domain] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return out
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as text ('' when missing or absent)."""
+    if name in frame.columns:
+        return frame[name].fillna("").astype(str)
+    return pd.Series("", index=frame.index, dtype=object)
+
+
+def _evaluator(frame: pd.DataFrame, prefix: str) -> pd.Series:
+    """The evaluator of each record: --EVALID when given, else --EVAL."""
+    evalid, evaluator = _col(frame, f"{prefix}EVALID"), _col(frame, f"{prefix}EVAL")
+    return evalid.where(evalid != "", evaluator)
+
+
+def _for_evaluator(frame: pd.DataFrame, prefix: str, evaluator: str | None) -> pd.DataFrame:
+    if evaluator is None or f"{prefix}EVAL" not in frame.columns:
+        return frame
+    who = _evaluator(frame, prefix).str.upper()
+    return frame[who == evaluator.upper()]
+
+
+def _number_text(value: float) -> str:
+    """A decimal without binary noise or trailing zeros (12.100000000000001 -> 12.1)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe folder name (letters, digits, '.', '_', '-')."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")
+    return name or "subject"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_.-]+", "_", text.lower()).strip("_") or "visit"
+
+
+# ------------------------------------------------------------------ dates and days
+
+
+def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series) -> pd.DataFrame:
+    """Add ``date_`` (complete ISO date or ''), ``imputed_`` (how) and ``day_`` to records.
+
+    ``ref`` is RFSTDTC per record. See the module docstring for the imputation rule.
+    """
+    dtc = _col(frame, f"{prefix}DTC").str.slice(0, 10)
+    full = dtc.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    partial = ~full & dtc.str.fullmatch(r"\d{4}(-\d{2})?")
+    date = dtc.where(full, "")
+    imputed = pd.Series("", index=frame.index, dtype=object)
+    if partial.any():
+        visit = _col(frame, "VISITNUM")
+        who = _evaluator(frame, prefix)
+        usubjid = frame["USUBJID"]
+        known = pd.DataFrame({"u": usubjid, "v": visit, "w": who, "d": date})[full]
+        firsts = known.groupby(["u", "v", "w"])["d"].min()
+        for i in frame.index[partial]:
+            text = dtc[i]
+            same = firsts.get((usubjid[i], visit[i], who[i]))
+            if same is not None and same.startswith(text):
+                date[i] = same
+                imputed[i] = f"{prefix}DTC={text} partial: completed from the visit's date {same}"
+            else:
+                date[i] = text + ("-01" if len(text) == 7 else "-01-01")
+                imputed[i] = (f"{prefix}DTC={text} partial: imputed to {date[i]} "
+                              "(first day of the period)")
+    ref_date = ref.fillna("").astype(str).str.slice(0, 10)
+    usable = (date != "") & ref_date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    day = pd.Series(np.nan, index=frame.index)
+    if usable.any():
+        day[usable] = (pd.to_datetime(date[usable]) - pd.to_datetime(ref_date[usable])).dt.days
+    dy = pd.to_numeric(_col(frame, f"{prefix}DY").replace("", None), errors="coerce")
+    from_dy = day.isna() & dy.notna()
+    day[from_dy] = np.where(dy[from_dy] > 0, dy[from_dy] - 1, dy[from_dy])
+    out = frame.assign(date_=date, imputed_=imputed, day_=day, from_dy_=from_dy)
+    return out
+
+
+# ------------------------------------------------------------------ import
+
+
+@dataclass
+class _Notes:
+    summary: ImportSummary
+
+    def add(self, subject: str, domain: str, what: str) -> None:
+        self.summary.notes.append((subject, domain, what))
+
+
+def _events(records: list[pd.DataFrame]) -> pd.DataFrame:
+    """One event per subject, visit number and day, with a unique event_id per subject."""
+    frames = []
+    for frame in records:
+        if frame.empty:
+            continue
+        frames.append(frame[["USUBJID", "VISITNUM", "VISIT", "day_", "date_", "imputed_",
+                             "from_dy_", "domain_"]])
+    allrec = pd.concat(frames, ignore_index=True)
+    allrec = allrec[allrec["day_"].notna()]
+    allrec["VISITNUM"] = allrec["VISITNUM"].fillna("")
+    allrec["VISIT"] = allrec["VISIT"].fillna("")
+    grouped = allrec.groupby(["USUBJID", "VISITNUM", "day_"], sort=False)
+    events = grouped.agg(VISIT=("VISIT", "first"), date=("date_", lambda s: min(
+        [d for d in s if d] or [""])),
+        imputed=("imputed_", lambda s: bool((s != "").all())),
+        from_dy=("from_dy_", "all"), domains=("domain_", lambda s: ",".join(sorted(set(s)))),
+        ).reset_index()
+    events["day_"] = events["day_"].astype(int)
+    events["event_id"] = [_slug(v) if v else f"visit_{n}" for v, n in
+                          zip(events["VISIT"], events["VISITNUM"])]
+    # A visit number on two days, or two visits with one slug: make the ids unique by day.
+    clash = events.duplicated(["USUBJID", "event_id"], keep=False)
+    events.loc[clash, "event_id"] = events.loc[clash, "event_id"] + "_day" + \
+        events.loc[clash, "day_"].astype(str)
+    events.loc[events["event_id"] == ROOT_EVENT, "event_id"] = ROOT_EVENT + "_visit"
+    return events
+
+
+def _event_key(frame: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """event_id for each record (by subject, visit number, day)."""
+    keyed = frame[["USUBJID", "VISITNUM", "day_"]].copy()
+    keyed["VISITNUM"] = keyed["VISITNUM"].fillna("")
+    merged = keyed.merge(events[["USUBJID", "VISITNUM", "day_", "event_id"]],
+                         on=["USUBJID", "VISITNUM", "day_"], how="left")
+    return pd.Series(merged["event_id"].to_numpy(), index=frame.index)
+
+
+def _seq_source(domain: str, seqvar: str, seqs) -> str:
+    seqs = list(seqs)
+    return f"{domain} {seqvar}=" + ",".join(str(s) for s in seqs)
+
+
+def _tu_lesions(tu: pd.DataFrame, supptu: pd.DataFrame | None, notes: _Notes) -> pd.DataFrame:
+    """One row per subject and TULNKID: role, site, kind, TUSEQ."""
+    tu = tu.assign(role=_col(tu, "TUORRES").str.upper().map(mp.ROLE_FROM_TUORRES),
+                   site=_col(tu, "TULOC"))
+    unknown = tu["role"].isna()
+    for r in tu[unknown].itertuples():
+        notes.add(r.USUBJID, "TU", f"unknown TUORRES: TUSEQ={r.TUSEQ} TUORRES={r.TUORRES!r} "
+                  "not imported")
+    tu = tu[~unknown]
+    firsts = tu.drop_duplicates(["USUBJID", "TULNKID"])
+    variants = tu.drop_duplicates(["USUBJID", "TULNKID", "role", "site"])
+    for (subject, link), n in variants.groupby(["USUBJID", "TULNKID"]).size().items():
+        if n > 1:
+            notes.add(subject, "TU", f"conflicting TU records: TULNKID={link} has {n} "
+                      "different roles/sites; the first (lowest TUSEQ) is used")
+    firsts = firsts.assign(kind=np.where(firsts["site"].str.upper().str.contains(
+        "LYMPH NODE", regex=False), "lymph_node", "tumour"))
+    if supptu is not None and not supptu.empty:
+        kinds = supptu[supptu["QNAM"] == "TUKIND"]
+        by_seq = {(u, s): k for u, s, k in zip(kinds["USUBJID"], kinds["IDVARVAL"], kinds["QVAL"])}
+        firsts["kind"] = [by_seq.get((u, s), k) for u, s, k in
+                          zip(firsts["USUBJID"], firsts["TUSEQ"], firsts["kind"])]
+    return firsts[["USUBJID", "TULNKID", "TUSEQ", "role", "site", "kind"]]
+
+
+_RESULT_TESTS = {"LDIAM", "LPERP", "SAXIS", "VLDIAM", "DIAMETER", "TUMSTATE"}
+
+
+def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
+             counts: dict[str, int]) -> pd.DataFrame:
+    """lesions.csv rows (plus USUBJID and day) from TR records, every rule of the module
+    docstring applied once over all subjects."""
+    tr = tr.merge(lesions, left_on=["USUBJID", "TRLNKID"], right_on=["USUBJID", "TULNKID"],
+                  how="left")
+    testcd = tr["TRTESTCD"].str.upper()
+    counts["TR SUMDIAM (recomputed, not imported)"] = int((testcd == "SUMDIAM").sum())
+    tr = tr[testcd != "SUMDIAM"]
+    testcd = testcd[tr.index]
+    unlinked = tr["role"].isna()
+    for r in tr[unlinked].itertuples():
+        notes.add(r.USUBJID, "TR", f"record links to no TU lesion: TRSEQ={r.TRSEQ} "
+                  f"TRLNKID={r.TRLNKID} not imported")
+    other = ~testcd.isin(_RESULT_TESTS) & ~unlinked
+    for r in tr[other].itertuples():
+        notes.add(r.USUBJID, "TR", f"test not mapped: TRSEQ={r.TRSEQ} TRTESTCD={r.TRTESTCD}")
+    tr = tr[~unlinked & ~other].copy()
+    testcd = testcd[tr.index]
+    node = tr["kind"] == "lymph_node"
+    # Which measure a test is: LPERP/SAXIS is a node's short axis; a non-nodal LPERP is not
+    # a RECIST measure and is left out; DIAMETER is the RECIST diameter (short axis for a
+    # node, longest otherwise) and is used only where the specific test is absent.
+    measure = pd.Series("", index=tr.index, dtype=object)
+    measure[testcd == "LDIAM"] = "longest"
+    measure[testcd == "VLDIAM"] = "viable"
+    measure[testcd.isin(["LPERP", "SAXIS"]) & node] = "short_axis"
+    measure[(testcd == "DIAMETER")] = np.where(node[testcd == "DIAMETER"], "short_axis", "longest")
+    perp = testcd.isin(["LPERP"]) & ~node
+    counts["TR LPERP of non-nodal lesions (not a RECIST measure, not imported)"] = int(perp.sum())
+    tr = tr[~perp].assign(measure=measure[~perp], testcd=testcd[~perp])
+    is_diam = tr["testcd"] == "DIAMETER"
+    specific = tr[~is_diam & (tr["measure"] != "")]
+    have = set(zip(specific["USUBJID"], specific["event_id"], specific["TRLNKID"],
+                   specific["measure"]))
+    redundant = is_diam & pd.Series([k in have for k in zip(
+        tr["USUBJID"], tr["event_id"], tr["TRLNKID"], tr["measure"])], index=tr.index)
+    counts["TR DIAMETER (same value as LDIAM/LPERP, not imported)"] = int(redundant.sum())
+    tr = tr[~redundant]
+
+    value = pd.to_numeric(tr["TRSTRESN"], errors="coerce")
+    unit = _col(tr, "TRSTRESU").str.lower()
+    factor = np.where(unit == "cm", 1.0, 0.1)  # mm (the standard unit) unless cm
+    size_cm = value * factor
+    state = _col(tr, "TRSTRESC").where(_col(tr, "TRSTRESC") != "", _col(tr, "TRORRES")).str.upper()
+    not_done = (_col(tr, "TRSTAT").str.upper() == "NOT DONE") | np.where(
+        tr["testcd"] == "TUMSTATE", state == "", value.isna())
+    tr = tr.assign(size_cm=size_cm, state=state, not_done=not_done,
+                   reason=_col(tr, "TRREASND"))
+
+    # Duplicates: same subject, event, lesion and test.
+    key = ["USUBJID", "event_id", "TRLNKID", "testcd"]
+    dup = tr.duplicated(key, keep=False)
+    drop = pd.Series(False, index=tr.index)
+    if dup.any():
+        for (subject, event, link, test), group in tr[dup].groupby(key, sort=False):
+            seqs = ",".join(group["TRSEQ"])
+            values = set(zip(group["size_cm"].fillna(-1), group["state"], group["not_done"]))
+            if len(values) == 1:
+                notes.add(subject, "TR", f"duplicate records: TRSEQ={seqs} ({event} {link} "
+                          f"{test}) identical; kept once")
+                drop[group.index[1:]] = True
+            else:
+                notes.add(subject, "TR", f"conflicting records: TRSEQ={seqs} ({event} {link} "
+                          f"{test}) differ; none used, the lesion is not evaluable there")
+                drop[group.index] = True
+                tr.loc[group.index[0], ["not_done", "reason"]] = [True, "conflicting records"]
+                drop[group.index[0]] = False
+    tr = tr[~drop]
+
+    rows = []
+    measured = tr[~tr["not_done"] & (tr["measure"] != "")]
+    for r in measured.itertuples():
+        rows.append((r.USUBJID, r.event_id, r.TRLNKID, r.measure, _number_text(r.size_cm), "",
+                     f"TR TRSEQ={r.TRSEQ} {r.testcd}" + (f"; {r.imputed_}" if r.imputed_ else "")))
+    states = tr[~tr["not_done"] & (tr["testcd"] == "TUMSTATE")]
+    for r in states.itertuples():
+        words = mp.ASSESSMENT_FROM_TUMSTATE[r.role]
+        if r.state in ("NO", "NOT APPLICABLE"):
+            continue
+        if r.state not in words:
+            notes.add(r.USUBJID, "TR", f"unknown TUMSTATE: TRSEQ={r.TRSEQ} {r.state!r} not imported")
+            continue
+        rows.append((r.USUBJID, r.event_id, r.TRLNKID, "", "", words[r.state],
+                     f"TR TRSEQ={r.TRSEQ} TUMSTATE={r.state}"))
+    out = pd.DataFrame(rows, columns=["USUBJID", "event_id", "lesion_id", "measure", "size_cm",
+                                      "assessment", "source"])
+    # A target with no usable measurement at an event: one row, not evaluable.
+    done = set(zip(out["USUBJID"], out["event_id"], out["lesion_id"]))
+    missing = tr[tr["not_done"]]
+    nd_rows, nd_nontarget = [], 0
+    for (subject, event, link), group in missing.groupby(["USUBJID", "event_id", "TRLNKID"],
+                                                         sort=False):
+        if (subject, event, link) in done:
+            continue
+        reason = next((x for x in group["reason"] if x), "no result")
+        seqs = ",".join(group["TRSEQ"])
+        if group["role"].iloc[0] == "target":
+            nd_rows.append((subject, event, link, "", "", "",
+                            f"TR TRSEQ={seqs} NOT DONE: {reason}; not evaluable"))
+        else:
+            nd_nontarget += 1
+            notes.add(subject, "TR", f"not done, no row (engine reads not assessed): "
+                      f"TRSEQ={seqs} {link} at {event} ({reason})")
+    counts["TR target not done (row without measurement)"] = len(nd_rows)
+    counts["TR non-target/new not done (no row)"] = nd_nontarget
+    out = pd.concat([out, pd.DataFrame(nd_rows, columns=out.columns)], ignore_index=True)
+    info = lesions.rename(columns={"TULNKID": "lesion_id"})
+    out = out.merge(info[["USUBJID", "lesion_id", "site", "kind", "role"]],
+                    on=["USUBJID", "lesion_id"], how="left")
+    out["status"] = _DERIVED
+    return out
+
+
+def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
+    """responses.csv rows: recorded OVRLRESP with its components in the source."""
+    rs = rs[_col(rs, "RSEVAL").str.upper() != mp.COMPUTED_RSEVAL].copy()
+    rs["criteria"] = _col(rs, "RSCAT").map(mp.CRITERIA_FROM_RSCAT)
+    unknown = rs["criteria"].isna()
+    for cat, n in rs[unknown].groupby(_col(rs, "RSCAT")[unknown]).size().items():
+        notes.add("*", "RS", f"unknown RSCAT: {cat!r} ({n} records) not imported")
+    rs = rs[~unknown & rs["event_id"].notna()]
+    rs["result"] = _col(rs, "RSSTRESC").where(_col(rs, "RSSTRESC") != "", _col(rs, "RSORRES"))
+    rs["testcd"] = rs["RSTESTCD"].str.upper()
+    key = ["USUBJID", "event_id", "criteria"]
+    comp = rs[rs["testcd"].isin(mp.RS_COMPONENTS)]
+    comp_text = {k: " | ".join(f"RSSEQ={s} {t}={v}" for s, t, v in
+                               zip(g["RSSEQ"], g["testcd"], g["result"]))
+                 for k, g in comp.groupby(key, sort=False)}
+    overall = rs[rs["testcd"] == "OVRLRESP"]
+    rows = []
+    for (subject, event, criteria), group in overall.groupby(key, sort=False):
+        seqs = ",".join(group["RSSEQ"])
+        results = set(group["result"])
+        if len(group) > 1:
+            what = "identical; kept once" if len(results) == 1 else "differ; none imported"
+            notes.add(subject, "RS", f"{'duplicate' if len(results) == 1 else 'conflicting'} "
+                      f"records: RSSEQ={seqs} ({event} {criteria} OVRLRESP) {what}")
+            if len(results) > 1:
+                continue
+        r = group.iloc[0]
+        category = mp.CATEGORY_FROM_RSORRES.get(r["result"])
+        if category is None:
+            notes.add(subject, "RS", f"not a response category: RSSEQ={r['RSSEQ']} "
+                      f"OVRLRESP={r['result']!r} ({event}) not imported")
+            continue
+        source = f"RS RSSEQ={r['RSSEQ']} OVRLRESP={r['result']}"
+        if comp_text.get((subject, event, criteria)):
+            source += " | " + comp_text[(subject, event, criteria)]
+        reason = str(r.get("RSREASND", "") or "")
+        if reason and reason != "nan":
+            source += f" | NOT DONE: {reason}"
+        evaluator = r["RSEVALID"] if str(r.get("RSEVALID", "")) not in ("", "nan") else r.get("RSEVAL", "")
+        if evaluator and str(evaluator) != "nan":
+            source += f" | evaluator {evaluator}"
+        rows.append((subject, event, criteria, category, source))
+    return pd.DataFrame(rows, columns=["USUBJID", "event_id", "criteria", "category", "source"])
+
+
+def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
+    lb = lb[lb["event_id"].notna()].copy()
+    lb["test"] = [mp.TEST_FROM_LBTESTCD.get(c, c) for c in lb["LBTESTCD"]]
+    value = _col(lb, "LBORRES")
+    keep = value.str.fullmatch(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+    for r in lb[~keep].itertuples():
+        notes.add(r.USUBJID, "LB", f"not a plain number: LBSEQ={r.LBSEQ} LBORRES={r.LBORRES!r} "
+                  "not imported")
+    lb = lb[keep]
+    dup = lb.duplicated(["USUBJID", "event_id", "test"], keep="first")
+    for r in lb[dup].itertuples():
+        notes.add(r.USUBJID, "LB", f"duplicate test at one event: LBSEQ={r.LBSEQ} ({r.event_id} "
+                  f"{r.test}) not imported")
+    lb = lb[~dup]
+    return pd.DataFrame({
+        "USUBJID": lb["USUBJID"], "event_id": lb["event_id"], "test": lb["test"],
+        "value": _col(lb, "LBORRES"), "unit": _col(lb, "LBORRESU"), "status": _DERIVED,
+        "source": [f"LB LBSEQ={s}" + (f"; {i}" if i else "")
+                   for s, i in zip(lb["LBSEQ"], lb["imputed_"])]})
+
+
+def _timeline_rows(events: pd.DataFrame, ex: pd.DataFrame | None, ref: dict[str, str]
+                   ) -> pd.DataFrame:
+    labels = {"TR": "tumour assessment", "TU": "tumour assessment", "RS": "tumour assessment",
+              "LB": "laboratory tests", "EX": "study treatment"}
+    category = np.where(events["domains"].str.contains("TR|TU|RS"), "imaging",
+                        np.where(events["domains"].str.contains("LB"), "lab", "systemic"))
+    source = []
+    for r in events.itertuples():
+        origin = f"VISITNUM={r.VISITNUM} VISIT={r.VISIT}"
+        if r.from_dy:
+            how = "day from --DY (SDTM day 1 = day 0)"
+        else:
+            how = f"date {r.date} - RFSTDTC {ref.get(r.USUBJID, '')}"
+        if r.imputed:
+            how += "; date imputed from a partial --DTC (first day of the period)"
+        source.append(f"{r.domains} {origin}; {how}")
+    out = pd.DataFrame({
+        "USUBJID": events["USUBJID"], "event_id": events["event_id"],
+        "label": [v if v else f"visit {n}" for v, n in zip(events["VISIT"], events["VISITNUM"])],
+        "category": category, "anchor": ROOT_EVENT, "offset_days": events["day_"].astype(str),
+        "status": np.where(events["imputed"], "assumed", _DERIVED), "source": source,
+    })
+    if ex is not None and not ex.empty:
+        # EX rows carry their own event (the exposure), named by VISIT or treatment + day.
+        _ = labels
+    return out
+
+
+def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
+    """EX records as systemic events: one per record."""
+    names = [(_slug(v) if v else _slug(t) + f"day_{int(d)}")
+             for v, t, d in zip(_col(ex, "VISIT"), _col(ex, "EXTRT"), ex["day_"])]
+    return pd.DataFrame({
+        "USUBJID": ex["USUBJID"], "event_id": names, "label": _col(ex, "EXTRT"),
+        "category": "systemic", "anchor": ROOT_EVENT, "offset_days": ex["day_"].astype(int).astype(str),
+        "status": np.where(ex["imputed_"] != "", "assumed", _DERIVED),
+        "source": [f"EX EXSEQ={s}" + (f"; {i}" if i else "") for s, i in
+                   zip(ex["EXSEQ"], ex["imputed_"])]})
+
+
+def _title(studyid: str, usubjid: str) -> str:
+    template = _KNOWN_STUDIES.get(studyid, "SDTM subject {usubjid} (study {studyid})")
+    return template.format(usubjid=usubjid, studyid=studyid)
+
+
+def _facts(dm_row: pd.Series, evaluator: str, evaluator_id: str, criteria: list[str]
+           ) -> pd.DataFrame:
+    usubjid, studyid = dm_row["USUBJID"], str(dm_row.get("STUDYID", "") or "")
+    rows = [("title", _title(studyid, usubjid), "", _DERIVED, f"DM USUBJID={usubjid} STUDYID={studyid}"),
+            ("usubjid", usubjid, "", _DERIVED, "DM USUBJID"),
+            ("studyid", studyid, "", _DERIVED, "DM STUDYID")]
+    age, ageu = str(dm_row.get("AGE", "") or ""), str(dm_row.get("AGEU", "") or "")
+    if age and ageu.upper() in ("YEARS", ""):
+        rows.append(("age_years", _number_text(float(age)), "years", _DERIVED,
+                     f"DM AGE={age} AGEU={ageu}"))
+    sex = mp.SEX_FROM_DM.get(str(dm_row.get("SEX", "") or "").upper())
+    if sex:
+        rows.append(("sex", sex, "", _DERIVED, f"DM SEX={dm_row['SEX']}"))
+    rf = str(dm_row.get("RFSTDTC", "") or "")
+    if rf:
+        rows.append(("reference_start_date", rf[:10], "", _DERIVED,
+                     "DM RFSTDTC: day 0 of the timeline"))
+    rows.append(("evaluator", evaluator, "", _DERIVED, "TR TREVAL of the imported records"))
+    if evaluator_id:
+        rows.append(("evaluator_id", evaluator_id, "", _DERIVED,
+                     "TR TREVALID of the imported records"))
+    rows.append(("criteria", ";".join(criteria), "", _DERIVED,
+                 "RS RSCAT of the subject's recorded responses (RECIST 1.1 always)"))
+    return pd.DataFrame(rows, columns=schema.columns("facts.csv"))
+
+
+def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=None,
+                echo: Callable[[str], None] = print) -> ImportSummary:
+    """Write one case folder per subject of ``sdtm_dir`` under ``out_dir``.
+
+    ``evaluator`` selects the records of one evaluator (matched against --EVALID, else
+    --EVAL, case-insensitively: ``INVESTIGATOR``, ``RADIOLOGIST 1``, ...). ``subjects``
+    limits the import to those USUBJIDs. Raises :class:`SdtmInputError` for input it cannot
+    read. Rules: module docstring; mapping: :mod:`casekit.interop.mapping`.
+    """
+    summary = ImportSummary()
+    notes = _Notes(summary)
+    data = read_sdtm(sdtm_dir)
+    dm = data["DM"].drop_duplicates("USUBJID")
+    wanted = None if not subjects else list(dict.fromkeys(subjects))
+    tu = _for_evaluator(data["TU"], "TU", evaluator)
+    tr = _for_evaluator(data["TR"], "TR", evaluator)
+    rs = _for_evaluator(data["RS"], "RS", evaluator) if "RS" in data else None
+    lb, ex, supptu = data.get("LB"), data.get("EX"), data.get("SUPPTU")
+    if wanted is not None:
+        keep = set(wanted)
+        tu, tr, dm = tu[tu["USUBJID"].isin(keep)], tr[tr["USUBJID"].isin(keep)], dm[dm["USUBJID"].isin(keep)]
+        rs = rs[rs["USUBJID"].isin(keep)] if rs is not None else None
+        lb = lb[lb["USUBJID"].isin(keep)] if lb is not None else None
+        ex = ex[ex["USUBJID"].isin(keep)] if ex is not None else None
+    summary.rows = {"DM records": len(dm), "TU records": len(tu), "TR records": len(tr),
+                    "RS records": 0 if rs is None else len(rs),
+                    "LB records": 0 if lb is None else len(lb),
+                    "EX records": 0 if ex is None else len(ex)}
+    ref = dict(zip(dm["USUBJID"], dm["RFSTDTC"].fillna("")))
+    in_dm = set(dm["USUBJID"])
+    candidates = wanted if wanted is not None else sorted(set(tu["USUBJID"]) | set(tr["USUBJID"]))
+    for subject in candidates:
+        if subject not in in_dm:
+            summary.skipped[subject] = "not in DM: no reference start or demographics"
+    tr = tr[tr["USUBJID"].isin(in_dm)]
+    tu = tu[tu["USUBJID"].isin(in_dm)]
+
+    def timed(frame, prefix, domain):
+        if frame is None or frame.empty:
+            return None
+        frame = _dates_and_days(frame, prefix, frame["USUBJID"].map(ref))
+        unplaced = frame["day_"].isna()
+        for subject, n in frame[unplaced].groupby("USUBJID").size().items():
+            notes.add(subject, domain, f"no date or study day: {n} record(s) not placed on the "
+                      "timeline, not imported")
+        return frame[~unplaced].assign(domain_=domain)
+
+    tr, rs_t, lb_t = timed(tr, "TR", "TR"), timed(rs, "RS", "RS"), timed(lb, "LB", "LB")
+    ex_t = timed(ex, "EX", "EX") if ex is not None and not ex.empty else None
+    if ex_t is not None:
+        ex_t = ex_t.assign(VISITNUM=_col(ex_t, "VISITNUM"), VISIT=_col(ex_t, "VISIT"))
+    if tr is None:
+        tr = data["TR"].iloc[0:0].assign(day_=pd.Series(dtype=float), date_="", imputed_="",
+                                          from_dy_=False, domain_="TR")
+    events = _events([f for f in (tr, rs_t, lb_t) if f is not None])
+    for subject, group in events.groupby("USUBJID"):
+        multi = group[group["event_id"].str.contains(r"day_-?\d+$")]
+        for r in multi.itertuples():
+            notes.add(subject, "TR", f"one visit on several dates: VISITNUM={r.VISITNUM} on "
+                      f"day {r.day_} kept as event {r.event_id}")
+    tr = tr.assign(event_id=_event_key(tr, events))
+    if rs_t is not None:
+        rs_t = rs_t.assign(event_id=_event_key(rs_t, events))
+    if lb_t is not None:
+        lb_t = lb_t.assign(event_id=_event_key(lb_t, events))
+
+    lesion_info = _tu_lesions(tu, supptu, notes)
+    counts: dict[str, int] = {}
+    lesions = _tr_rows(tr, lesion_info, notes, counts)
+    responses = _response_rows(rs_t, notes) if rs_t is not None else None
+    labs = _lab_rows(lb_t, notes) if lb_t is not None else None
+    timeline = _timeline_rows(events, None, ref)
+    if ex_t is not None:
+        timeline = pd.concat([timeline, _ex_events(ex_t)], ignore_index=True)
+    who = _evaluator(tr, "TR")
+    evalids = dict(zip(tr["USUBJID"], _col(tr, "TREVALID")))
+    evals = dict(zip(tr["USUBJID"], _col(tr, "TREVAL")))
+    _ = who
+
+    by = lambda frame: {} if frame is None else dict(list(frame.groupby("USUBJID", sort=False)))  # noqa: E731
+    lesions_by, responses_by, labs_by, timeline_by = by(lesions), by(responses), by(labs), by(timeline)
+    baseline_events = events.sort_values("day_").groupby("USUBJID")["event_id"].first()
+    dm_rows = dm.set_index("USUBJID", drop=False)
+    written_names: dict[str, str] = {}
+    out_dir = Path(out_dir)
+    totals = {"facts.csv": 0, "timeline.csv": 0, "lesions.csv": 0, "labs.csv": 0,
+              "responses.csv": 0}
+    for subject in candidates:
+        if subject in summary.skipped:
+            continue
+        subject_lesions = lesions_by.get(subject)
+        if subject_lesions is None or subject_lesions.empty:
+            summary.skipped[subject] = f"no TU/TR records for evaluator {evaluator}"
+            continue
+        first_event = baseline_events.get(subject)
+        baseline_rows = subject_lesions[(subject_lesions["event_id"] == first_event)
+                                        & subject_lesions["role"].isin(["target", "non_target"])]
+        if baseline_rows.empty:
+            summary.skipped[subject] = (f"no baseline: no target or non-target lesion assessed at "
+                                        f"the first visit ({first_event})")
+            continue
+        name = safe_name(subject)
+        if name in written_names and written_names[name] != subject:
+            name = f"{name}_{len(written_names)}"
+            notes.add(subject, "DM", f"folder name clash: written as {name}")
+        written_names[name] = subject
+        folder = out_dir / name
+        subject_responses = responses_by.get(subject)
+        criteria = ["RECIST1.1"]
+        if subject_responses is not None and (subject_responses["criteria"] == "iRECIST").any():
+            criteria.append("iRECIST")
+        if subject_responses is not None and (subject_responses["criteria"] == "mRECIST").any():
+            criteria.insert(1, "mRECIST")
+        facts = _facts(dm_rows.loc[subject], evals.get(subject, evaluator),
+                       evalids.get(subject, ""), criteria)
+        rf = ref.get(subject, "")
+        root = pd.DataFrame([{
+            "event_id": ROOT_EVENT,
+            "label": "Reference start: first dose of study treatment (DM RFSTDTC)",
+            "category": "systemic", "anchor": "", "offset_days": "0", "status": _DERIVED,
+            "source": f"DM RFSTDTC={rf}: day 0" if rf else "SDTM study day 1 (--DY=1) is day 0"}])
+        subject_timeline = pd.concat([root, timeline_by[subject].drop(columns="USUBJID")],
+                                     ignore_index=True)
+        tables = {
+            "facts.csv": facts,
+            "timeline.csv": subject_timeline,
+            "lesions.csv": subject_lesions.drop(columns="USUBJID")[schema.columns("lesions.csv")],
+            "labs.csv": (labs_by[subject].drop(columns="USUBJID") if subject in labs_by
+                         else pd.DataFrame(columns=schema.columns("labs.csv"))),
+        }
+        if subject_responses is not None:
+            tables["responses.csv"] = subject_responses.drop(columns="USUBJID")[
+                schema.columns("responses.csv")]
+        for file, frame in tables.items():
+            write_table(frame[schema.columns(file)], folder / file)
+            totals[file] += len(frame)
+        summary.imported.append(folder)
+    summary.rows.update({f"written {k}": v for k, v in totals.items()})
+    summary.rows.update(counts)
+    if summary.notes:
+        log = pd.DataFrame(summary.notes, columns=["subject", "domain", "what"])
+        write_table(log, out_dir / "import_log.csv")
+    for line in summary.lines():
+        echo(line)
+    return summary
