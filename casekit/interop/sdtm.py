@@ -391,6 +391,16 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
                      f"TR TRSEQ={r.TRSEQ} TUMSTATE={r.state}"))
     out = pd.DataFrame(rows, columns=["USUBJID", "event_id", "lesion_id", "measure", "size_cm",
                                       "assessment", "source"])
+    # A lesion measured and assessed at one event is one row (as case files write it).
+    key3 = ["USUBJID", "event_id", "lesion_id"]
+    is_state = out["assessment"] != ""
+    firsts = out[~is_state].drop_duplicates(key3).reset_index(names="row")[key3 + ["row"]]
+    states = out[is_state].reset_index(names="state_row").merge(firsts, on=key3)
+    states = states.drop_duplicates("row")
+    out.loc[states["row"], "assessment"] = states["assessment"].to_numpy()
+    out.loc[states["row"], "source"] = (out.loc[states["row"], "source"].to_numpy() + "; "
+                                        + states["source"].to_numpy())
+    out = out.drop(index=states["state_row"]).reset_index(drop=True)
     # A target with no usable measurement at an event: one row, not evaluable.
     done = set(zip(out["USUBJID"], out["event_id"], out["lesion_id"]))
     missing = tr[tr["not_done"]]
@@ -603,7 +613,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         return frame[~unplaced].assign(domain_=domain)
 
     tr, rs_t, lb_t = timed(tr, "TR", "TR"), timed(rs, "RS", "RS"), timed(lb, "LB", "LB")
-    ex_t = timed(ex, "EX", "EX") if ex is not None and not ex.empty else None
+    ex_t = timed(ex, "EXST", "EX") if ex is not None and not ex.empty else None
     if ex_t is not None:
         ex_t = ex_t.assign(VISITNUM=_col(ex_t, "VISITNUM"), VISIT=_col(ex_t, "VISIT"))
     if tr is None:
@@ -700,3 +710,214 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     for line in summary.lines():
         echo(line)
     return summary
+
+
+# ------------------------------------------------------------------ export
+
+_VISITNUM = re.compile(r"\bVISITNUM=([0-9]+(?:\.[0-9]+)?)")
+_RSSEQ = re.compile(r"^RS RSSEQ=([0-9]+)")
+_COMPONENT = re.compile(r"RSSEQ=([0-9]+) ([A-Z]+)=([^|]*?)\s*(?:\||$)")
+_NOT_DONE = re.compile(r"NOT DONE: ([^;|]+)")
+
+
+def _study_day(day: int) -> int:
+    """SDTM study day: day 1 is the reference start, and there is no day 0."""
+    return day + 1 if day >= 0 else day
+
+
+def _visits(case, ref: str) -> pd.DataFrame:
+    """VISITNUM, VISIT, --DTC and --DY of every timeline event."""
+    tl = case.timeline.reset_index(drop=True)
+    parsed = tl["source"].str.extract(_VISITNUM)[0]
+    order = pd.Series(np.arange(1, len(tl) + 1), index=tl.index).astype(str)
+    visitnum = parsed.fillna(order)
+    visit = [label if _slug(label) in (event, re.sub(rf"_day{day}$", "", event)) and
+             (_slug(label) == event or event.endswith(f"_day{day}")) else event
+             for label, event, day in zip(tl["label"], tl["event_id"], tl["day"])]
+    if ref:
+        dtc = (pd.to_datetime(ref) + pd.to_timedelta(tl["day"], unit="D")).dt.strftime("%Y-%m-%d")
+    else:
+        dtc = pd.Series("", index=tl.index)
+    return pd.DataFrame({"event_id": tl["event_id"], "VISITNUM": visitnum, "VISIT": visit,
+                         "DTC": dtc, "DY": [_study_day(int(d)) for d in tl["day"]],
+                         "label": tl["label"], "category": tl["category"]}).set_index("event_id")
+
+
+def _with_visit(rows: list[dict], visits: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    v = visits.loc[frame.pop("event_id")].reset_index(drop=True)
+    frame["VISITNUM"], frame["VISIT"] = v["VISITNUM"], v["VISIT"]
+    frame[f"{prefix}DTC"], frame[f"{prefix}DY"] = v["DTC"], v["DY"]
+    return frame
+
+
+def export_case(case_dir) -> dict[str, pd.DataFrame]:
+    """A case folder as SDTM domains (DM, TU, SUPPTU, TR, RS, LB, EX) and the define table.
+
+    Mapping: :mod:`casekit.interop.mapping`. Recorded calls keep the case's evaluator;
+    calls computed with :func:`casekit.rules.response.assess` have RSEVAL
+    ``COMPUTER ALGORITHM`` / RSEVALID ``CASEKIT``. Raises ``casekit.case.CaseError`` for an
+    invalid case.
+    """
+    from casekit.case import load_case
+    from casekit.rules import response
+    from casekit.rules.criteria import applicable_criteria
+
+    case = load_case(case_dir)
+    usubjid = case.fact("usubjid", Path(case_dir).name)
+    studyid = case.fact("studyid", "CASEKIT")
+    ref = case.fact("reference_start_date", "")
+    evaluator = case.fact("evaluator", "INVESTIGATOR")
+    evaluator_id = case.fact("evaluator_id", "")
+    ident = {"STUDYID": studyid, "DOMAIN": "", "USUBJID": usubjid}
+    visits = _visits(case, ref)
+    age = case.fact("age_years", "")
+    dm = pd.DataFrame([{**ident, "DOMAIN": "DM", "SUBJID": usubjid, "RFSTDTC": ref, "AGE": age,
+                        "AGEU": "YEARS" if age else "",
+                        "SEX": mp.DM_FROM_SEX.get(case.fact("sex", ""), "U")}])
+
+    lesions = case.lesions.reset_index(drop=True)
+    tu_rows, supp_rows, tr_rows = [], [], []
+    firsts = lesions.drop_duplicates("lesion_id")
+    for seq, r in enumerate(firsts.itertuples(index=False), start=1):
+        tu_rows.append({**ident, "DOMAIN": "TU", "TUSEQ": seq, "TULNKID": r.lesion_id,
+                        "TUTESTCD": "TUMIDENT", "TUTEST": "Tumor Identification",
+                        "TUORRES": mp.TUORRES_FROM_ROLE[r.role],
+                        "TUSTRESC": mp.TUORRES_FROM_ROLE[r.role], "TULOC": r.site,
+                        "TUEVAL": evaluator, "TUEVALID": evaluator_id, "event_id": r.event_id})
+        inferred = "lymph_node" if "LYMPH NODE" in r.site.upper() else "tumour"
+        if r.kind != inferred:
+            supp_rows.append({"STUDYID": studyid, "RDOMAIN": "TU", "USUBJID": usubjid,
+                              "IDVAR": "TUSEQ", "IDVARVAL": seq, "QNAM": "TUKIND",
+                              "QLABEL": "Lesion Kind", "QVAL": r.kind, "QORIG": "Assigned"})
+
+    def tr(r, testcd, result="", number=None, not_done="", role=None):
+        tr_rows.append({**ident, "DOMAIN": "TR", "TRGRPID": mp.TUORRES_FROM_ROLE[role or r.role],
+                        "TRLNKID": "" if r is None else r.lesion_id, "TRTESTCD": testcd,
+                        "TRTEST": mp.TEST_NAMES[testcd], "TRORRES": result,
+                        "TRORRESU": "mm" if number is not None else "",
+                        "TRSTRESC": result,
+                        "TRSTRESN": "" if number is None else result,
+                        "TRSTRESU": "mm" if number is not None else "",
+                        "TRSTAT": "NOT DONE" if not_done is not None and not_done != "" else "",
+                        "TRREASND": not_done or "", "TREVAL": evaluator, "TREVALID": evaluator_id,
+                        "event_id": r.event_id if r is not None else None})
+
+    assessed_at: dict[str, set] = {}
+    for r in lesions.itertuples(index=False):
+        assessed_at.setdefault(r.event_id, set()).add(r.lesion_id)
+        mm = None if np.isnan(r.size_cm) else _number_text(r.size_cm * 10)
+        if r.measure:
+            tr(r, mp.TESTCD_FROM_MEASURE[r.measure], mm, number=True)
+        if r.assessment:
+            tr(r, "TUMSTATE", mp.TUMSTATE_FROM_ASSESSMENT[r.role][r.assessment])
+        if not r.measure and not r.assessment:
+            reason = _NOT_DONE.search(r.source)
+            tr(r, "LDIAM", not_done=reason.group(1).strip() if reason else "NOT MEASURED")
+    # DIAMETER (the RECIST diameter of each target) and SUMDIAM per event.
+    targets = lesions[lesions["role"] == "target"]
+    for event_id, group in targets.groupby("event_id", sort=False):
+        values = []
+        for lesion_id, rows in group.groupby("lesion_id", sort=False):
+            first = next(rows.itertuples(index=False))
+            wanted = "short_axis" if first.kind == "lymph_node" else "longest"
+            hit = rows[rows["measure"] == wanted]
+            if len(hit):
+                mm = _number_text(hit["size_cm"].iloc[0] * 10)
+                tr(first, "DIAMETER", mm, number=True)
+                values.append(hit["size_cm"].iloc[0] * 10)
+            elif (rows["measure"] == "").all():
+                tr(first, "DIAMETER", not_done="NOT MEASURED")
+                values.append(np.nan)
+        class _E:  # the event-level SUMDIAM record has no lesion
+            lesion_id, role = "", "target"
+        _E.event_id = event_id
+        total = float(np.sum(values)) if not np.isnan(values).any() else None
+        tr(_E, "SUMDIAM", "" if total is None else _number_text(total),
+           number=None if total is None else True, not_done="" if total is not None else "NOT MEASURED")
+    # A non-target identified earlier with no row at an assessment event: not done.
+    first_day = dict(zip(firsts["lesion_id"], firsts["day"]))
+    event_days = lesions.drop_duplicates("event_id").set_index("event_id")["day"]
+    for lesion in firsts[firsts["role"] == "non_target"].itertuples(index=False):
+        for event_id, day in event_days.items():
+            if day > first_day[lesion.lesion_id] and lesion.lesion_id not in assessed_at[event_id]:
+                tr(lesion._replace(event_id=event_id), "TUMSTATE", not_done="NOT ASSESSED")
+
+    rs_rows = []
+    for r in case.responses.itertuples(index=False):
+        seq = _RSSEQ.search(r.source)
+        reason = _NOT_DONE.search(r.source)
+        base = {**ident, "DOMAIN": "RS", "RSCAT": mp.RSCAT_FROM_CRITERIA[r.criteria],
+                "RSEVAL": evaluator, "RSEVALID": evaluator_id, "event_id": r.event_id}
+        word = mp.RSORRES_FROM_CATEGORY[r.category]
+        rs_rows.append({**base, "RSSEQ": int(seq.group(1)) if seq else None, "RSTESTCD": "OVRLRESP",
+                        "RSORRES": word, "RSSTAT": "NOT DONE" if reason else "",
+                        "RSREASND": reason.group(1).strip() if reason else ""})
+        for cseq, testcd, value in _COMPONENT.findall(r.source.split(" | ", 1)[-1]
+                                                      if " | " in r.source else ""):
+            rs_rows.append({**base, "RSSEQ": int(cseq), "RSTESTCD": testcd, "RSORRES": value,
+                            "RSSTAT": "", "RSREASND": ""})
+    for criteria in applicable_criteria(case):
+        try:
+            assessed = response.assess(case.lesions, criteria)
+        except ValueError:
+            continue  # an engine without this criteria yet (iRECIST before it lands)
+        base = {**ident, "DOMAIN": "RS", "RSCAT": mp.RSCAT_FROM_CRITERIA[criteria],
+                "RSEVAL": mp.COMPUTED_RSEVAL, "RSEVALID": mp.COMPUTED_RSEVALID, "RSSTAT": "",
+                "RSREASND": "", "RSSEQ": None}
+        for a in assessed[assessed["overall_response"].astype(str) != ""].itertuples(index=False):
+            calls = [("OVRLRESP", a.overall_response), ("TRGRESP", a.target_response),
+                     ("NTRGRESP", a.non_target_response),
+                     ("NEWLPROG", {"yes": "UNEQUIVOCAL", "suspected": "EQUIVOCAL"}.get(
+                         a.new_lesions, ""))]
+            for testcd, value in calls:
+                if value and value != "NA":
+                    rs_rows.append({**base, "RSTESTCD": testcd, "event_id": a.event_id,
+                                    "RSORRES": mp.RSORRES_FROM_CATEGORY.get(value, value)})
+    rs = _with_visit(rs_rows, visits, "RS")
+    if not rs.empty:
+        rs["RSTEST"] = rs["RSTESTCD"].map(mp.RS_TEST_NAMES)
+        rs["RSSTRESC"] = rs["RSORRES"]
+        used = set(rs["RSSEQ"].dropna().astype(int))
+        nxt = iter(n for n in range(1, len(rs) + len(used) + 2) if n not in used)
+        rs["RSSEQ"] = [int(s) if pd.notna(s) else next(nxt) for s in rs["RSSEQ"]]
+        rs = rs[["STUDYID", "DOMAIN", "USUBJID", "RSSEQ", "RSTESTCD", "RSTEST", "RSCAT",
+                 "RSORRES", "RSSTRESC", "RSSTAT", "RSREASND", "RSEVAL", "RSEVALID", "VISITNUM",
+                 "VISIT", "RSDTC", "RSDY"]]
+
+    lb_rows = []
+    for seq, r in enumerate(case.labs.itertuples(index=False), start=1):
+        code, name, _ = mp.LB_TESTS.get(r.test, (r.test, r.test, False))
+        lb_rows.append({**ident, "DOMAIN": "LB", "LBSEQ": seq, "LBTESTCD": code, "LBTEST": name,
+                        "LBORRES": r.value_as_reported, "LBORRESU": r.unit_as_reported,
+                        "LBSTRESN": _number_text(r.value), "LBSTRESU": r.unit,
+                        "event_id": r.event_id})
+    ex_rows = []
+    systemic = case.timeline[(case.timeline["category"] == "systemic")
+                             & (case.timeline["event_id"] != ROOT_EVENT)]
+    for seq, r in enumerate(systemic.itertuples(index=False), start=1):
+        ex_rows.append({**ident, "DOMAIN": "EX", "EXSEQ": seq, "EXTRT": r.label,
+                        "event_id": r.event_id})
+
+    tu = _with_visit(tu_rows, visits, "TU")
+    trf = _with_visit(tr_rows, visits, "TR")
+    if not trf.empty:
+        trf.insert(3, "TRSEQ", np.arange(1, len(trf) + 1))
+    ex = _with_visit(ex_rows, visits, "EX")
+    if not ex.empty:
+        ex = ex.rename(columns={"EXDTC": "EXSTDTC", "EXDY": "EXSTDY"})
+    return {"dm": dm, "tu": tu, "supptu": pd.DataFrame(supp_rows), "tr": trf, "rs": rs,
+            "lb": _with_visit(lb_rows, visits, "LB"), "ex": ex, "define": mp.define_table()}
+
+
+def export_sdtm(case_dir, out_dir) -> list[Path]:
+    """Write :func:`export_case` as ``<domain>.csv`` files in ``out_dir`` (empty domains
+    left out); returns the paths written."""
+    written = []
+    for name, frame in export_case(case_dir).items():
+        if frame.empty:
+            continue
+        written.append(write_table(frame, Path(out_dir) / f"{name}.csv"))
+    return written
