@@ -341,7 +341,20 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
                    specific["measure"]))
     redundant = is_diam & pd.Series([k in have for k in zip(
         tr["USUBJID"], tr["event_id"], tr["TRLNKID"], tr["measure"])], index=tr.index)
-    counts["TR DIAMETER (same value as LDIAM/LPERP, not imported)"] = int(redundant.sum())
+    # A DIAMETER that disagrees with the specific test is reported (the recorded sums in RS
+    # may have used it): pharmaversesdtm draws a lesion's location per visit, so a node's
+    # DIAMETER is at some visits its long axis.
+    value_of = {(u, e, k, m): v for u, e, k, m, v in zip(
+        specific["USUBJID"], specific["event_id"], specific["TRLNKID"], specific["measure"],
+        pd.to_numeric(specific["TRSTRESN"], errors="coerce"))}
+    for r in tr[redundant].itertuples():
+        other_value = value_of[(r.USUBJID, r.event_id, r.TRLNKID, r.measure)]
+        mine = pd.to_numeric(r.TRSTRESN, errors="coerce")
+        if not (np.isnan(mine) and np.isnan(other_value)) and not np.isclose(mine, other_value):
+            notes.add(r.USUBJID, "TR", f"DIAMETER disagrees with the {r.measure} record: "
+                      f"TRSEQ={r.TRSEQ} DIAMETER={r.TRSTRESN} vs {_number_text(other_value)} "
+                      f"({r.event_id} {r.TRLNKID}); the {r.measure} record is used")
+    counts["TR DIAMETER (redundant with LDIAM/LPERP, not imported)"] = int(redundant.sum())
     tr = tr[~redundant]
 
     value = pd.to_numeric(tr["TRSTRESN"], errors="coerce")
@@ -648,6 +661,13 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     lesions_by, responses_by, labs_by, timeline_by = by(lesions), by(responses), by(labs), by(timeline)
     baseline_events = events.sort_values("day_").groupby("USUBJID")["event_id"].first()
     dm_rows = dm.set_index("USUBJID", drop=False)
+    # The baseline is the visit at which TU identified the target and non-target lesions.
+    ident = tu[_col(tu, "TUORRES").str.upper().isin(["TARGET", "NON-TARGET"])]
+    identified_at = {} if "VISITNUM" not in tu.columns else (
+        ident.assign(v=pd.to_numeric(ident["VISITNUM"], errors="coerce"))
+        .groupby("USUBJID")["v"].min().dropna().to_dict())
+    tr_visits = (tr.assign(v=pd.to_numeric(tr["VISITNUM"], errors="coerce"))
+                 .groupby("USUBJID")["v"].agg(set).to_dict())
     written_names: dict[str, str] = {}
     out_dir = Path(out_dir)
     totals = {"facts.csv": 0, "timeline.csv": 0, "lesions.csv": 0, "labs.csv": 0,
@@ -660,6 +680,11 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
             summary.skipped[subject] = f"no TU/TR records for evaluator {evaluator}"
             continue
         first_event = baseline_events.get(subject)
+        visit = identified_at.get(subject)
+        if visit is not None and visit not in tr_visits.get(subject, set()):
+            summary.skipped[subject] = (f"no baseline: no TR records at VISITNUM={visit}, where "
+                                        "TU identified the lesions")
+            continue
         baseline_rows = subject_lesions[(subject_lesions["event_id"] == first_event)
                                         & subject_lesions["role"].isin(["target", "non_target"])]
         if baseline_rows.empty:
