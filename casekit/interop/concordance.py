@@ -36,6 +36,10 @@ RULES = {
     "missing_target_ignored": "recorded sum leaves an unmeasured target out (sum of the rest, "
                               "rs_onco.R sum(na.rm = TRUE)); RECIST 1.1 calls the target "
                               "response NE unless the rest already show PD (§4.4.2)",
+    "sum_of_tr_diameter": "recorded sum adds the TR DIAMETER records, which at this visit differ "
+                          "from the LDIAM/LPERP measure RECIST 1.1 uses (tr_onco.R draws each "
+                          "lesion's location anew at every visit, so a lymph node per TU is "
+                          "measured as a non-node there, or the reverse)",
     "cr_needs_zero_sum": "recorded CR needs a sum of 0 (rs_onco.R PCHG <= -100); RECIST 1.1 "
                          "accepts nodal targets < 10 mm short axis (§4.3.1)",
 }
@@ -44,10 +48,11 @@ ENGINE_MISMATCH = "unexplained: reference calculator and engine disagree"
 
 VISIT_COLUMNS = ["subject", "evaluator", "criteria", "event_id", "day", "recorded",
                  "computed", "agree", "recorded_target", "computed_target",
-                 "recorded_non_target", "computed_non_target", "rule"]
+                 "recorded_non_target", "computed_non_target", "rule", "all_rules_call"]
 
 _COMPONENT = re.compile(r"RSSEQ=[0-9]+ (TRGRESP|NTRGRESP)=([^|]*?)\s*(?:\||$)")
 _WORDS = {"NON-CR/NON-PD": "non-CR/non-PD"}
+_DIAMETER = re.compile(r"DIAMETER=([0-9.]+) differs")
 
 
 # ------------------------------------------------------------------ agreement statistics
@@ -99,7 +104,10 @@ def reference_calls(lesions: pd.DataFrame, rules=frozenset()) -> dict[str, tuple
         sizes.setdefault(key, {})
         states.setdefault(key, set())
         if r.measure and not np.isnan(r.size_cm):
-            sizes[key][r.measure] = int(round(r.size_cm * 100))
+            recorded = _DIAMETER.search(r.source) if "sum_of_tr_diameter" in rules else None
+            # DIAMETER is in mm (tenths of a mm = x 10); size_cm x 100 is tenths of a mm.
+            sizes[key][r.measure] = (int(round(float(recorded.group(1)) * 10)) if recorded
+                                     else int(round(r.size_cm * 100)))
         if r.assessment:
             states[key].add(r.assessment)
     base = events[0]
@@ -222,6 +230,8 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
     evaluator = case.fact("evaluator_id") or case.fact("evaluator", "")
     days = case.timeline.set_index("event_id")["day"]
     cache: dict = {}
+    # Every simplification at once emulates rs_onco.R: how often does it give the recorded call?
+    emulated = reference_calls(case.lesions, frozenset(RULES)) if criteria == "RECIST1.1" else {}
     rows = []
     for r in recorded.itertuples(index=False):
         parts = dict(_COMPONENT.findall(r.source))
@@ -239,7 +249,8 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
             rule = (_explain(case.lesions, r.event_id, (rec_t, rec_nt, r.category), computed, cache)
                     if criteria == "RECIST1.1" and computed else UNEXPLAINED)
         rows.append((subject, evaluator, criteria, r.event_id, int(days[r.event_id]), r.category,
-                     computed, agree, rec_t, comp_t, rec_nt, comp_nt, rule))
+                     computed, agree, rec_t, comp_t, rec_nt, comp_nt, rule,
+                     emulated.get(r.event_id, ("", "", ""))[2]))
     return pd.DataFrame(rows, columns=VISIT_COLUMNS)
 
 
@@ -249,7 +260,9 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
     Returns ``visits`` (one row per recorded call, with the explaining rule of a
     disagreement), ``summary`` (per evaluator: visits, agreement %, Cohen's kappa,
     discordant, unexplained), ``confusion`` (per evaluator: recorded x computed counts) and
-    ``rules`` (per evaluator: discordant visits per explaining rule). Raises ValueError
+    ``rules`` (per evaluator: discordant visits per explaining rule). ``all_rules_call`` /
+    ``all_rules_reproduce``: the call with every rule of :data:`RULES` switched on (an
+    emulation of rs_onco.R) and how many recorded calls it reproduces. Raises ValueError
     when the engine has no ``criteria`` (iRECIST before it lands).
     """
     frames = [_case_visits(_load(c), criteria) for c in cases]
@@ -265,7 +278,8 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
             visits=n, agree=agree, agreement_pct=round(100.0 * agree / n, 1) if n else np.nan,
             kappa=round(cohen_kappa(group["recorded"], group["computed"]), 3),
             discordant=n - agree,
-            unexplained=int(group["rule"].str.startswith(UNEXPLAINED).sum())))
+            unexplained=int(group["rule"].str.startswith(UNEXPLAINED).sum()),
+            all_rules_reproduce=int((group["all_rules_call"] == group["recorded"]).sum())))
         counts = group.groupby(["recorded", "computed"]).size()
         confusion += [dict(evaluator=evaluator, recorded=r, computed=c, visits=int(v))
                       for (r, c), v in counts.items()]

@@ -347,13 +347,17 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     value_of = {(u, e, k, m): v for u, e, k, m, v in zip(
         specific["USUBJID"], specific["event_id"], specific["TRLNKID"], specific["measure"],
         pd.to_numeric(specific["TRSTRESN"], errors="coerce"))}
+    differs: dict[tuple, str] = {}
     for r in tr[redundant].itertuples():
-        other_value = value_of[(r.USUBJID, r.event_id, r.TRLNKID, r.measure)]
+        key4 = (r.USUBJID, r.event_id, r.TRLNKID, r.measure)
+        other_value = value_of[key4]
         mine = pd.to_numeric(r.TRSTRESN, errors="coerce")
         if not (np.isnan(mine) and np.isnan(other_value)) and not np.isclose(mine, other_value):
             notes.add(r.USUBJID, "TR", f"DIAMETER disagrees with the {r.measure} record: "
                       f"TRSEQ={r.TRSEQ} DIAMETER={r.TRSTRESN} vs {_number_text(other_value)} "
                       f"({r.event_id} {r.TRLNKID}); the {r.measure} record is used")
+            # Kept in the row's source: RS sums may have used it (see concordance).
+            differs[key4] = f"; TR TRSEQ={r.TRSEQ} DIAMETER={_number_text(mine)} differs"
     counts["TR DIAMETER (redundant with LDIAM/LPERP, not imported)"] = int(redundant.sum())
     tr = tr[~redundant]
 
@@ -391,7 +395,8 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     measured = tr[~tr["not_done"] & (tr["measure"] != "")]
     for r in measured.itertuples():
         rows.append((r.USUBJID, r.event_id, r.TRLNKID, r.measure, _number_text(r.size_cm), "",
-                     f"TR TRSEQ={r.TRSEQ} {r.testcd}" + (f"; {r.imputed_}" if r.imputed_ else "")))
+                     f"TR TRSEQ={r.TRSEQ} {r.testcd}" + (f"; {r.imputed_}" if r.imputed_ else "")
+                     + differs.get((r.USUBJID, r.event_id, r.TRLNKID, r.measure), "")))
     states = tr[~tr["not_done"] & (tr["testcd"] == "TUMSTATE")]
     for r in states.itertuples():
         words = mp.ASSESSMENT_FROM_TUMSTATE[r.role]
