@@ -27,7 +27,9 @@ documented in ``data/README.md`` ("SDTM mapping"). Rules where SDTM data are mes
 
 from __future__ import annotations
 
+import csv
 import gzip
+import io
 import re
 import zlib
 from dataclasses import dataclass, field
@@ -39,7 +41,7 @@ import pandas as pd
 
 from casekit.case import schema, units
 from casekit.interop import mapping as mp
-from casekit.outputs import write_table
+from casekit.outputs import write_bytes, write_table
 
 #: Domain -> file stems looked for in the SDTM folder (``<stem>.csv`` or ``<stem>.csv.gz``).
 DOMAIN_FILES = {
@@ -391,24 +393,29 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
                 drop[group.index[0]] = False
     tr = tr[~drop]
 
-    rows = []
+    columns = ["USUBJID", "event_id", "lesion_id", "measure", "size_cm", "assessment", "source"]
     measured = tr[~tr["not_done"] & (tr["measure"] != "")]
-    for r in measured.itertuples():
-        rows.append((r.USUBJID, r.event_id, r.TRLNKID, r.measure, _number_text(r.size_cm), "",
-                     f"TR TRSEQ={r.TRSEQ} {r.testcd}" + (f"; {r.imputed_}" if r.imputed_ else "")
-                     + differs.get((r.USUBJID, r.event_id, r.TRLNKID, r.measure), "")))
-    states = tr[~tr["not_done"] & (tr["testcd"] == "TUMSTATE")]
-    for r in states.itertuples():
-        words = mp.ASSESSMENT_FROM_TUMSTATE[r.role]
-        if r.state in ("NO", "NOT APPLICABLE"):
-            continue
-        if r.state not in words:
-            notes.add(r.USUBJID, "TR", f"unknown TUMSTATE: TRSEQ={r.TRSEQ} {r.state!r} not imported")
-            continue
-        rows.append((r.USUBJID, r.event_id, r.TRLNKID, "", "", words[r.state],
-                     f"TR TRSEQ={r.TRSEQ} TUMSTATE={r.state}"))
-    out = pd.DataFrame(rows, columns=["USUBJID", "event_id", "lesion_id", "measure", "size_cm",
-                                      "assessment", "source"])
+    imputed = measured["imputed_"].where(measured["imputed_"] == "", "; " + measured["imputed_"])
+    extra = [differs.get(k, "") for k in zip(measured["USUBJID"], measured["event_id"],
+                                             measured["TRLNKID"], measured["measure"])]
+    sizes = measured["size_cm"].round(6).map(_number_text) if len(measured) else measured["size_cm"]
+    rows_measured = pd.DataFrame({
+        "USUBJID": measured["USUBJID"], "event_id": measured["event_id"],
+        "lesion_id": measured["TRLNKID"], "measure": measured["measure"], "size_cm": sizes,
+        "assessment": "", "source": "TR TRSEQ=" + measured["TRSEQ"] + " " + measured["testcd"]
+        + imputed + pd.Series(extra, index=measured.index, dtype=object)})
+    states = tr[~tr["not_done"] & (tr["testcd"] == "TUMSTATE")
+                & ~tr["state"].isin(["NO", "NOT APPLICABLE"])]
+    words = pd.Series([mp.ASSESSMENT_FROM_TUMSTATE[role].get(state) for role, state in
+                       zip(states["role"], states["state"])], index=states.index, dtype=object)
+    for r in states[words.isna()].itertuples():
+        notes.add(r.USUBJID, "TR", f"unknown TUMSTATE: TRSEQ={r.TRSEQ} {r.state!r} not imported")
+    states, words = states[words.notna()], words[words.notna()]
+    rows_states = pd.DataFrame({
+        "USUBJID": states["USUBJID"], "event_id": states["event_id"],
+        "lesion_id": states["TRLNKID"], "measure": "", "size_cm": "", "assessment": words,
+        "source": "TR TRSEQ=" + states["TRSEQ"] + " TUMSTATE=" + states["state"]})
+    out = pd.concat([rows_measured, rows_states], ignore_index=True)[columns]
     # A lesion measured and assessed at one event is one row (as case files write it).
     key3 = ["USUBJID", "event_id", "lesion_id"]
     is_state = out["assessment"] != ""
@@ -458,37 +465,36 @@ def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
     rs["testcd"] = rs["RSTESTCD"].str.upper()
     key = ["USUBJID", "event_id", "criteria"]
     comp = rs[rs["testcd"].isin(mp.RS_COMPONENTS)]
-    comp_text = {k: " | ".join(f"RSSEQ={s} {t}={v}" for s, t, v in
-                               zip(g["RSSEQ"], g["testcd"], g["result"]))
-                 for k, g in comp.groupby(key, sort=False)}
+    piece = "RSSEQ=" + comp["RSSEQ"] + " " + comp["testcd"] + "=" + comp["result"]
+    comp_text = piece.groupby([comp[k] for k in key], sort=False).agg(" | ".join).to_dict()
     overall = rs[rs["testcd"] == "OVRLRESP"]
-    rows = []
-    for (subject, event, criteria), group in overall.groupby(key, sort=False):
+    # Duplicates: identical ones are kept once, conflicting ones are all dropped (reported).
+    dup = overall.duplicated(key, keep=False)
+    drop = pd.Series(False, index=overall.index)
+    for (subject, event, criteria), group in overall[dup].groupby(key, sort=False):
         seqs = ",".join(group["RSSEQ"])
-        results = set(group["result"])
-        if len(group) > 1:
-            what = "identical; kept once" if len(results) == 1 else "differ; none imported"
-            notes.add(subject, "RS", f"{'duplicate' if len(results) == 1 else 'conflicting'} "
-                      f"records: RSSEQ={seqs} ({event} {criteria} OVRLRESP) {what}")
-            if len(results) > 1:
-                continue
-        r = group.iloc[0]
-        category = mp.CATEGORY_FROM_RSORRES.get(r["result"])
-        if category is None:
-            notes.add(subject, "RS", f"not a response category: RSSEQ={r['RSSEQ']} "
-                      f"OVRLRESP={r['result']!r} ({event}) not imported")
-            continue
-        source = f"RS RSSEQ={r['RSSEQ']} OVRLRESP={r['result']}"
-        if comp_text.get((subject, event, criteria)):
-            source += " | " + comp_text[(subject, event, criteria)]
-        reason = str(r.get("RSREASND", "") or "")
-        if reason and reason != "nan":
-            source += f" | NOT DONE: {reason}"
-        evaluator = r["RSEVALID"] if str(r.get("RSEVALID", "")) not in ("", "nan") else r.get("RSEVAL", "")
-        if evaluator and str(evaluator) != "nan":
-            source += f" | evaluator {evaluator}"
-        rows.append((subject, event, criteria, category, source))
-    return pd.DataFrame(rows, columns=["USUBJID", "event_id", "criteria", "category", "source"])
+        same = group["result"].nunique() == 1
+        notes.add(subject, "RS", f"{'duplicate' if same else 'conflicting'} records: RSSEQ={seqs} "
+                  f"({event} {criteria} OVRLRESP) "
+                  f"{'identical; kept once' if same else 'differ; none imported'}")
+        drop[group.index[1:] if same else group.index] = True
+    overall = overall[~drop]
+    category = overall["result"].map(mp.CATEGORY_FROM_RSORRES)
+    for r in overall[category.isna()].itertuples():
+        notes.add(r.USUBJID, "RS", f"not a response category: RSSEQ={r.RSSEQ} "
+                  f"OVRLRESP={r.result!r} ({r.event_id}) not imported")
+    overall, category = overall[category.notna()], category[category.notna()]
+    components = pd.Series([comp_text.get(k, "") for k in zip(
+        overall["USUBJID"], overall["event_id"], overall["criteria"])], index=overall.index,
+        dtype=object)
+    reason, evaluator = _col(overall, "RSREASND"), _evaluator(overall, "RS")
+    source = ("RS RSSEQ=" + overall["RSSEQ"] + " OVRLRESP=" + overall["result"]
+              + components.where(components == "", " | " + components)
+              + reason.where(reason == "", " | NOT DONE: " + reason)
+              + evaluator.where(evaluator == "", " | evaluator " + evaluator))
+    return pd.DataFrame({"USUBJID": overall["USUBJID"], "event_id": overall["event_id"],
+                         "criteria": overall["criteria"], "category": category,
+                         "source": source}).reset_index(drop=True)
 
 
 def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
@@ -512,10 +518,8 @@ def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
                    for s, i in zip(lb["LBSEQ"], lb["imputed_"])]})
 
 
-def _timeline_rows(events: pd.DataFrame, ex: pd.DataFrame | None, ref: dict[str, str]
-                   ) -> pd.DataFrame:
-    labels = {"TR": "tumour assessment", "TU": "tumour assessment", "RS": "tumour assessment",
-              "LB": "laboratory tests", "EX": "study treatment"}
+def _timeline_rows(events: pd.DataFrame, ref: dict[str, str]) -> pd.DataFrame:
+    """timeline.csv rows of the assessment events, each placed relative to RFSTDTC."""
     category = np.where(events["domains"].str.contains("TR|TU|RS"), "imaging",
                         np.where(events["domains"].str.contains("LB"), "lab", "systemic"))
     source = []
@@ -534,15 +538,12 @@ def _timeline_rows(events: pd.DataFrame, ex: pd.DataFrame | None, ref: dict[str,
         "category": category, "anchor": ROOT_EVENT, "offset_days": events["day_"].astype(str),
         "status": np.where(events["imputed"], "assumed", _DERIVED), "source": source,
     })
-    if ex is not None and not ex.empty:
-        # EX rows carry their own event (the exposure), named by VISIT or treatment + day.
-        _ = labels
     return out
 
 
 def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
     """EX records as systemic events: one per record."""
-    names = [(_slug(v) if v else _slug(t) + f"day_{int(d)}")
+    names = [(_slug(v) if v else _slug(t) + f"_day{int(d)}")
              for v, t, d in zip(_col(ex, "VISIT"), _col(ex, "EXTRT"), ex["day_"])]
     return pd.DataFrame({
         "USUBJID": ex["USUBJID"], "event_id": names, "label": _col(ex, "EXTRT"),
@@ -550,6 +551,16 @@ def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
         "status": np.where(ex["imputed_"] != "", "assumed", _DERIVED),
         "source": [f"EX EXSEQ={s}" + (f"; {i}" if i else "") for s, i in
                    zip(ex["EXSEQ"], ex["imputed_"])]})
+
+
+def _write_rows(path: Path, header: list[str], rows) -> None:
+    """A small CSV written as pandas' ``to_csv`` would (minimal quoting, '\\n'), atomically;
+    one table per subject is too small for a DataFrame to pay off."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_bytes(path, text.getvalue().encode("utf-8"))
 
 
 def _title(studyid: str, usubjid: str) -> str:
@@ -639,7 +650,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
                                           from_dy_=False, domain_="TR")
     events = _events([f for f in (tr, rs_t, lb_t) if f is not None])
     for subject, group in events.groupby("USUBJID"):
-        multi = group[group["event_id"].str.contains(r"day_-?\d+$")]
+        multi = group[group["event_id"].str.contains(r"_day-?\d+$")]
         for r in multi.itertuples():
             notes.add(subject, "TR", f"one visit on several dates: VISITNUM={r.VISITNUM} on "
                       f"day {r.day_} kept as event {r.event_id}")
@@ -654,17 +665,27 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     lesions = _tr_rows(tr, lesion_info, notes, counts)
     responses = _response_rows(rs_t, notes) if rs_t is not None else None
     labs = _lab_rows(lb_t, notes) if lb_t is not None else None
-    timeline = _timeline_rows(events, None, ref)
+    timeline = _timeline_rows(events, ref)
     if ex_t is not None:
         timeline = pd.concat([timeline, _ex_events(ex_t)], ignore_index=True)
-    who = _evaluator(tr, "TR")
     evalids = dict(zip(tr["USUBJID"], _col(tr, "TREVALID")))
     evals = dict(zip(tr["USUBJID"], _col(tr, "TREVAL")))
-    _ = who
 
-    by = lambda frame: {} if frame is None else dict(list(frame.groupby("USUBJID", sort=False)))  # noqa: E731
-    lesions_by, responses_by, labs_by, timeline_by = by(lesions), by(responses), by(labs), by(timeline)
+    # Split every table once into per-subject lists of rows in the file's column order.
+    def by(frame, file):
+        if frame is None or frame.empty:
+            return {}
+        cells = frame[schema.columns(file)].astype(object).fillna("").to_numpy()
+        return {subject: cells[idx] for subject, idx in frame.groupby("USUBJID", sort=False).indices.items()}
+
+    lesions_by, responses_by = by(lesions, "lesions.csv"), by(responses, "responses.csv")
+    labs_by, timeline_by = by(labs, "labs.csv"), by(timeline, "timeline.csv")
+    criteria_by = ({} if responses is None else
+                   responses.groupby("USUBJID")["criteria"].agg(set).to_dict())
     baseline_events = events.sort_values("day_").groupby("USUBJID")["event_id"].first()
+    base_ok = set(lesions.loc[lesions["role"].isin(["target", "non_target"])
+                              & (lesions["event_id"].to_numpy() == lesions["USUBJID"].map(
+                                  baseline_events).to_numpy()), "USUBJID"])
     dm_rows = dm.set_index("USUBJID", drop=False)
     # The baseline is the visit at which TU identified the target and non-target lesions.
     ident = tu[_col(tu, "TUORRES").str.upper().isin(["TARGET", "NON-TARGET"])]
@@ -681,20 +702,17 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         if subject in summary.skipped:
             continue
         subject_lesions = lesions_by.get(subject)
-        if subject_lesions is None or subject_lesions.empty:
+        if subject_lesions is None or not len(subject_lesions):
             summary.skipped[subject] = f"no TU/TR records for evaluator {evaluator}"
             continue
-        first_event = baseline_events.get(subject)
         visit = identified_at.get(subject)
         if visit is not None and visit not in tr_visits.get(subject, set()):
             summary.skipped[subject] = (f"no baseline: no TR records at VISITNUM={visit}, where "
                                         "TU identified the lesions")
             continue
-        baseline_rows = subject_lesions[(subject_lesions["event_id"] == first_event)
-                                        & subject_lesions["role"].isin(["target", "non_target"])]
-        if baseline_rows.empty:
+        if subject not in base_ok:
             summary.skipped[subject] = (f"no baseline: no target or non-target lesion assessed at "
-                                        f"the first visit ({first_event})")
+                                        f"the first visit ({baseline_events.get(subject)})")
             continue
         name = safe_name(subject)
         if name in written_names and written_names[name] != subject:
@@ -702,35 +720,25 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
             notes.add(subject, "DM", f"folder name clash: written as {name}")
         written_names[name] = subject
         folder = out_dir / name
-        subject_responses = responses_by.get(subject)
-        criteria = ["RECIST1.1"]
-        if subject_responses is not None and (subject_responses["criteria"] == "iRECIST").any():
-            criteria.append("iRECIST")
-        if subject_responses is not None and (subject_responses["criteria"] == "mRECIST").any():
-            criteria.insert(1, "mRECIST")
+        said = criteria_by.get(subject, set())
+        criteria = [c for c in schema.RESPONSE_CRITERIA if c in said | {"RECIST1.1"}]
         facts = _facts(dm_rows.loc[subject], evals.get(subject, evaluator),
                        evalids.get(subject, ""), criteria)
         rf = ref.get(subject, "")
-        root = pd.DataFrame([{
-            "event_id": ROOT_EVENT,
-            "label": "Reference start: first dose of study treatment (DM RFSTDTC)",
-            "category": "systemic", "anchor": "", "offset_days": "0", "status": _DERIVED,
-            "source": f"DM RFSTDTC={rf}: day 0" if rf else "SDTM study day 1 (--DY=1) is day 0"}])
-        subject_timeline = pd.concat([root, timeline_by[subject].drop(columns="USUBJID")],
-                                     ignore_index=True)
+        root = [ROOT_EVENT, "Reference start: first dose of study treatment (DM RFSTDTC)",
+                "systemic", "", "0", _DERIVED,
+                f"DM RFSTDTC={rf}: day 0" if rf else "SDTM study day 1 (--DY=1) is day 0"]
         tables = {
-            "facts.csv": facts,
-            "timeline.csv": subject_timeline,
-            "lesions.csv": subject_lesions.drop(columns="USUBJID")[schema.columns("lesions.csv")],
-            "labs.csv": (labs_by[subject].drop(columns="USUBJID") if subject in labs_by
-                         else pd.DataFrame(columns=schema.columns("labs.csv"))),
+            "facts.csv": facts.to_numpy(),
+            "timeline.csv": [root, *timeline_by.get(subject, [])],
+            "lesions.csv": subject_lesions,
+            "labs.csv": labs_by.get(subject, []),
         }
-        if subject_responses is not None:
-            tables["responses.csv"] = subject_responses.drop(columns="USUBJID")[
-                schema.columns("responses.csv")]
-        for file, frame in tables.items():
-            write_table(frame[schema.columns(file)], folder / file)
-            totals[file] += len(frame)
+        if subject in responses_by:
+            tables["responses.csv"] = responses_by[subject]
+        for file, rows in tables.items():
+            _write_rows(folder / file, schema.columns(file), rows)
+            totals[file] += len(rows)
         summary.imported.append(folder)
     summary.rows.update({f"written {k}": v for k, v in totals.items()})
     summary.rows.update(counts)
