@@ -3,8 +3,6 @@ pharmaversesdtm test data and on the case folders of data/."""
 
 from __future__ import annotations
 
-import gzip
-import shutil
 import time
 
 import numpy as np
@@ -169,44 +167,67 @@ def _read(path):
     return pd.read_csv(path, dtype=str, keep_default_na=False)
 
 
+def _originals():
+    tr, tu = _read(SDTM / "tr_onco.csv.gz"), _read(SDTM / "tu_onco.csv.gz")
+    rs = pd.concat([_read(SDTM / "rs_onco.csv.gz"), _read(SDTM / "rs_onco_irecist.csv.gz")])
+    inv = lambda f, p: f[(f[f"{p}EVAL"] == "INVESTIGATOR") & (f[f"{p}EVALID"] == "")]  # noqa: E731
+    return {"tr": inv(tr, "TR"), "tu": inv(tu, "TU"), "rs": inv(rs, "RS")}
+
+
+def _tr_key(frame):
+    value = pd.to_numeric(frame["TRSTRESN"].replace("", None), errors="coerce").round(6)
+    text = np.where(value.isna(), frame["TRSTRESC"], value.astype(str))
+    return pd.DataFrame({"USUBJID": frame["USUBJID"].to_numpy(),
+                         "TRLNKID": frame["TRLNKID"].to_numpy(),
+                         "TRTESTCD": frame["TRTESTCD"].to_numpy(),
+                         "VISITNUM": frame["VISITNUM"].astype(float).to_numpy(),
+                         "month": frame["TRDTC"].str.slice(0, 7).to_numpy(), "value": text,
+                         "TRSTAT": frame["TRSTAT"].to_numpy(), "TRGRPID": frame["TRGRPID"].to_numpy(),
+                         "TRDTC": frame["TRDTC"].to_numpy()})
+
+
+def assert_consumed_records_reproduced(exported: dict, originals: dict, subjects) -> None:
+    """export(import(sdtm)) gives back the TU, TR and RS records the import consumed."""
+    tu = originals["tu"][originals["tu"]["USUBJID"].isin(subjects)]
+    key = lambda f: sorted(zip(f["USUBJID"], f["TULNKID"], f["TUORRES"], f["TULOC"],  # noqa: E731
+                               f["VISITNUM"].astype(float)))
+    assert key(exported["tu"]) == key(tu)
+    # Consumed TR tests: LDIAM, TUMSTATE, and LPERP of lymph nodes (their short axis).
+    tr = originals["tr"][originals["tr"]["USUBJID"].isin(subjects)]
+    nodes = set(zip(tu.loc[tu["TULOC"] == "LYMPH NODE", "USUBJID"],
+                    tu.loc[tu["TULOC"] == "LYMPH NODE", "TULNKID"]))
+    is_node = pd.Series([k in nodes for k in zip(tr["USUBJID"], tr["TRLNKID"])], index=tr.index)
+    tr = tr[tr["TRTESTCD"].isin(["LDIAM", "TUMSTATE"]) | ((tr["TRTESTCD"] == "LPERP") & is_node)]
+    mine = exported["tr"][exported["tr"]["TRTESTCD"].isin(["LDIAM", "LPERP", "TUMSTATE"])]
+    a, b = _tr_key(tr), _tr_key(mine)
+    cols = ["USUBJID", "TRLNKID", "TRTESTCD", "VISITNUM", "month", "value", "TRSTAT", "TRGRPID"]
+    left = a[cols].sort_values(cols).drop_duplicates().reset_index(drop=True)
+    assert left.equals(b[cols].sort_values(cols).reset_index(drop=True))
+    # Dates: complete ones come back as they were; a partial one (2014-01) comes back completed.
+    merged = a.merge(b, on=cols, suffixes=("", "_out")).drop_duplicates()
+    assert all(o.startswith(i) for i, o in zip(merged["TRDTC"], merged["TRDTC_out"]))
+    # RS: every recorded record (OVRLRESP and its components), RSSEQ kept, by the standard result.
+    rs = originals["rs"][originals["rs"]["USUBJID"].isin(subjects)]
+    rs = rs[rs["RSSTRESC"] != "CHECK"]
+    got = exported["rs"][exported["rs"]["RSEVAL"] == "INVESTIGATOR"]
+    rkey = lambda f: sorted(zip(f["USUBJID"], f["RSSEQ"].astype(int), f["RSTESTCD"],  # noqa: E731
+                                f["RSSTRESC"], f["VISITNUM"].astype(float), f["RSCAT"]))
+    # 01-711-1143's CHECK visit: its overall call is no category, so its components
+    # (RSSEQ 20, 22, 24) have no response row to ride on; the import log says so.
+    lost = {("01-711-1143", 20), ("01-711-1143", 22), ("01-711-1143", 24)}
+    assert rkey(got) == [k for k in rkey(rs) if (k[0], k[1]) not in lost]
+
+
+def _export_all(folders):
+    parts = [export_case(folder) for folder in folders]
+    return {name: pd.concat([p[name] for p in parts if not p[name].empty], ignore_index=True)
+            .astype(str).replace("nan", "")
+            for name in ("tu", "tr", "rs")}
+
+
 def test_export_of_import_reproduces_consumed_records(imported):
     out, summary = imported
-    tr_all, tu_all, rs_all = (_read(SDTM / f) for f in
-                              ("tr_onco.csv.gz", "tu_onco.csv.gz", "rs_onco.csv.gz"))
-    for folder in summary.imported:
-        subject = folder.name
-        exported = export_case(folder)
-        tu = tu_all[(tu_all["USUBJID"] == subject) & (tu_all["TUEVAL"] == "INVESTIGATOR")]
-        key = lambda f: sorted(zip(f["TULNKID"], f["TUORRES"], f["TULOC"], f["VISITNUM"].astype(float)))  # noqa: E731
-        assert key(exported["tu"]) == key(tu), subject
-        tr = tr_all[(tr_all["USUBJID"] == subject) & (tr_all["TREVAL"] == "INVESTIGATOR")]
-        tr = tr[tr["TRTESTCD"].isin(["LDIAM", "TUMSTATE"])
-                | ((tr["TRTESTCD"] == "LPERP") & tr["TRLNKID"].isin(
-                    tu.loc[tu["TULOC"] == "LYMPH NODE", "TULNKID"]))]
-        mine = exported["tr"]
-        mine = mine[mine["TRTESTCD"].isin(["LDIAM", "LPERP", "TUMSTATE"])]
-
-        def trkey(f):
-            value = pd.to_numeric(f["TRSTRESN"].replace("", None), errors="coerce").round(6)
-            text = np.where(value.isna(), f["TRSTRESC"], value.astype(str))
-            return sorted(zip(f["TRLNKID"], f["TRTESTCD"], f["VISITNUM"].astype(float),
-                              f["TRDTC"].str.slice(0, 7), text, f["TRSTAT"], f["TRGRPID"]))
-        # Duplicated records of 01-711-1143 are exported once (they were identical).
-        assert trkey(mine) == sorted(set(trkey(tr))) or subject == "01-711-1143", subject
-        rs = rs_all[(rs_all["USUBJID"] == subject) & (rs_all["RSEVAL"] == "INVESTIGATOR")
-                    & (rs_all["RSORRES"] != "CHECK")]
-        got = exported["rs"]
-        if got.empty:
-            assert rs.empty, subject
-            continue
-        got = got[got["RSEVAL"] == "INVESTIGATOR"]
-        rkey = lambda f: sorted(zip(f["RSSEQ"].astype(int), f["RSTESTCD"], f["RSORRES"],  # noqa: E731
-                                    f["VISITNUM"].astype(float), f["RSCAT"]))
-        expected = rkey(rs)
-        if subject == "01-711-1143":  # components of the CHECK visit have no overall to ride on
-            expected = [k for k in expected if k[0] not in (20, 22, 24)]
-        assert [k for k in rkey(got) if k[4] == "RECIST 1.1"] == \
-            [k for k in expected if k[4] == "RECIST 1.1"], subject
+    assert_consumed_records_reproduced(_export_all(summary.imported), _originals(), SUBJECTS)
 
 
 def test_export_writes_sdtm_names_and_computed_calls(tmp_path, capsys):
@@ -226,12 +247,21 @@ def test_export_writes_sdtm_names_and_computed_calls(tmp_path, capsys):
 
 
 @pytest.mark.slow
-def test_full_import_all_subjects_valid_and_timed(tmp_path):
+def test_full_import_all_subjects_valid_timed_and_round_trip(tmp_path):
     start = time.perf_counter()
-    summary = import_sdtm(SDTM, tmp_path, echo=lambda line: None)
+    summary = import_sdtm(SDTM, tmp_path / "cases", echo=lambda line: None)
     seconds = time.perf_counter() - start
     assert len(summary.imported) == 254 and summary.skipped == {}
     print(f"imported {len(summary.imported)} subjects in {seconds:.1f} s "
           f"({len(summary.imported) / seconds:.0f} subjects/s)")
     for folder in summary.imported:
         assert validate_case(folder) == [], folder
+    # export(import(sdtm)) for every subject, then import(export(...)) of all of them at once.
+    exported = _export_all(summary.imported)
+    assert_consumed_records_reproduced(exported, _originals(), [p.name for p in summary.imported])
+    for folder in summary.imported:
+        export_sdtm(folder, tmp_path / "sdtm" / folder.name)
+    for folder in summary.imported:
+        again = import_sdtm(tmp_path / "sdtm" / folder.name, tmp_path / "again",
+                            evaluator="INVESTIGATOR", echo=lambda line: None)
+        assert _lesion_rows(load_case(again.imported[0])) == _lesion_rows(load_case(folder))

@@ -34,12 +34,13 @@ import re
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
 import pandas as pd
 
-from casekit.case import schema, units
+from casekit.case import schema
 from casekit.interop import mapping as mp
 from casekit.outputs import write_bytes, write_table
 
@@ -833,7 +834,7 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
 
     def tr(r, testcd, result="", number=None, not_done="", role=None):
         tr_rows.append({**ident, "DOMAIN": "TR", "TRGRPID": mp.TUORRES_FROM_ROLE[role or r.role],
-                        "TRLNKID": "" if r is None else r.lesion_id, "TRTESTCD": testcd,
+                        "TRLNKID": r.lesion_id, "TRTESTCD": testcd,
                         "TRTEST": mp.TEST_NAMES[testcd], "TRORRES": result,
                         "TRORRESU": "mm" if number is not None else "",
                         "TRSTRESC": result,
@@ -841,7 +842,7 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
                         "TRSTRESU": "mm" if number is not None else "",
                         "TRSTAT": "NOT DONE" if not_done is not None and not_done != "" else "",
                         "TRREASND": not_done or "", "TREVAL": evaluator, "TREVALID": evaluator_id,
-                        "event_id": r.event_id if r is not None else None})
+                        "event_id": r.event_id})
 
     assessed_at: dict[str, set] = {}
     for r in lesions.itertuples(index=False):
@@ -869,11 +870,9 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
             elif (rows["measure"] == "").all():
                 tr(first, "DIAMETER", not_done="NOT MEASURED")
                 values.append(np.nan)
-        class _E:  # the event-level SUMDIAM record has no lesion
-            lesion_id, role = "", "target"
-        _E.event_id = event_id
         total = float(np.sum(values)) if not np.isnan(values).any() else None
-        tr(_E, "SUMDIAM", "" if total is None else _number_text(total),
+        event_level = SimpleNamespace(event_id=event_id, lesion_id="", role="target")
+        tr(event_level, "SUMDIAM", "" if total is None else _number_text(total),
            number=None if total is None else True, not_done="" if total is not None else "NOT MEASURED")
     # A non-target identified earlier with no row at an assessment event: not done.
     first_day = dict(zip(firsts["lesion_id"], firsts["day"]))
