@@ -86,10 +86,7 @@ class ImportSummary:
 
     def lines(self) -> list[str]:
         out = [f"imported {len(self.imported)} subject(s); skipped {len(self.skipped)}"]
-        reasons: dict[str, int] = {}
-        for reason in self.skipped.values():
-            reasons[reason.split(":")[0]] = reasons.get(reason.split(":")[0], 0) + 1
-        out += [f"  skipped, {why}: {n}" for why, n in sorted(reasons.items())]
+        out += [f"  skipped {subject}: {reason}" for subject, reason in self.skipped.items()]
         out.append("rows: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
         kinds: dict[str, int] = {}
         for _, domain, what in self.notes:
@@ -854,7 +851,10 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
             tr(r, "TUMSTATE", mp.TUMSTATE_FROM_ASSESSMENT[r.role][r.assessment])
         if not r.measure and not r.assessment:
             reason = _NOT_DONE.search(r.source)
-            tr(r, "LDIAM", not_done=reason.group(1).strip() if reason else "NOT MEASURED")
+            why = reason.group(1).strip() if reason else "NOT MEASURED"
+            tr(r, "LDIAM", not_done=why)
+            if r.kind == "lymph_node":  # its short axis was not measured either
+                tr(r, "LPERP", not_done=why)
     # DIAMETER (the RECIST diameter of each target) and SUMDIAM per event.
     targets = lesions[lesions["role"] == "target"]
     for event_id, group in targets.groupby("event_id", sort=False):
