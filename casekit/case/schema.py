@@ -25,9 +25,10 @@ LESION_ROLES = ("target", "non_target", "new")
 LESION_MEASURES = ("longest", "viable", "short_axis")
 LESION_ASSESSMENTS = ("present", "absent", "unequivocal_progression", "suspected")
 RESPONSE_CRITERIA = ("RECIST1.1", "mRECIST", "iRECIST")
-# RECIST 1.1 / mRECIST calls, and iRECIST's (Seymour 2017: iCR, iPR, iSD, iUPD, iCPD).
+# RECIST 1.1 / mRECIST calls, and iRECIST's (Seymour 2017: iCR, iPR, iSD, iUPD, iCPD, and
+# non-iCR/non-iUPD for non-target disease only, as SDTM RS records it).
 RESPONSE_CATEGORIES = ("CR", "PR", "SD", "non-CR/non-PD", "PD", "NE",
-                       "iCR", "iPR", "iSD", "iUPD", "iCPD")
+                       "iCR", "iPR", "iSD", "iUPD", "iCPD", "non-iCR/non-iUPD")
 CLAIM_COMPARATORS = ("eq", "lt", "le", "gt", "ge")
 #: How ``casekit new-case`` marks its example rows (in ``source``); validation refuses a
 #: case that still holds one, so a scaffold is never mistaken for a case.

@@ -1,6 +1,6 @@
-"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite|series`` (the console
-script) or ``python -m casekit ...``; the same parser serves both, named after the way it was
-started.
+"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite|series|import-sdtm|
+export-sdtm|concordance`` (the console script) or ``python -m casekit ...``; the same parser
+serves both, named after the way it was started.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad input (with ``file:line:column`` messages
 and no traceback).
@@ -177,6 +177,98 @@ def _add_series_command(sub) -> None:
     series.set_defaults(func=run)
 
 
+def _import_sdtm(args: argparse.Namespace) -> int:
+    from casekit.interop.sdtm import SdtmInputError, import_sdtm
+
+    try:
+        import_sdtm(args.sdtm_dir, args.out, evaluator=args.evaluator, subjects=args.subjects)
+    except SdtmInputError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _export_sdtm(args: argparse.Namespace) -> int:
+    from casekit.case import CaseError
+    from casekit.interop.sdtm import export_sdtm
+
+    try:
+        written = export_sdtm(args.case, args.out)
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        print(f"error: {args.case} is not a valid case", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    for path in written:
+        print(path)
+    return EXIT_OK
+
+
+def _concordance(args: argparse.Namespace) -> int:
+    from casekit.case import CaseError
+    from casekit.interop.concordance import concordance_command
+    from casekit.interop.sdtm import SdtmInputError
+
+    try:
+        concordance_command(args.cases, args.out, sdtm_dir=args.sdtm, evaluators=args.evaluator,
+                            subjects=args.subjects)
+    except (SdtmInputError, ValueError) as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return EXIT_BAD_INPUT
+    except OSError as exc:
+        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    return EXIT_OK
+
+
+def _add_sdtm_commands(sub) -> None:
+    """import-sdtm, export-sdtm and concordance (casekit.interop)."""
+    imp = sub.add_parser("import-sdtm", help="write one case folder per subject of SDTM data",
+                         description="Read DM, TU, TR (required) and RS, LB, EX (optional) "
+                         "CSV[.gz] files from SDTM_DIR and write one case folder per subject "
+                         "under --out, plus import_log.csv of every irregularity; prints a "
+                         "summary. Exit 2 when a domain or variable is missing or unreadable.")
+    imp.add_argument("sdtm_dir", metavar="SDTM_DIR")
+    imp.add_argument("--out", required=True, metavar="CASES_DIR")
+    imp.add_argument("--evaluator", default="INVESTIGATOR",
+                     help="whose records: --EVALID or --EVAL, e.g. INVESTIGATOR (default), "
+                     "'RADIOLOGIST 1'")
+    imp.add_argument("--subjects", nargs="+", metavar="ID", help="only these USUBJIDs")
+    imp.set_defaults(func=_import_sdtm)
+
+    exp = sub.add_parser("export-sdtm", help="write a case folder as SDTM CSV files",
+                         description="Write DM, TU, SUPPTU, TR, RS (recorded and computed "
+                         "calls), LB, EX and define.csv for a case folder.")
+    exp.add_argument("--case", required=True, metavar="DIR")
+    exp.add_argument("--out", required=True, metavar="DIR")
+    exp.set_defaults(func=_export_sdtm)
+
+    con = sub.add_parser("concordance", help="recomputed RECIST 1.1 vs recorded responses",
+                         description="Per visit, per evaluator: recorded RS call beside the "
+                         "recomputed one, with the named rule behind every disagreement; "
+                         "writes concordance_visits.csv, concordance_summary.csv, "
+                         "concordance_confusion.csv and concordance_rules.csv in --out.")
+    con.add_argument("cases", nargs="*", metavar="CASE_DIR", help="imported case folders")
+    con.add_argument("--sdtm", metavar="SDTM_DIR",
+                     help="import these SDTM data first (into OUT/cases/<evaluator>/)")
+    con.add_argument("--evaluator", action="append",
+                     help="with --sdtm: evaluators to import (repeatable; default: "
+                     "INVESTIGATOR, 'RADIOLOGIST 1', 'RADIOLOGIST 2')")
+    con.add_argument("--subjects", nargs="+", metavar="ID", help="with --sdtm: only these")
+    con.add_argument("--out", required=True, metavar="DIR")
+    con.set_defaults(func=_concordance)
+
+
 def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -221,6 +313,7 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     refresh.set_defaults(func=_refresh)
     _add_cite_command(sub)
     _add_series_command(sub)
+    _add_sdtm_commands(sub)
     return parser
 
 

@@ -1,0 +1,334 @@
+"""Concordance of recomputed RECIST 1.1 time-point responses with recorded RS calls.
+
+For each case (one subject, one evaluator, as :func:`casekit.interop.sdtm.import_sdtm`
+writes it) the overall response computed by :func:`casekit.rules.response.assess` is set
+beside the recorded call at every visit. Agreement is summarised per evaluator as a
+percentage, Cohen's kappa (Cohen J. Educ Psychol Meas 1960;20:37-46: kappa = (p_o - p_e) /
+(1 - p_e), p_e = sum over categories of the product of the two marginal proportions) and a
+confusion matrix.
+
+Every discordant visit is explained by a NAMED rule, established by re-running the visit
+with the alternative rule: a small reference calculator of RECIST 1.1 (Eisenhauer 2009)
+takes switches for the simplifications of pharmaversesdtm's ``data-raw/rs_onco.R``
+(:data:`RULES`); with no switch it must give the engine's call (checked at every visit),
+and the explanation is the smallest set of switches that reproduces the recorded overall,
+target and non-target calls. A visit no set reproduces is listed as unexplained.
+"""
+
+from __future__ import annotations
+
+import itertools
+import re
+from pathlib import Path
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+#: The simplifications of rs_onco.R, each against the RECIST 1.1 rule it replaces.
+RULES = {
+    "pd_from_baseline": "recorded PD measured from baseline; RECIST 1.1 measures progression "
+                        "from the nadir (Eisenhauer 2009 §4.3.1; rs_onco.R: 'Nadir Not Used "
+                        "In PD Derivation')",
+    "no_5mm_minimum": "recorded PD ignores the 5 mm absolute minimum increase (§4.3.1)",
+    "small_nodes_as_targets": "recorded sum keeps lymph-node targets with a short axis < 15 mm; "
+                              "RECIST 1.1 cannot measure them as targets (§3.1.1, §4.2)",
+    "missing_target_ignored": "recorded sum leaves an unmeasured target out (sum of the rest, "
+                              "rs_onco.R sum(na.rm = TRUE)); RECIST 1.1 calls the target "
+                              "response NE unless the rest already show PD (§4.4.2)",
+    "sum_of_tr_diameter": "recorded sum adds the TR DIAMETER records, which at this visit differ "
+                          "from the LDIAM/LPERP measure RECIST 1.1 uses (tr_onco.R draws each "
+                          "lesion's location anew at every visit, so a lymph node per TU is "
+                          "measured as a non-node there, or the reverse)",
+    "cr_needs_zero_sum": "recorded CR needs a sum of 0 (rs_onco.R PCHG <= -100); RECIST 1.1 "
+                         "accepts nodal targets < 10 mm short axis (§4.3.1)",
+}
+UNEXPLAINED = "unexplained"
+ENGINE_MISMATCH = "unexplained: reference calculator and engine disagree"
+
+VISIT_COLUMNS = ["subject", "evaluator", "criteria", "event_id", "day", "recorded",
+                 "computed", "agree", "recorded_target", "computed_target",
+                 "recorded_non_target", "computed_non_target", "rule", "all_rules_call"]
+
+_COMPONENT = re.compile(r"RSSEQ=[0-9]+ (TRGRESP|NTRGRESP)=([^|]*?)\s*(?:\||$)")
+_WORDS = {"NON-CR/NON-PD": "non-CR/non-PD"}
+_DIAMETER = re.compile(r"DIAMETER=([0-9.]+) differs")
+
+
+# ------------------------------------------------------------------ agreement statistics
+
+
+def cohen_kappa(first, second) -> float:
+    """Cohen's kappa of two raters' categorical calls (NaN when chance agreement is 1)."""
+    a, b = pd.Series(list(first), dtype=object), pd.Series(list(second), dtype=object)
+    n = len(a)
+    if n == 0:
+        return float("nan")
+    observed = float((a.to_numpy() == b.to_numpy()).mean())
+    pa, pb = a.value_counts() / n, b.value_counts() / n
+    expected = float(sum(pa.get(k, 0.0) * pb.get(k, 0.0) for k in set(pa.index) | set(pb.index)))
+    if expected == 1.0:
+        return float("nan")
+    return (observed - expected) / (1.0 - expected)
+
+
+# ------------------------------------------------------------------ reference calculator
+
+_NORMAL_NODE, _NODE_TARGET, _PD_PCT, _PR_PCT, _PD_ABS = 100, 150, 20, 30, 50  # tenths of mm
+
+
+def _overall(target: str, non_target: str, new: str) -> str:
+    """RECIST 1.1 §4.4.1 (Tables 1 and 2), which rs_onco.R's OVRLRESP also follows."""
+    if new == "yes" or "PD" in (target, non_target):
+        return "PD"
+    if target == "NA":
+        return {"NA": "NE"}.get(non_target, non_target)
+    if target == "CR":
+        return "CR" if non_target in ("CR", "NA") else "PR"
+    if target == "NE":
+        return "NE"
+    return target  # PR or SD whatever the non-PD non-target call
+
+
+def reference_calls(lesions: pd.DataFrame, rules=frozenset()) -> dict[str, tuple[str, str, str]]:
+    """(target, non_target, overall) per follow-up event under RECIST 1.1 (Eisenhauer 2009
+    §3.1.1, §4.2, §4.3.1-4.3.5, §4.4.1-4.4.2) with the simplifications in ``rules`` switched
+    on (keys of :data:`RULES`)."""
+    rows = lesions.sort_values("day", kind="stable")
+    order = rows.drop_duplicates("event_id")[["event_id", "day"]]
+    events = list(order["event_id"])
+    sizes: dict[tuple, dict] = {}
+    states: dict[tuple, set] = {}
+    for r in rows.itertuples(index=False):
+        key = (r.event_id, r.lesion_id)
+        sizes.setdefault(key, {})
+        states.setdefault(key, set())
+        if r.measure and not np.isnan(r.size_cm):
+            recorded = _DIAMETER.search(r.source) if "sum_of_tr_diameter" in rules else None
+            # DIAMETER is in mm (tenths of a mm = x 10); size_cm x 100 is tenths of a mm.
+            sizes[key][r.measure] = (int(round(float(recorded.group(1)) * 10)) if recorded
+                                     else int(round(r.size_cm * 100)))
+        if r.assessment:
+            states[key].add(r.assessment)
+    base = events[0]
+    at_base = rows[rows["event_id"] == base].drop_duplicates("lesion_id")
+    kind = dict(zip(rows["lesion_id"], rows["kind"]))
+    targets, nodes, non_targets, watched = {}, set(), [], {}
+
+    def size(event, lesion, measure):
+        if (event, lesion) not in sizes:
+            return None
+        if "absent" in states[(event, lesion)]:
+            return 0
+        return sizes[(event, lesion)].get(measure)
+
+    for r in at_base.itertuples(index=False):
+        if r.role == "new":
+            continue
+        measure = "short_axis" if r.kind == "lymph_node" else "longest"
+        value = size(base, r.lesion_id, measure)
+        if r.kind == "lymph_node":
+            nodes.add(r.lesion_id)
+            if value is not None and value < _NODE_TARGET and "small_nodes_as_targets" not in rules:
+                watched[r.lesion_id] = value
+        small = (r.kind == "lymph_node" and (value is None or value < _NODE_TARGET)
+                 and "small_nodes_as_targets" not in rules)
+        if r.role == "target" and value is not None and not small:
+            targets[r.lesion_id] = measure
+        else:
+            non_targets.append(r.lesion_id)
+    base_sum = sum(size(base, lesion, m) for lesion, m in targets.items())
+    nadir = base_sum
+    out = {}
+    for event in events[1:]:
+        target = "NA"
+        if targets:
+            values = {lesion: size(event, lesion, m) for lesion, m in targets.items()}
+            measured = [v for v in values.values() if v is not None]
+            total = sum(measured)
+            missing = len(measured) < len(values)
+            reference = base_sum if "pd_from_baseline" in rules else nadir
+            increase = total - reference
+            progression = increase * 100 >= _PD_PCT * reference and (
+                increase >= _PD_ABS or "no_5mm_minimum" in rules)
+            if missing and "missing_target_ignored" not in rules:
+                target = "PD" if progression else "NE"
+            elif progression:
+                target = "PD"
+            elif (total == 0 if "cr_needs_zero_sum" in rules else all(
+                    (v < _NORMAL_NODE if lesion in nodes else v == 0)
+                    for lesion, v in values.items() if v is not None)):
+                target = "CR"
+            elif (base_sum - total) * 100 >= _PR_PCT * base_sum:
+                target = "PR"
+            else:
+                target = "SD"
+            if not missing:
+                nadir = min(nadir, total)
+        non_target = "NA"
+        if non_targets:
+            found = [(lesion, states.get((event, lesion))) for lesion in non_targets]
+            if any(s and "unequivocal_progression" in s for _, s in found):
+                non_target = "PD"
+            elif any(s is None or (not s and not sizes.get((event, lesion))) for lesion, s in found):
+                non_target = "NE"
+            elif all("absent" in s or (lesion in nodes and sizes[(event, lesion)].get(
+                    "short_axis", _NORMAL_NODE) < _NORMAL_NODE) for lesion, s in found):
+                non_target = "CR"
+            else:
+                non_target = "non-CR/non-PD"
+        new = "no"
+        for (e, lesion), s in states.items():
+            if e == event and lesion not in targets and lesion not in non_targets and \
+                    s & {"present", "unequivocal_progression"}:
+                new = "yes"
+        for lesion in watched:
+            value = size(event, lesion, "short_axis")
+            if value is not None and value >= _NODE_TARGET:
+                new = "yes"
+        out[event] = (target, non_target, _overall(target, non_target, new))
+    return out
+
+
+def _explain(lesions, event, recorded, engine_call, cache) -> str:
+    """The smallest set of RULES that reproduces the recorded calls at ``event``."""
+    if frozenset() not in cache:
+        cache[frozenset()] = reference_calls(lesions)
+    if cache[frozenset()].get(event, ("", "", ""))[2] != engine_call:
+        return ENGINE_MISMATCH
+    names = list(RULES)
+    for k in range(1, len(names) + 1):
+        for combo in itertools.combinations(names, k):
+            rules = frozenset(combo)
+            if rules not in cache:
+                cache[rules] = reference_calls(lesions, rules)
+            target, non_target, overall = cache[rules].get(event, ("", "", ""))
+            wanted_t, wanted_nt, wanted = recorded
+            if overall == wanted and (not wanted_t or wanted_t == target) and \
+                    (not wanted_nt or wanted_nt == non_target):
+                return " + ".join(combo)
+    return UNEXPLAINED
+
+
+# ------------------------------------------------------------------ per case and overall
+
+
+def _load(case):
+    from casekit.case import load_case
+
+    return load_case(case) if isinstance(case, (str, Path)) else case
+
+
+def _case_visits(case, criteria: str) -> pd.DataFrame:
+    from casekit.rules.response import assess
+
+    recorded = case.responses[case.responses["criteria"] == criteria]
+    if recorded.empty:
+        return pd.DataFrame(columns=VISIT_COLUMNS)
+    assessed = assess(case.lesions, criteria).set_index("event_id")
+    subject = case.fact("usubjid", case.path.name)
+    evaluator = case.fact("evaluator_id") or case.fact("evaluator", "")
+    days = case.timeline.set_index("event_id")["day"]
+    cache: dict = {}
+    # Every simplification at once emulates rs_onco.R: how often does it give the recorded call?
+    emulated = reference_calls(case.lesions, frozenset(RULES)) if criteria == "RECIST1.1" else {}
+    rows = []
+    for r in recorded.itertuples(index=False):
+        parts = dict(_COMPONENT.findall(r.source))
+        rec_t = _WORDS.get(parts.get("TRGRESP", ""), parts.get("TRGRESP", ""))
+        rec_nt = _WORDS.get(parts.get("NTRGRESP", ""), parts.get("NTRGRESP", ""))
+        if r.event_id in assessed.index:
+            a = assessed.loc[r.event_id]
+            computed, comp_t, comp_nt = (str(a["overall_response"]), str(a["target_response"]),
+                                         str(a["non_target_response"]))
+        else:
+            computed = comp_t = comp_nt = ""
+        agree = computed == r.category
+        rule = ""
+        if not agree:
+            rule = (_explain(case.lesions, r.event_id, (rec_t, rec_nt, r.category), computed, cache)
+                    if criteria == "RECIST1.1" and computed else UNEXPLAINED)
+        rows.append((subject, evaluator, criteria, r.event_id, int(days[r.event_id]), r.category,
+                     computed, agree, rec_t, comp_t, rec_nt, comp_nt, rule,
+                     emulated.get(r.event_id, ("", "", ""))[2]))
+    return pd.DataFrame(rows, columns=VISIT_COLUMNS)
+
+
+def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
+    """Recorded vs recomputed time-point responses for ``cases`` (folders or loaded cases).
+
+    Returns ``visits`` (one row per recorded call, with the explaining rule of a
+    disagreement), ``summary`` (per evaluator: visits, agreement %, Cohen's kappa,
+    discordant, unexplained), ``confusion`` (per evaluator: recorded x computed counts) and
+    ``rules`` (per evaluator: discordant visits per explaining rule). ``all_rules_call`` /
+    ``all_rules_reproduce``: the call with every rule of :data:`RULES` switched on (an
+    emulation of rs_onco.R) and how many recorded calls it reproduces. Raises ValueError
+    when the engine has no ``criteria`` (iRECIST before it lands).
+    """
+    frames = [_case_visits(_load(c), criteria) for c in cases]
+    visits = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=VISIT_COLUMNS)],
+                       ignore_index=True)
+    visits = visits.sort_values(["evaluator", "subject", "day"], kind="stable").reset_index(drop=True)
+    summary_rows, confusion, rules = [], [], []
+    for evaluator, group in visits.groupby("evaluator", sort=True):
+        n = len(group)
+        agree = int(group["agree"].sum())
+        summary_rows.append(dict(
+            evaluator=evaluator, criteria=criteria, subjects=group["subject"].nunique(),
+            visits=n, agree=agree, agreement_pct=round(100.0 * agree / n, 1) if n else np.nan,
+            kappa=round(cohen_kappa(group["recorded"], group["computed"]), 3),
+            discordant=n - agree,
+            unexplained=int(group["rule"].str.startswith(UNEXPLAINED).sum()),
+            all_rules_reproduce=int((group["all_rules_call"] == group["recorded"]).sum())))
+        counts = group.groupby(["recorded", "computed"]).size()
+        confusion += [dict(evaluator=evaluator, recorded=r, computed=c, visits=int(v))
+                      for (r, c), v in counts.items()]
+        for rule, v in group.loc[~group["agree"], "rule"].value_counts().sort_index().items():
+            rules.append(dict(evaluator=evaluator, rule=rule, visits=int(v),
+                              meaning="; ".join(RULES.get(x, x) for x in rule.split(" + "))))
+    return {"visits": visits, "summary": pd.DataFrame(summary_rows),
+            "confusion": pd.DataFrame(confusion, columns=["evaluator", "recorded", "computed",
+                                                          "visits"]),
+            "rules": pd.DataFrame(rules, columns=["evaluator", "rule", "visits", "meaning"])}
+
+
+DEFAULT_EVALUATORS = ("INVESTIGATOR", "RADIOLOGIST 1", "RADIOLOGIST 2")
+
+
+def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects=None,
+                        echo: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
+    """``casekit concordance``: import (with ``sdtm_dir``) and write the tables to ``out_dir``:
+    ``concordance_visits.csv``, ``_summary``, ``_confusion``, ``_rules`` (RECIST 1.1), and
+    the iRECIST ones when the engine has iRECIST (else a message says it was skipped)."""
+    from casekit.interop.sdtm import import_sdtm, safe_name
+    from casekit.outputs import write_table
+
+    out_dir = Path(out_dir)
+    case_dirs = [Path(c) for c in cases or []]
+    if sdtm_dir is not None:
+        for evaluator in evaluators or DEFAULT_EVALUATORS:
+            echo(f"importing {evaluator}")
+            summary = import_sdtm(sdtm_dir, out_dir / "cases" / safe_name(evaluator),
+                                  evaluator=evaluator, subjects=subjects, echo=echo)
+            case_dirs += summary.imported
+    if not case_dirs:
+        raise ValueError("no case folders: give CASE_DIR arguments or --sdtm SDTM_DIR")
+    from casekit.case import load_case
+
+    loaded = [load_case(c) for c in case_dirs]
+    tables = concordance(loaded, "RECIST1.1")
+    for name, frame in tables.items():
+        write_table(frame, out_dir / f"concordance_{name}.csv")
+    for r in tables["summary"].itertuples(index=False):
+        echo(f"RECIST 1.1, {r.evaluator}: {r.visits} visits, agreement {r.agreement_pct} %, "
+             f"kappa {r.kappa}, discordant {r.discordant}, unexplained {r.unexplained}")
+    try:
+        irecist = concordance([c for c in loaded if (c.responses["criteria"] == "iRECIST").any()],
+                              "iRECIST")
+    except ValueError as exc:
+        echo(f"iRECIST concordance skipped: casekit.rules.response.assess has no iRECIST yet ({exc})")
+    else:
+        for name, frame in irecist.items():
+            write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
+        echo(f"iRECIST: {len(irecist['visits'])} visits compared")
+    return tables

@@ -1,0 +1,960 @@
+"""CDISC SDTM in and out: import DM/TU/TR/RS (+LB, EX) into case folders, export a case.
+
+Import groups every domain once by subject (never rescanning a domain per subject) and
+writes one case folder per subject, every row ``derived`` with the SDTM record it came from
+(``TR TRSEQ=17``). The mapping is the data of :mod:`casekit.interop.mapping` and is
+documented in ``data/README.md`` ("SDTM mapping"). Rules where SDTM data are messy:
+
+- **Day 0** is DM ``RFSTDTC``; an event's day is its date minus RFSTDTC (SDTM's study day
+  ``--DY`` has no day 0: day = --DY - 1 from day 1 on). Without a usable date the record's
+  ``--DY`` is used.
+- **Partial dates** (``2014-01``): completed from a complete date of the same subject,
+  visit and evaluator in the same month when there is one (the visit's date), otherwise
+  imputed to the first day of the month (year only: 1 January) — admiral's
+  ``date_imputation = "first"``. Imputed rows are marked in their ``source``, and an
+  event whose date was imputed is ``assumed`` in ``timeline.csv``.
+- **One visit number on two dates** becomes two events (``<visit>day_<d>``), reported.
+- **Not done** (``TRSTAT`` NOT DONE or no result): a target lesion gets a row without a
+  measurement (not evaluable, never zero); a non-target lesion gets no row, which the
+  response engine reads as not assessed (NE). Reported per subject.
+- **Duplicate records** (same subject, event, lesion and test) are reported: identical ones
+  are kept once; conflicting ones are all dropped, so the lesion is not evaluable there.
+- **No baseline** (no TR records at the earliest visit of the subject, or no target or
+  non-target lesion identified in TU): the subject is skipped with the reason.
+- A missing domain or variable, or a file that cannot be read, raises :class:`SdtmInputError`
+  naming the file and the variable (the command line exits 2).
+"""
+
+from __future__ import annotations
+
+import csv
+import gzip
+import io
+import re
+import zlib
+from dataclasses import dataclass, field
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Callable
+
+import numpy as np
+import pandas as pd
+
+from casekit.case import schema
+from casekit.interop import mapping as mp
+from casekit.outputs import write_bytes, write_table
+
+#: Domain -> file stems looked for in the SDTM folder (``<stem>.csv`` or ``<stem>.csv.gz``).
+DOMAIN_FILES = {
+    "DM": ("dm",), "TU": ("tu", "tu_onco"), "TR": ("tr", "tr_onco"),
+    "RS": ("rs", "rs_onco", "rs_onco_irecist"), "LB": ("lb",), "EX": ("ex",),
+    "SUPPTU": ("supptu",),
+}
+REQUIRED_DOMAINS = ("DM", "TU", "TR")
+#: Variables a domain must have (others are optional).
+REQUIRED_VARIABLES = {
+    "DM": ("USUBJID", "RFSTDTC"),
+    "TU": ("USUBJID", "TUSEQ", "TULNKID", "TUORRES"),
+    "TR": ("USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRORRES", "TRSTRESN", "VISITNUM",
+           "VISIT", "TRDTC"),
+    "RS": ("USUBJID", "RSSEQ", "RSTESTCD", "RSCAT", "RSORRES", "VISITNUM", "VISIT", "RSDTC"),
+    "LB": ("USUBJID", "LBSEQ", "LBTESTCD", "LBORRES", "LBORRESU", "VISITNUM", "VISIT", "LBDTC"),
+    "EX": ("USUBJID", "EXSEQ", "EXTRT", "EXSTDTC"),
+    "SUPPTU": ("USUBJID", "IDVARVAL", "QNAM", "QVAL"),
+}
+ROOT_EVENT = "rfstdtc"
+_KNOWN_STUDIES = {
+    "CDISCPILOT01": "pharmaversesdtm subject {usubjid} (CDISC pilot test data, not a real patient)",
+}
+_DERIVED = "derived"
+
+
+class SdtmInputError(ValueError):
+    """SDTM input casekit cannot read: the message names the file and the variable."""
+
+
+@dataclass
+class ImportSummary:
+    """What :func:`import_sdtm` did: case folders written, subjects skipped (subject ->
+    reason), rows written per case file and records read per domain (``rows``), and every
+    reported irregularity (``notes``: subject, domain, what)."""
+
+    imported: list[Path] = field(default_factory=list)
+    skipped: dict[str, str] = field(default_factory=dict)
+    rows: dict[str, int] = field(default_factory=dict)
+    notes: list[tuple[str, str, str]] = field(default_factory=list)
+
+    def lines(self) -> list[str]:
+        out = [f"imported {len(self.imported)} subject(s); skipped {len(self.skipped)}"]
+        out += [f"  skipped {subject}: {reason}" for subject, reason in self.skipped.items()]
+        out.append("rows: " + ", ".join(f"{k} {v}" for k, v in self.rows.items()))
+        kinds: dict[str, int] = {}
+        for _, domain, what in self.notes:
+            key = f"{domain}: {what.split(':')[0]}"
+            kinds[key] = kinds.get(key, 0) + 1
+        out += [f"  reported, {k}: {n}" for k, n in sorted(kinds.items())]
+        return out
+
+
+# ------------------------------------------------------------------ reading
+
+
+def _domain_files(folder: Path, domain: str) -> list[Path]:
+    found = []
+    for stem in DOMAIN_FILES[domain]:
+        for name in (f"{stem}.csv", f"{stem}.csv.gz"):
+            if (folder / name).is_file():
+                found.append(folder / name)
+    return found
+
+
+def _read_csv(path: Path) -> pd.DataFrame:
+    """Every cell as text, empty cells as NA."""
+    try:
+        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
+                           encoding="utf-8-sig")
+    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError,
+            pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
+        raise SdtmInputError(f"{path}: cannot be read as CSV: {exc}") from None
+
+
+def read_sdtm(folder: str | Path, domains=("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU")
+              ) -> dict[str, pd.DataFrame]:
+    """The domains found in ``folder`` (RS files concatenated); required ones must exist."""
+    folder = Path(folder)
+    if not folder.is_dir():
+        raise SdtmInputError(f"{folder}: is not a folder of SDTM CSV files")
+    out = {}
+    for domain in domains:
+        files = _domain_files(folder, domain)
+        if not files:
+            if domain in REQUIRED_DOMAINS:
+                names = " or ".join(f"{s}.csv[.gz]" for s in DOMAIN_FILES[domain])
+                raise SdtmInputError(f"{folder}: domain {domain} is missing; expected {names}")
+            continue
+        frames = []
+        for path in files:
+            frame = _read_csv(path)
+            missing = [v for v in REQUIRED_VARIABLES[domain] if v not in frame.columns]
+            if missing:
+                raise SdtmInputError(f"{path}: variable {missing[0]} is missing "
+                                     f"(domain {domain} needs {', '.join(REQUIRED_VARIABLES[domain])})")
+            frame["file_"] = path.name
+            frames.append(frame)
+        out[domain] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
+    return out
+
+
+def _col(frame: pd.DataFrame, name: str) -> pd.Series:
+    """A column as text ('' when missing or absent)."""
+    if name in frame.columns:
+        return frame[name].fillna("").astype(str)
+    return pd.Series("", index=frame.index, dtype=object)
+
+
+def _evaluator(frame: pd.DataFrame, prefix: str) -> pd.Series:
+    """The evaluator of each record: --EVALID when given, else --EVAL."""
+    evalid, evaluator = _col(frame, f"{prefix}EVALID"), _col(frame, f"{prefix}EVAL")
+    return evalid.where(evalid != "", evaluator)
+
+
+def _for_evaluator(frame: pd.DataFrame, prefix: str, evaluator: str | None) -> pd.DataFrame:
+    if evaluator is None or f"{prefix}EVAL" not in frame.columns:
+        return frame
+    who = _evaluator(frame, prefix).str.upper()
+    return frame[who == evaluator.upper()]
+
+
+def _number_text(value: float) -> str:
+    """A decimal without binary noise or trailing zeros (12.100000000000001 -> 12.1)."""
+    text = f"{value:.6f}".rstrip("0").rstrip(".")
+    return text if text not in ("-0", "") else "0"
+
+
+def safe_name(text: str) -> str:
+    """A file-system-safe folder name (letters, digits, '.', '_', '-')."""
+    name = re.sub(r"[^A-Za-z0-9_.-]+", "_", text).strip("._")
+    return name or "subject"
+
+
+def _slug(text: str) -> str:
+    return re.sub(r"[^a-z0-9_.-]+", "_", text.lower()).strip("_") or "visit"
+
+
+# ------------------------------------------------------------------ dates and days
+
+
+def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series) -> pd.DataFrame:
+    """Add ``date_`` (complete ISO date or ''), ``imputed_`` (how) and ``day_`` to records.
+
+    ``ref`` is RFSTDTC per record. See the module docstring for the imputation rule.
+    """
+    dtc = _col(frame, f"{prefix}DTC").str.slice(0, 10)
+    full = dtc.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    partial = ~full & dtc.str.fullmatch(r"\d{4}(-\d{2})?")
+    date = dtc.where(full, "")
+    imputed = pd.Series("", index=frame.index, dtype=object)
+    if partial.any():
+        visit = _col(frame, "VISITNUM")
+        who = _evaluator(frame, prefix)
+        usubjid = frame["USUBJID"]
+        known = pd.DataFrame({"u": usubjid, "v": visit, "w": who, "d": date})[full]
+        firsts = known.groupby(["u", "v", "w"])["d"].min()
+        for i in frame.index[partial]:
+            text = dtc[i]
+            same = firsts.get((usubjid[i], visit[i], who[i]))
+            if same is not None and same.startswith(text):
+                date[i] = same
+                imputed[i] = f"{prefix}DTC={text} partial: completed from the visit's date {same}"
+            else:
+                date[i] = text + ("-01" if len(text) == 7 else "-01-01")
+                imputed[i] = (f"{prefix}DTC={text} partial: imputed to {date[i]} "
+                              "(first day of the period)")
+    ref_date = ref.fillna("").astype(str).str.slice(0, 10)
+    usable = (date != "") & ref_date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    day = pd.Series(np.nan, index=frame.index)
+    if usable.any():
+        day[usable] = (pd.to_datetime(date[usable]) - pd.to_datetime(ref_date[usable])).dt.days
+    dy = pd.to_numeric(_col(frame, f"{prefix}DY").replace("", None), errors="coerce")
+    from_dy = day.isna() & dy.notna()
+    day[from_dy] = np.where(dy[from_dy] > 0, dy[from_dy] - 1, dy[from_dy])
+    out = frame.assign(date_=date, imputed_=imputed, day_=day, from_dy_=from_dy)
+    return out
+
+
+# ------------------------------------------------------------------ import
+
+
+@dataclass
+class _Notes:
+    summary: ImportSummary
+
+    def add(self, subject: str, domain: str, what: str) -> None:
+        self.summary.notes.append((subject, domain, what))
+
+
+def _events(records: list[pd.DataFrame]) -> pd.DataFrame:
+    """One event per subject, visit number and day, with a unique event_id per subject."""
+    frames = []
+    for frame in records:
+        if frame.empty:
+            continue
+        frames.append(frame[["USUBJID", "VISITNUM", "VISIT", "day_", "date_", "imputed_",
+                             "from_dy_", "domain_"]])
+    allrec = pd.concat(frames, ignore_index=True)
+    allrec = allrec[allrec["day_"].notna()]
+    allrec["VISITNUM"] = allrec["VISITNUM"].fillna("")
+    allrec["VISIT"] = allrec["VISIT"].fillna("")
+    grouped = allrec.groupby(["USUBJID", "VISITNUM", "day_"], sort=False)
+    events = grouped.agg(VISIT=("VISIT", "first"), date=("date_", lambda s: min(
+        [d for d in s if d] or [""])),
+        imputed=("imputed_", lambda s: bool((s != "").all())),
+        from_dy=("from_dy_", "all"), domains=("domain_", lambda s: ",".join(sorted(set(s)))),
+        ).reset_index()
+    events["day_"] = events["day_"].astype(int)
+    events["event_id"] = [_slug(v) if v else f"visit_{n}" for v, n in
+                          zip(events["VISIT"], events["VISITNUM"])]
+    # A visit number on two days, or two visits with one slug: make the ids unique by day.
+    clash = events.duplicated(["USUBJID", "event_id"], keep=False)
+    events.loc[clash, "event_id"] = events.loc[clash, "event_id"] + "_day" + \
+        events.loc[clash, "day_"].astype(str)
+    events.loc[events["event_id"] == ROOT_EVENT, "event_id"] = ROOT_EVENT + "_visit"
+    return events
+
+
+def _event_key(frame: pd.DataFrame, events: pd.DataFrame) -> pd.Series:
+    """event_id for each record (by subject, visit number, day)."""
+    keyed = frame[["USUBJID", "VISITNUM", "day_"]].copy()
+    keyed["VISITNUM"] = keyed["VISITNUM"].fillna("")
+    merged = keyed.merge(events[["USUBJID", "VISITNUM", "day_", "event_id"]],
+                         on=["USUBJID", "VISITNUM", "day_"], how="left")
+    return pd.Series(merged["event_id"].to_numpy(), index=frame.index)
+
+
+def _seq_source(domain: str, seqvar: str, seqs) -> str:
+    seqs = list(seqs)
+    return f"{domain} {seqvar}=" + ",".join(str(s) for s in seqs)
+
+
+def _tu_lesions(tu: pd.DataFrame, supptu: pd.DataFrame | None, notes: _Notes) -> pd.DataFrame:
+    """One row per subject and TULNKID: role, site, kind, TUSEQ."""
+    tu = tu.assign(role=_col(tu, "TUORRES").str.upper().map(mp.ROLE_FROM_TUORRES),
+                   site=_col(tu, "TULOC"))
+    unknown = tu["role"].isna()
+    for r in tu[unknown].itertuples():
+        notes.add(r.USUBJID, "TU", f"unknown TUORRES: TUSEQ={r.TUSEQ} TUORRES={r.TUORRES!r} "
+                  "not imported")
+    tu = tu[~unknown]
+    firsts = tu.drop_duplicates(["USUBJID", "TULNKID"])
+    variants = tu.drop_duplicates(["USUBJID", "TULNKID", "role", "site"])
+    for (subject, link), n in variants.groupby(["USUBJID", "TULNKID"]).size().items():
+        if n > 1:
+            notes.add(subject, "TU", f"conflicting TU records: TULNKID={link} has {n} "
+                      "different roles/sites; the first (lowest TUSEQ) is used")
+    firsts = firsts.assign(kind=np.where(firsts["site"].str.upper().str.contains(
+        "LYMPH NODE", regex=False), "lymph_node", "tumour"))
+    if supptu is not None and not supptu.empty:
+        kinds = supptu[supptu["QNAM"] == "TUKIND"]
+        by_seq = {(u, s): k for u, s, k in zip(kinds["USUBJID"], kinds["IDVARVAL"], kinds["QVAL"])}
+        firsts["kind"] = [by_seq.get((u, s), k) for u, s, k in
+                          zip(firsts["USUBJID"], firsts["TUSEQ"], firsts["kind"])]
+    return firsts[["USUBJID", "TULNKID", "TUSEQ", "role", "site", "kind"]]
+
+
+_RESULT_TESTS = {"LDIAM", "LPERP", "SAXIS", "VLDIAM", "DIAMETER", "TUMSTATE"}
+
+
+def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
+             counts: dict[str, int]) -> pd.DataFrame:
+    """lesions.csv rows (plus USUBJID and day) from TR records, every rule of the module
+    docstring applied once over all subjects."""
+    tr = tr.merge(lesions, left_on=["USUBJID", "TRLNKID"], right_on=["USUBJID", "TULNKID"],
+                  how="left")
+    testcd = tr["TRTESTCD"].str.upper()
+    counts["TR SUMDIAM (recomputed, not imported)"] = int((testcd == "SUMDIAM").sum())
+    tr = tr[testcd != "SUMDIAM"]
+    testcd = testcd[tr.index]
+    unlinked = tr["role"].isna()
+    for r in tr[unlinked].itertuples():
+        notes.add(r.USUBJID, "TR", f"record links to no TU lesion: TRSEQ={r.TRSEQ} "
+                  f"TRLNKID={r.TRLNKID} not imported")
+    other = ~testcd.isin(_RESULT_TESTS) & ~unlinked
+    for r in tr[other].itertuples():
+        notes.add(r.USUBJID, "TR", f"test not mapped: TRSEQ={r.TRSEQ} TRTESTCD={r.TRTESTCD}")
+    tr = tr[~unlinked & ~other].copy()
+    testcd = testcd[tr.index]
+    node = tr["kind"] == "lymph_node"
+    # Which measure a test is: LPERP/SAXIS is a node's short axis; a non-nodal LPERP is not
+    # a RECIST measure and is left out; DIAMETER is the RECIST diameter (short axis for a
+    # node, longest otherwise) and is used only where the specific test is absent.
+    measure = pd.Series("", index=tr.index, dtype=object)
+    measure[testcd == "LDIAM"] = "longest"
+    measure[testcd == "VLDIAM"] = "viable"
+    measure[testcd.isin(["LPERP", "SAXIS"]) & node] = "short_axis"
+    measure[(testcd == "DIAMETER")] = np.where(node[testcd == "DIAMETER"], "short_axis", "longest")
+    perp = testcd.isin(["LPERP"]) & ~node
+    counts["TR LPERP of non-nodal lesions (not a RECIST measure, not imported)"] = int(perp.sum())
+    tr = tr[~perp].assign(measure=measure[~perp], testcd=testcd[~perp])
+    is_diam = tr["testcd"] == "DIAMETER"
+    specific = tr[~is_diam & (tr["measure"] != "")]
+    have = set(zip(specific["USUBJID"], specific["event_id"], specific["TRLNKID"],
+                   specific["measure"]))
+    redundant = is_diam & pd.Series([k in have for k in zip(
+        tr["USUBJID"], tr["event_id"], tr["TRLNKID"], tr["measure"])], index=tr.index)
+    # A DIAMETER that disagrees with the specific test is reported (the recorded sums in RS
+    # may have used it): pharmaversesdtm draws a lesion's location per visit, so a node's
+    # DIAMETER is at some visits its long axis.
+    value_of = {(u, e, k, m): v for u, e, k, m, v in zip(
+        specific["USUBJID"], specific["event_id"], specific["TRLNKID"], specific["measure"],
+        pd.to_numeric(specific["TRSTRESN"], errors="coerce"))}
+    differs: dict[tuple, str] = {}
+    for r in tr[redundant].itertuples():
+        key4 = (r.USUBJID, r.event_id, r.TRLNKID, r.measure)
+        other_value = value_of[key4]
+        mine = pd.to_numeric(r.TRSTRESN, errors="coerce")
+        if not (np.isnan(mine) and np.isnan(other_value)) and not np.isclose(mine, other_value):
+            notes.add(r.USUBJID, "TR", f"DIAMETER disagrees with the {r.measure} record: "
+                      f"TRSEQ={r.TRSEQ} DIAMETER={r.TRSTRESN} vs {_number_text(other_value)} "
+                      f"({r.event_id} {r.TRLNKID}); the {r.measure} record is used")
+            # Kept in the row's source: RS sums may have used it (see concordance).
+            differs[key4] = f"; TR TRSEQ={r.TRSEQ} DIAMETER={_number_text(mine)} differs"
+    counts["TR DIAMETER (redundant with LDIAM/LPERP, not imported)"] = int(redundant.sum())
+    tr = tr[~redundant]
+
+    value = pd.to_numeric(tr["TRSTRESN"], errors="coerce")
+    unit = _col(tr, "TRSTRESU").str.lower()
+    factor = np.where(unit == "cm", 1.0, 0.1)  # mm (the standard unit) unless cm
+    size_cm = value * factor
+    state = _col(tr, "TRSTRESC").where(_col(tr, "TRSTRESC") != "", _col(tr, "TRORRES")).str.upper()
+    not_done = (_col(tr, "TRSTAT").str.upper() == "NOT DONE") | np.where(
+        tr["testcd"] == "TUMSTATE", state == "", value.isna())
+    tr = tr.assign(size_cm=size_cm, state=state, not_done=not_done,
+                   reason=_col(tr, "TRREASND"))
+
+    # Duplicates: same subject, event, lesion and test.
+    key = ["USUBJID", "event_id", "TRLNKID", "testcd"]
+    dup = tr.duplicated(key, keep=False)
+    drop = pd.Series(False, index=tr.index)
+    if dup.any():
+        for (subject, event, link, test), group in tr[dup].groupby(key, sort=False):
+            seqs = ",".join(group["TRSEQ"])
+            values = set(zip(group["size_cm"].fillna(-1), group["state"], group["not_done"]))
+            if len(values) == 1:
+                notes.add(subject, "TR", f"duplicate records: TRSEQ={seqs} ({event} {link} "
+                          f"{test}) identical; kept once")
+                drop[group.index[1:]] = True
+            else:
+                notes.add(subject, "TR", f"conflicting records: TRSEQ={seqs} ({event} {link} "
+                          f"{test}) differ; none used, the lesion is not evaluable there")
+                drop[group.index] = True
+                tr.loc[group.index[0], ["not_done", "reason"]] = [True, "conflicting records"]
+                drop[group.index[0]] = False
+    tr = tr[~drop]
+
+    columns = ["USUBJID", "event_id", "lesion_id", "measure", "size_cm", "assessment", "source"]
+    measured = tr[~tr["not_done"] & (tr["measure"] != "")]
+    imputed = measured["imputed_"].where(measured["imputed_"] == "", "; " + measured["imputed_"])
+    extra = [differs.get(k, "") for k in zip(measured["USUBJID"], measured["event_id"],
+                                             measured["TRLNKID"], measured["measure"])]
+    sizes = measured["size_cm"].round(6).map(_number_text) if len(measured) else measured["size_cm"]
+    rows_measured = pd.DataFrame({
+        "USUBJID": measured["USUBJID"], "event_id": measured["event_id"],
+        "lesion_id": measured["TRLNKID"], "measure": measured["measure"], "size_cm": sizes,
+        "assessment": "", "source": "TR TRSEQ=" + measured["TRSEQ"] + " " + measured["testcd"]
+        + imputed + pd.Series(extra, index=measured.index, dtype=object)})
+    states = tr[~tr["not_done"] & (tr["testcd"] == "TUMSTATE")
+                & ~tr["state"].isin(["NO", "NOT APPLICABLE"])]
+    words = pd.Series([mp.ASSESSMENT_FROM_TUMSTATE[role].get(state) for role, state in
+                       zip(states["role"], states["state"])], index=states.index, dtype=object)
+    for r in states[words.isna()].itertuples():
+        notes.add(r.USUBJID, "TR", f"unknown TUMSTATE: TRSEQ={r.TRSEQ} {r.state!r} not imported")
+    states, words = states[words.notna()], words[words.notna()]
+    rows_states = pd.DataFrame({
+        "USUBJID": states["USUBJID"], "event_id": states["event_id"],
+        "lesion_id": states["TRLNKID"], "measure": "", "size_cm": "", "assessment": words,
+        "source": "TR TRSEQ=" + states["TRSEQ"] + " TUMSTATE=" + states["state"]})
+    out = pd.concat([rows_measured, rows_states], ignore_index=True)[columns]
+    # A lesion measured and assessed at one event is one row (as case files write it).
+    key3 = ["USUBJID", "event_id", "lesion_id"]
+    is_state = out["assessment"] != ""
+    firsts = out[~is_state].drop_duplicates(key3).reset_index(names="row")[key3 + ["row"]]
+    states = out[is_state].reset_index(names="state_row").merge(firsts, on=key3)
+    states = states.drop_duplicates("row")
+    out.loc[states["row"], "assessment"] = states["assessment"].to_numpy()
+    out.loc[states["row"], "source"] = (out.loc[states["row"], "source"].to_numpy() + "; "
+                                        + states["source"].to_numpy())
+    out = out.drop(index=states["state_row"]).reset_index(drop=True)
+    # A target with no usable measurement at an event: one row, not evaluable.
+    done = set(zip(out["USUBJID"], out["event_id"], out["lesion_id"]))
+    missing = tr[tr["not_done"]]
+    nd_rows, nd_nontarget = [], 0
+    for (subject, event, link), group in missing.groupby(["USUBJID", "event_id", "TRLNKID"],
+                                                         sort=False):
+        if (subject, event, link) in done:
+            continue
+        reason = next((x for x in group["reason"] if x), "no result")
+        seqs = ",".join(group["TRSEQ"])
+        if group["role"].iloc[0] == "target":
+            nd_rows.append((subject, event, link, "", "", "",
+                            f"TR TRSEQ={seqs} NOT DONE: {reason}; not evaluable"))
+        else:
+            nd_nontarget += 1
+            notes.add(subject, "TR", f"not done, no row (engine reads not assessed): "
+                      f"TRSEQ={seqs} {link} at {event} ({reason})")
+    counts["TR target not done (row without measurement)"] = len(nd_rows)
+    counts["TR non-target/new not done (no row)"] = nd_nontarget
+    out = pd.concat([out, pd.DataFrame(nd_rows, columns=out.columns)], ignore_index=True)
+    info = lesions.rename(columns={"TULNKID": "lesion_id"})
+    out = out.merge(info[["USUBJID", "lesion_id", "site", "kind", "role"]],
+                    on=["USUBJID", "lesion_id"], how="left")
+    out["status"] = _DERIVED
+    return out
+
+
+def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
+    """responses.csv rows: recorded OVRLRESP with its components in the source."""
+    rs = rs[_col(rs, "RSEVAL").str.upper() != mp.COMPUTED_RSEVAL].copy()
+    rs["criteria"] = _col(rs, "RSCAT").map(mp.CRITERIA_FROM_RSCAT)
+    unknown = rs["criteria"].isna()
+    for cat, n in rs[unknown].groupby(_col(rs, "RSCAT")[unknown]).size().items():
+        notes.add("*", "RS", f"unknown RSCAT: {cat!r} ({n} records) not imported")
+    rs = rs[~unknown & rs["event_id"].notna()]
+    rs["result"] = _col(rs, "RSSTRESC").where(_col(rs, "RSSTRESC") != "", _col(rs, "RSORRES"))
+    rs["testcd"] = rs["RSTESTCD"].str.upper()
+    key = ["USUBJID", "event_id", "criteria"]
+    comp = rs[rs["testcd"].isin(mp.RS_COMPONENTS)]
+    piece = "RSSEQ=" + comp["RSSEQ"] + " " + comp["testcd"] + "=" + comp["result"]
+    comp_text = piece.groupby([comp[k] for k in key], sort=False).agg(" | ".join).to_dict()
+    overall = rs[rs["testcd"] == "OVRLRESP"]
+    # Duplicates: identical ones are kept once, conflicting ones are all dropped (reported).
+    dup = overall.duplicated(key, keep=False)
+    drop = pd.Series(False, index=overall.index)
+    for (subject, event, criteria), group in overall[dup].groupby(key, sort=False):
+        seqs = ",".join(group["RSSEQ"])
+        same = group["result"].nunique() == 1
+        notes.add(subject, "RS", f"{'duplicate' if same else 'conflicting'} records: RSSEQ={seqs} "
+                  f"({event} {criteria} OVRLRESP) "
+                  f"{'identical; kept once' if same else 'differ; none imported'}")
+        drop[group.index[1:] if same else group.index] = True
+    overall = overall[~drop]
+    category = overall["result"].map(mp.CATEGORY_FROM_RSORRES)
+    for r in overall[category.isna()].itertuples():
+        notes.add(r.USUBJID, "RS", f"not a response category: RSSEQ={r.RSSEQ} "
+                  f"OVRLRESP={r.result!r} ({r.event_id}) not imported")
+    overall, category = overall[category.notna()], category[category.notna()]
+    components = pd.Series([comp_text.get(k, "") for k in zip(
+        overall["USUBJID"], overall["event_id"], overall["criteria"])], index=overall.index,
+        dtype=object)
+    reason, evaluator = _col(overall, "RSREASND"), _evaluator(overall, "RS")
+    source = ("RS RSSEQ=" + overall["RSSEQ"] + " OVRLRESP=" + overall["result"]
+              + components.where(components == "", " | " + components)
+              + reason.where(reason == "", " | NOT DONE: " + reason)
+              + evaluator.where(evaluator == "", " | evaluator " + evaluator))
+    return pd.DataFrame({"USUBJID": overall["USUBJID"], "event_id": overall["event_id"],
+                         "criteria": overall["criteria"], "category": category,
+                         "source": source}).reset_index(drop=True)
+
+
+def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
+    lb = lb[lb["event_id"].notna()].copy()
+    lb["test"] = [mp.TEST_FROM_LBTESTCD.get(c, c) for c in lb["LBTESTCD"]]
+    value = _col(lb, "LBORRES")
+    keep = value.str.fullmatch(r"[0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?")
+    for r in lb[~keep].itertuples():
+        notes.add(r.USUBJID, "LB", f"not a plain number: LBSEQ={r.LBSEQ} LBORRES={r.LBORRES!r} "
+                  "not imported")
+    lb = lb[keep]
+    dup = lb.duplicated(["USUBJID", "event_id", "test"], keep="first")
+    for r in lb[dup].itertuples():
+        notes.add(r.USUBJID, "LB", f"duplicate test at one event: LBSEQ={r.LBSEQ} ({r.event_id} "
+                  f"{r.test}) not imported")
+    lb = lb[~dup]
+    return pd.DataFrame({
+        "USUBJID": lb["USUBJID"], "event_id": lb["event_id"], "test": lb["test"],
+        "value": _col(lb, "LBORRES"), "unit": _col(lb, "LBORRESU"), "status": _DERIVED,
+        "source": [f"LB LBSEQ={s}" + (f"; {i}" if i else "")
+                   for s, i in zip(lb["LBSEQ"], lb["imputed_"])]})
+
+
+def _timeline_rows(events: pd.DataFrame, ref: dict[str, str]) -> pd.DataFrame:
+    """timeline.csv rows of the assessment events, each placed relative to RFSTDTC."""
+    category = np.where(events["domains"].str.contains("TR|TU|RS"), "imaging",
+                        np.where(events["domains"].str.contains("LB"), "lab", "systemic"))
+    source = []
+    for r in events.itertuples():
+        origin = f"VISITNUM={r.VISITNUM} VISIT={r.VISIT}"
+        if r.from_dy:
+            how = "day from --DY (SDTM day 1 = day 0)"
+        else:
+            how = f"date {r.date} - RFSTDTC {ref.get(r.USUBJID, '')}"
+        if r.imputed:
+            how += "; date imputed from a partial --DTC (first day of the period)"
+        source.append(f"{r.domains} {origin}; {how}")
+    out = pd.DataFrame({
+        "USUBJID": events["USUBJID"], "event_id": events["event_id"],
+        "label": [v if v else f"visit {n}" for v, n in zip(events["VISIT"], events["VISITNUM"])],
+        "category": category, "anchor": ROOT_EVENT, "offset_days": events["day_"].astype(str),
+        "status": np.where(events["imputed"], "assumed", _DERIVED), "source": source,
+    })
+    return out
+
+
+def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
+    """EX records as systemic events: one per record."""
+    names = [(_slug(v) if v else _slug(t) + f"_day{int(d)}")
+             for v, t, d in zip(_col(ex, "VISIT"), _col(ex, "EXTRT"), ex["day_"])]
+    return pd.DataFrame({
+        "USUBJID": ex["USUBJID"], "event_id": names, "label": _col(ex, "EXTRT"),
+        "category": "systemic", "anchor": ROOT_EVENT, "offset_days": ex["day_"].astype(int).astype(str),
+        "status": np.where(ex["imputed_"] != "", "assumed", _DERIVED),
+        "source": [f"EX EXSEQ={s}" + (f"; {i}" if i else "") for s, i in
+                   zip(ex["EXSEQ"], ex["imputed_"])]})
+
+
+def _write_rows(path: Path, header: list[str], rows) -> None:
+    """A small CSV written as pandas' ``to_csv`` would (minimal quoting, '\\n'), atomically;
+    one table per subject is too small for a DataFrame to pay off."""
+    text = io.StringIO()
+    writer = csv.writer(text, lineterminator="\n")
+    writer.writerow(header)
+    writer.writerows(rows)
+    write_bytes(path, text.getvalue().encode("utf-8"))
+
+
+def _title(studyid: str, usubjid: str) -> str:
+    template = _KNOWN_STUDIES.get(studyid, "SDTM subject {usubjid} (study {studyid})")
+    return template.format(usubjid=usubjid, studyid=studyid)
+
+
+def _facts(dm_row: pd.Series, evaluator: str, evaluator_id: str, criteria: list[str]
+           ) -> pd.DataFrame:
+    usubjid, studyid = dm_row["USUBJID"], str(dm_row.get("STUDYID", "") or "")
+    rows = [("title", _title(studyid, usubjid), "", _DERIVED, f"DM USUBJID={usubjid} STUDYID={studyid}"),
+            ("usubjid", usubjid, "", _DERIVED, "DM USUBJID"),
+            ("studyid", studyid, "", _DERIVED, "DM STUDYID")]
+    age, ageu = str(dm_row.get("AGE", "") or ""), str(dm_row.get("AGEU", "") or "")
+    if age and ageu.upper() in ("YEARS", ""):
+        rows.append(("age_years", _number_text(float(age)), "years", _DERIVED,
+                     f"DM AGE={age} AGEU={ageu}"))
+    sex = mp.SEX_FROM_DM.get(str(dm_row.get("SEX", "") or "").upper())
+    if sex:
+        rows.append(("sex", sex, "", _DERIVED, f"DM SEX={dm_row['SEX']}"))
+    rf = str(dm_row.get("RFSTDTC", "") or "")
+    if rf:
+        rows.append(("reference_start_date", rf[:10], "", _DERIVED,
+                     "DM RFSTDTC: day 0 of the timeline"))
+    rows.append(("evaluator", evaluator, "", _DERIVED, "TR TREVAL of the imported records"))
+    if evaluator_id:
+        rows.append(("evaluator_id", evaluator_id, "", _DERIVED,
+                     "TR TREVALID of the imported records"))
+    rows.append(("criteria", ";".join(criteria), "", _DERIVED,
+                 "RS RSCAT of the subject's recorded responses (RECIST 1.1 always)"))
+    return pd.DataFrame(rows, columns=schema.columns("facts.csv"))
+
+
+def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=None,
+                echo: Callable[[str], None] = print) -> ImportSummary:
+    """Write one case folder per subject of ``sdtm_dir`` under ``out_dir``.
+
+    ``evaluator`` selects the records of one evaluator (matched against --EVALID, else
+    --EVAL, case-insensitively: ``INVESTIGATOR``, ``RADIOLOGIST 1``, ...). ``subjects``
+    limits the import to those USUBJIDs. Raises :class:`SdtmInputError` for input it cannot
+    read. Rules: module docstring; mapping: :mod:`casekit.interop.mapping`.
+    """
+    summary = ImportSummary()
+    notes = _Notes(summary)
+    data = read_sdtm(sdtm_dir)
+    dm = data["DM"].drop_duplicates("USUBJID")
+    wanted = None if not subjects else list(dict.fromkeys(subjects))
+    tu = _for_evaluator(data["TU"], "TU", evaluator)
+    tr = _for_evaluator(data["TR"], "TR", evaluator)
+    rs = _for_evaluator(data["RS"], "RS", evaluator) if "RS" in data else None
+    lb, ex, supptu = data.get("LB"), data.get("EX"), data.get("SUPPTU")
+    if wanted is not None:
+        keep = set(wanted)
+        tu, tr, dm = tu[tu["USUBJID"].isin(keep)], tr[tr["USUBJID"].isin(keep)], dm[dm["USUBJID"].isin(keep)]
+        rs = rs[rs["USUBJID"].isin(keep)] if rs is not None else None
+        lb = lb[lb["USUBJID"].isin(keep)] if lb is not None else None
+        ex = ex[ex["USUBJID"].isin(keep)] if ex is not None else None
+    summary.rows = {"DM records": len(dm), "TU records": len(tu), "TR records": len(tr),
+                    "RS records": 0 if rs is None else len(rs),
+                    "LB records": 0 if lb is None else len(lb),
+                    "EX records": 0 if ex is None else len(ex)}
+    ref = dict(zip(dm["USUBJID"], dm["RFSTDTC"].fillna("")))
+    in_dm = set(dm["USUBJID"])
+    candidates = wanted if wanted is not None else sorted(set(tu["USUBJID"]) | set(tr["USUBJID"]))
+    for subject in candidates:
+        if subject not in in_dm:
+            summary.skipped[subject] = "not in DM: no reference start or demographics"
+    tr = tr[tr["USUBJID"].isin(in_dm)]
+    tu = tu[tu["USUBJID"].isin(in_dm)]
+
+    def timed(frame, prefix, domain):
+        if frame is None or frame.empty:
+            return None
+        frame = _dates_and_days(frame, prefix, frame["USUBJID"].map(ref))
+        unplaced = frame["day_"].isna()
+        for subject, n in frame[unplaced].groupby("USUBJID").size().items():
+            notes.add(subject, domain, f"no date or study day: {n} record(s) not placed on the "
+                      "timeline, not imported")
+        return frame[~unplaced].assign(domain_=domain)
+
+    tr, rs_t, lb_t = timed(tr, "TR", "TR"), timed(rs, "RS", "RS"), timed(lb, "LB", "LB")
+    ex_t = timed(ex, "EXST", "EX") if ex is not None and not ex.empty else None
+    if ex_t is not None:
+        ex_t = ex_t.assign(VISITNUM=_col(ex_t, "VISITNUM"), VISIT=_col(ex_t, "VISIT"))
+    if tr is None:
+        tr = data["TR"].iloc[0:0].assign(day_=pd.Series(dtype=float), date_="", imputed_="",
+                                          from_dy_=False, domain_="TR")
+    events = _events([f for f in (tr, rs_t, lb_t) if f is not None])
+    for subject, group in events.groupby("USUBJID"):
+        multi = group[group["event_id"].str.contains(r"_day-?\d+$")]
+        for r in multi.itertuples():
+            notes.add(subject, "TR", f"one visit on several dates: VISITNUM={r.VISITNUM} on "
+                      f"day {r.day_} kept as event {r.event_id}")
+    tr = tr.assign(event_id=_event_key(tr, events))
+    if rs_t is not None:
+        rs_t = rs_t.assign(event_id=_event_key(rs_t, events))
+    if lb_t is not None:
+        lb_t = lb_t.assign(event_id=_event_key(lb_t, events))
+
+    lesion_info = _tu_lesions(tu, supptu, notes)
+    counts: dict[str, int] = {}
+    lesions = _tr_rows(tr, lesion_info, notes, counts)
+    responses = _response_rows(rs_t, notes) if rs_t is not None else None
+    labs = _lab_rows(lb_t, notes) if lb_t is not None else None
+    timeline = _timeline_rows(events, ref)
+    if ex_t is not None:
+        timeline = pd.concat([timeline, _ex_events(ex_t)], ignore_index=True)
+    evalids = dict(zip(tr["USUBJID"], _col(tr, "TREVALID")))
+    evals = dict(zip(tr["USUBJID"], _col(tr, "TREVAL")))
+
+    # Split every table once into per-subject lists of rows in the file's column order.
+    def by(frame, file):
+        if frame is None or frame.empty:
+            return {}
+        cells = frame[schema.columns(file)].astype(object).fillna("").to_numpy()
+        return {subject: cells[idx] for subject, idx in frame.groupby("USUBJID", sort=False).indices.items()}
+
+    lesions_by, responses_by = by(lesions, "lesions.csv"), by(responses, "responses.csv")
+    labs_by, timeline_by = by(labs, "labs.csv"), by(timeline, "timeline.csv")
+    criteria_by = ({} if responses is None else
+                   responses.groupby("USUBJID")["criteria"].agg(set).to_dict())
+    baseline_events = events.sort_values("day_").groupby("USUBJID")["event_id"].first()
+    base_ok = set(lesions.loc[lesions["role"].isin(["target", "non_target"])
+                              & (lesions["event_id"].to_numpy() == lesions["USUBJID"].map(
+                                  baseline_events).to_numpy()), "USUBJID"])
+    dm_rows = dm.set_index("USUBJID", drop=False)
+    # The baseline is the visit at which TU identified the target and non-target lesions.
+    ident = tu[_col(tu, "TUORRES").str.upper().isin(["TARGET", "NON-TARGET"])]
+    identified_at = {} if "VISITNUM" not in tu.columns else (
+        ident.assign(v=pd.to_numeric(ident["VISITNUM"], errors="coerce"))
+        .groupby("USUBJID")["v"].min().dropna().to_dict())
+    tr_visits = (tr.assign(v=pd.to_numeric(tr["VISITNUM"], errors="coerce"))
+                 .groupby("USUBJID")["v"].agg(set).to_dict())
+    written_names: dict[str, str] = {}
+    out_dir = Path(out_dir)
+    totals = {"facts.csv": 0, "timeline.csv": 0, "lesions.csv": 0, "labs.csv": 0,
+              "responses.csv": 0}
+    for subject in candidates:
+        if subject in summary.skipped:
+            continue
+        subject_lesions = lesions_by.get(subject)
+        if subject_lesions is None or not len(subject_lesions):
+            summary.skipped[subject] = f"no TU/TR records for evaluator {evaluator}"
+            continue
+        visit = identified_at.get(subject)
+        if visit is not None and visit not in tr_visits.get(subject, set()):
+            summary.skipped[subject] = (f"no baseline: no TR records at VISITNUM={visit}, where "
+                                        "TU identified the lesions")
+            continue
+        if subject not in base_ok:
+            summary.skipped[subject] = (f"no baseline: no target or non-target lesion assessed at "
+                                        f"the first visit ({baseline_events.get(subject)})")
+            continue
+        name = safe_name(subject)
+        if name in written_names and written_names[name] != subject:
+            name = f"{name}_{len(written_names)}"
+            notes.add(subject, "DM", f"folder name clash: written as {name}")
+        written_names[name] = subject
+        folder = out_dir / name
+        said = criteria_by.get(subject, set())
+        criteria = [c for c in schema.RESPONSE_CRITERIA if c in said | {"RECIST1.1"}]
+        facts = _facts(dm_rows.loc[subject], evals.get(subject, evaluator),
+                       evalids.get(subject, ""), criteria)
+        rf = ref.get(subject, "")
+        root = [ROOT_EVENT, "Reference start: first dose of study treatment (DM RFSTDTC)",
+                "systemic", "", "0", _DERIVED,
+                f"DM RFSTDTC={rf}: day 0" if rf else "SDTM study day 1 (--DY=1) is day 0"]
+        tables = {
+            "facts.csv": facts.to_numpy(),
+            "timeline.csv": [root, *timeline_by.get(subject, [])],
+            "lesions.csv": subject_lesions,
+            "labs.csv": labs_by.get(subject, []),
+        }
+        if subject in responses_by:
+            tables["responses.csv"] = responses_by[subject]
+        for file, rows in tables.items():
+            _write_rows(folder / file, schema.columns(file), rows)
+            totals[file] += len(rows)
+        summary.imported.append(folder)
+    summary.rows.update({f"written {k}": v for k, v in totals.items()})
+    summary.rows.update(counts)
+    if summary.notes:
+        log = pd.DataFrame(summary.notes, columns=["subject", "domain", "what"])
+        write_table(log, out_dir / "import_log.csv")
+    for line in summary.lines():
+        echo(line)
+    return summary
+
+
+# ------------------------------------------------------------------ export
+
+_VISITNUM = re.compile(r"\bVISITNUM=([0-9]+(?:\.[0-9]+)?)")
+_RSSEQ = re.compile(r"^RS RSSEQ=([0-9]+)")
+_COMPONENT = re.compile(r"RSSEQ=([0-9]+) ([A-Z]+)=([^|]*?)\s*(?:\||$)")
+_NOT_DONE = re.compile(r"NOT DONE: ([^;|]+)")
+
+
+def _study_day(day: int) -> int:
+    """SDTM study day: day 1 is the reference start, and there is no day 0."""
+    return day + 1 if day >= 0 else day
+
+
+def _visits(case, ref: str) -> pd.DataFrame:
+    """VISITNUM, VISIT, --DTC and --DY of every timeline event."""
+    tl = case.timeline.reset_index(drop=True)
+    parsed = tl["source"].str.extract(_VISITNUM)[0]
+    order = pd.Series(np.arange(1, len(tl) + 1), index=tl.index).astype(str)
+    visitnum = parsed.fillna(order)
+    visit = [label if _slug(label) in (event, re.sub(rf"_day{day}$", "", event)) and
+             (_slug(label) == event or event.endswith(f"_day{day}")) else event
+             for label, event, day in zip(tl["label"], tl["event_id"], tl["day"])]
+    if ref:
+        dtc = (pd.to_datetime(ref) + pd.to_timedelta(tl["day"], unit="D")).dt.strftime("%Y-%m-%d")
+    else:
+        dtc = pd.Series("", index=tl.index)
+    return pd.DataFrame({"event_id": tl["event_id"], "VISITNUM": visitnum, "VISIT": visit,
+                         "DTC": dtc, "DY": [_study_day(int(d)) for d in tl["day"]],
+                         "label": tl["label"], "category": tl["category"]}).set_index("event_id")
+
+
+def _with_visit(rows: list[dict], visits: pd.DataFrame, prefix: str) -> pd.DataFrame:
+    frame = pd.DataFrame(rows)
+    if frame.empty:
+        return frame
+    v = visits.loc[frame.pop("event_id")].reset_index(drop=True)
+    frame["VISITNUM"], frame["VISIT"] = v["VISITNUM"], v["VISIT"]
+    frame[f"{prefix}DTC"], frame[f"{prefix}DY"] = v["DTC"], v["DY"]
+    return frame
+
+
+def export_case(case_dir) -> dict[str, pd.DataFrame]:
+    """A case folder as SDTM domains (DM, TU, SUPPTU, TR, RS, LB, EX) and the define table.
+
+    Mapping: :mod:`casekit.interop.mapping`. Recorded calls keep the case's evaluator;
+    calls computed with :func:`casekit.rules.response.assess` have RSEVAL
+    ``COMPUTER ALGORITHM`` / RSEVALID ``CASEKIT``. Raises ``casekit.case.CaseError`` for an
+    invalid case.
+    """
+    from casekit.case import load_case
+    from casekit.rules import response
+    from casekit.rules.criteria import applicable_criteria
+
+    case = load_case(case_dir)
+    usubjid = case.fact("usubjid", Path(case_dir).name)
+    studyid = case.fact("studyid", "CASEKIT")
+    ref = case.fact("reference_start_date", "")
+    evaluator = case.fact("evaluator", "INVESTIGATOR")
+    evaluator_id = case.fact("evaluator_id", "")
+    ident = {"STUDYID": studyid, "DOMAIN": "", "USUBJID": usubjid}
+    visits = _visits(case, ref)
+    age = case.fact("age_years", "")
+    dm = pd.DataFrame([{**ident, "DOMAIN": "DM", "SUBJID": usubjid, "RFSTDTC": ref, "AGE": age,
+                        "AGEU": "YEARS" if age else "",
+                        "SEX": mp.DM_FROM_SEX.get(case.fact("sex", ""), "U")}])
+
+    lesions = case.lesions.reset_index(drop=True)
+    tu_rows, supp_rows, tr_rows = [], [], []
+    firsts = lesions.drop_duplicates("lesion_id")
+    for seq, r in enumerate(firsts.itertuples(index=False), start=1):
+        tu_rows.append({**ident, "DOMAIN": "TU", "TUSEQ": seq, "TULNKID": r.lesion_id,
+                        "TUTESTCD": "TUMIDENT", "TUTEST": "Tumor Identification",
+                        "TUORRES": mp.TUORRES_FROM_ROLE[r.role],
+                        "TUSTRESC": mp.TUORRES_FROM_ROLE[r.role], "TULOC": r.site,
+                        "TUEVAL": evaluator, "TUEVALID": evaluator_id, "event_id": r.event_id})
+        inferred = "lymph_node" if "LYMPH NODE" in r.site.upper() else "tumour"
+        if r.kind != inferred:
+            supp_rows.append({"STUDYID": studyid, "RDOMAIN": "TU", "USUBJID": usubjid,
+                              "IDVAR": "TUSEQ", "IDVARVAL": seq, "QNAM": "TUKIND",
+                              "QLABEL": "Lesion Kind", "QVAL": r.kind, "QORIG": "Assigned"})
+
+    def tr(r, testcd, result="", number=None, not_done="", role=None):
+        tr_rows.append({**ident, "DOMAIN": "TR", "TRGRPID": mp.TUORRES_FROM_ROLE[role or r.role],
+                        "TRLNKID": r.lesion_id, "TRTESTCD": testcd,
+                        "TRTEST": mp.TEST_NAMES[testcd], "TRORRES": result,
+                        "TRORRESU": "mm" if number is not None else "",
+                        "TRSTRESC": result,
+                        "TRSTRESN": "" if number is None else result,
+                        "TRSTRESU": "mm" if number is not None else "",
+                        "TRSTAT": "NOT DONE" if not_done is not None and not_done != "" else "",
+                        "TRREASND": not_done or "", "TREVAL": evaluator, "TREVALID": evaluator_id,
+                        "event_id": r.event_id})
+
+    assessed_at: dict[str, set] = {}
+    for r in lesions.itertuples(index=False):
+        assessed_at.setdefault(r.event_id, set()).add(r.lesion_id)
+        mm = None if np.isnan(r.size_cm) else _number_text(r.size_cm * 10)
+        if r.measure:
+            tr(r, mp.TESTCD_FROM_MEASURE[r.measure], mm, number=True)
+        if r.assessment:
+            tr(r, "TUMSTATE", mp.TUMSTATE_FROM_ASSESSMENT[r.role][r.assessment])
+        if not r.measure and not r.assessment:
+            reason = _NOT_DONE.search(r.source)
+            why = reason.group(1).strip() if reason else "NOT MEASURED"
+            tr(r, "LDIAM", not_done=why)
+            if r.kind == "lymph_node":  # its short axis was not measured either
+                tr(r, "LPERP", not_done=why)
+    # DIAMETER (the RECIST diameter of each target) and SUMDIAM per event.
+    targets = lesions[lesions["role"] == "target"]
+    for event_id, group in targets.groupby("event_id", sort=False):
+        values = []
+        for lesion_id, rows in group.groupby("lesion_id", sort=False):
+            first = next(rows.itertuples(index=False))
+            wanted = "short_axis" if first.kind == "lymph_node" else "longest"
+            hit = rows[rows["measure"] == wanted]
+            if len(hit):
+                mm = _number_text(hit["size_cm"].iloc[0] * 10)
+                tr(first, "DIAMETER", mm, number=True)
+                values.append(hit["size_cm"].iloc[0] * 10)
+            elif (rows["measure"] == "").all():
+                tr(first, "DIAMETER", not_done="NOT MEASURED")
+                values.append(np.nan)
+        total = float(np.sum(values)) if not np.isnan(values).any() else None
+        event_level = SimpleNamespace(event_id=event_id, lesion_id="", role="target")
+        tr(event_level, "SUMDIAM", "" if total is None else _number_text(total),
+           number=None if total is None else True, not_done="" if total is not None else "NOT MEASURED")
+    # A non-target identified earlier with no row at an assessment event: not done.
+    first_day = dict(zip(firsts["lesion_id"], firsts["day"]))
+    event_days = lesions.drop_duplicates("event_id").set_index("event_id")["day"]
+    for lesion in firsts[firsts["role"] == "non_target"].itertuples(index=False):
+        for event_id, day in event_days.items():
+            if day > first_day[lesion.lesion_id] and lesion.lesion_id not in assessed_at[event_id]:
+                tr(lesion._replace(event_id=event_id), "TUMSTATE", not_done="NOT ASSESSED")
+
+    rs_rows = []
+    for r in case.responses.itertuples(index=False):
+        seq = _RSSEQ.search(r.source)
+        reason = _NOT_DONE.search(r.source)
+        base = {**ident, "DOMAIN": "RS", "RSCAT": mp.RSCAT_FROM_CRITERIA[r.criteria],
+                "RSEVAL": evaluator, "RSEVALID": evaluator_id, "event_id": r.event_id}
+        word = mp.RSORRES_FROM_CATEGORY[r.category]
+        rs_rows.append({**base, "RSSEQ": int(seq.group(1)) if seq else None, "RSTESTCD": "OVRLRESP",
+                        "RSORRES": word, "RSSTAT": "NOT DONE" if reason else "",
+                        "RSREASND": reason.group(1).strip() if reason else ""})
+        for cseq, testcd, value in _COMPONENT.findall(r.source.split(" | ", 1)[-1]
+                                                      if " | " in r.source else ""):
+            rs_rows.append({**base, "RSSEQ": int(cseq), "RSTESTCD": testcd, "RSORRES": value,
+                            "RSSTAT": "", "RSREASND": ""})
+    for criteria in applicable_criteria(case):
+        try:
+            assessed = response.assess(case.lesions, criteria)
+        except ValueError:
+            continue  # an engine without this criteria yet (iRECIST before it lands)
+        base = {**ident, "DOMAIN": "RS", "RSCAT": mp.RSCAT_FROM_CRITERIA[criteria],
+                "RSEVAL": mp.COMPUTED_RSEVAL, "RSEVALID": mp.COMPUTED_RSEVALID, "RSSTAT": "",
+                "RSREASND": "", "RSSEQ": None}
+        for a in assessed[assessed["overall_response"].astype(str) != ""].itertuples(index=False):
+            calls = [("OVRLRESP", a.overall_response), ("TRGRESP", a.target_response),
+                     ("NTRGRESP", a.non_target_response),
+                     ("NEWLPROG", {"yes": "UNEQUIVOCAL", "suspected": "EQUIVOCAL"}.get(
+                         a.new_lesions, ""))]
+            for testcd, value in calls:
+                if value and value != "NA":
+                    rs_rows.append({**base, "RSTESTCD": testcd, "event_id": a.event_id,
+                                    "RSORRES": mp.RSORRES_FROM_CATEGORY.get(value, value)})
+    rs = _with_visit(rs_rows, visits, "RS")
+    if not rs.empty:
+        rs["RSTEST"] = rs["RSTESTCD"].map(mp.RS_TEST_NAMES)
+        rs["RSSTRESC"] = rs["RSORRES"]
+        used = set(rs["RSSEQ"].dropna().astype(int))
+        nxt = iter(n for n in range(1, len(rs) + len(used) + 2) if n not in used)
+        rs["RSSEQ"] = [int(s) if pd.notna(s) else next(nxt) for s in rs["RSSEQ"]]
+        rs = rs[["STUDYID", "DOMAIN", "USUBJID", "RSSEQ", "RSTESTCD", "RSTEST", "RSCAT",
+                 "RSORRES", "RSSTRESC", "RSSTAT", "RSREASND", "RSEVAL", "RSEVALID", "VISITNUM",
+                 "VISIT", "RSDTC", "RSDY"]]
+
+    lb_rows = []
+    for seq, r in enumerate(case.labs.itertuples(index=False), start=1):
+        code, name, _ = mp.LB_TESTS.get(r.test, (r.test, r.test, False))
+        lb_rows.append({**ident, "DOMAIN": "LB", "LBSEQ": seq, "LBTESTCD": code, "LBTEST": name,
+                        "LBORRES": r.value_as_reported, "LBORRESU": r.unit_as_reported,
+                        "LBSTRESN": _number_text(r.value), "LBSTRESU": r.unit,
+                        "event_id": r.event_id})
+    ex_rows = []
+    systemic = case.timeline[(case.timeline["category"] == "systemic")
+                             & (case.timeline["event_id"] != ROOT_EVENT)]
+    for seq, r in enumerate(systemic.itertuples(index=False), start=1):
+        ex_rows.append({**ident, "DOMAIN": "EX", "EXSEQ": seq, "EXTRT": r.label,
+                        "event_id": r.event_id})
+
+    tu = _with_visit(tu_rows, visits, "TU")
+    trf = _with_visit(tr_rows, visits, "TR")
+    if not trf.empty:
+        trf.insert(3, "TRSEQ", np.arange(1, len(trf) + 1))
+    ex = _with_visit(ex_rows, visits, "EX")
+    if not ex.empty:
+        ex = ex.rename(columns={"EXDTC": "EXSTDTC", "EXDY": "EXSTDY"})
+    return {"dm": dm, "tu": tu, "supptu": pd.DataFrame(supp_rows), "tr": trf, "rs": rs,
+            "lb": _with_visit(lb_rows, visits, "LB"), "ex": ex, "define": mp.define_table()}
+
+
+def export_sdtm(case_dir, out_dir) -> list[Path]:
+    """Write :func:`export_case` as ``<domain>.csv`` files in ``out_dir`` (empty domains
+    left out); returns the paths written."""
+    written = []
+    for name, frame in export_case(case_dir).items():
+        if frame.empty:
+            continue
+        written.append(write_table(frame, Path(out_dir) / f"{name}.csv"))
+    return written

@@ -1,0 +1,129 @@
+"""Concordance of recomputed RECIST 1.1 calls with pharmaversesdtm's recorded RS calls."""
+
+from __future__ import annotations
+
+import time
+
+import pandas as pd
+import pytest
+
+from casekit.interop.concordance import (
+    RULES, UNEXPLAINED, cohen_kappa, concordance, concordance_command, reference_calls)
+from casekit.interop.sdtm import import_sdtm
+from casekit.rules.response import assess
+from conftest import DATA
+
+SDTM = DATA / "external" / "pharmaversesdtm"
+
+
+def test_cohen_kappa_by_hand():
+    recorded = ["PD", "PD", "PD", "PR", "PR", "SD", "SD", "SD", "CR", "CR"]
+    computed = ["PD", "PD", "SD", "PR", "PR", "SD", "SD", "PR", "CR", "CR"]
+    # p_o = 8/10 = 0.8. Marginals: recorded PD .3 PR .2 SD .3 CR .2; computed PD .2 PR .3
+    # SD .3 CR .2. p_e = .3*.2 + .2*.3 + .3*.3 + .2*.2 = .25. kappa = (.8 - .25) / .75 = 0.7333.
+    assert cohen_kappa(recorded, computed) == pytest.approx(0.55 / 0.75)
+    assert cohen_kappa(["PR", "PR"], ["PR", "PR"]) != cohen_kappa(["PR", "PR"], ["PR", "PR"])  # NaN
+
+
+def _lesions(rows):
+    frame = pd.DataFrame(rows, columns=["event_id", "day", "lesion_id", "kind", "role",
+                                        "measure", "size_cm", "assessment"])
+    frame["site"], frame["status"], frame["source"] = "", "derived", "test"
+    return frame
+
+
+def test_reference_calculator_rules_by_hand():
+    # One 50 mm target: 30 mm (PR, -40 %), then 40 mm: +10 mm = +33 % over the nadir 30 mm
+    # (>= 20 % and >= 5 mm) is PD; measured from baseline it is -20 %, SD.
+    frame = _lesions([("b", 0, "L1", "tumour", "target", "longest", 5.0, ""),
+                      ("e1", 42, "L1", "tumour", "target", "longest", 3.0, ""),
+                      ("e2", 84, "L1", "tumour", "target", "longest", 4.0, "")])
+    assert reference_calls(frame)["e2"][2] == "PD"
+    assert reference_calls(frame, {"pd_from_baseline"})["e2"][2] == "SD"
+    assert assess(frame, "RECIST1.1").set_index("event_id").loc["e2", "overall_response"] == "PD"
+    # 20 mm -> 24 mm: +20 % but +4 mm < 5 mm: SD; without the 5 mm minimum PD.
+    small = _lesions([("b", 0, "L1", "tumour", "target", "longest", 2.0, ""),
+                      ("e1", 42, "L1", "tumour", "target", "longest", 2.4, "")])
+    assert reference_calls(small)["e1"][2] == "SD"
+    assert reference_calls(small, {"no_5mm_minimum"})["e1"][2] == "PD"
+    # A 12 mm nodal target is not measurable (< 15 mm): the 30 mm tumour alone goes to 20 mm,
+    # -33 %, PR; kept in the sum (42 -> 32 mm, -23.8 %) it is SD.
+    node = _lesions([("b", 0, "L1", "tumour", "target", "longest", 3.0, ""),
+                     ("b", 0, "N1", "lymph_node", "target", "short_axis", 1.2, ""),
+                     ("e1", 42, "L1", "tumour", "target", "longest", 2.0, ""),
+                     ("e1", 42, "N1", "lymph_node", "target", "short_axis", 1.2, "")])
+    assert reference_calls(node)["e1"][2] == "PR"
+    assert reference_calls(node, {"small_nodes_as_targets"})["e1"][2] == "SD"
+
+
+@pytest.fixture(scope="module")
+def investigator(tmp_path_factory):
+    out = tmp_path_factory.mktemp("conc")
+    subjects = ["01-701-1015", "01-701-1153", "01-714-1375", "01-704-1008"]
+    return import_sdtm(SDTM, out, subjects=subjects, echo=lambda line: None).imported
+
+
+def test_discordant_visits_named_by_hand(investigator):
+    tables = concordance(investigator)
+    visits = tables["visits"].set_index(["subject", "event_id"])
+    # 1015 week 24: targets 10+16+13+16+18 = 73 mm at baseline, 0 at week 12 (nadir), then
+    # 5+9.9+13+12+14 = 53.9 mm: PD from the nadir; -26.2 % from baseline = the recorded SD.
+    assert visits.loc[("01-701-1015", "week_24"), ["recorded", "computed", "rule"]].tolist() == \
+        ["SD", "PD", "pd_from_baseline"]
+    # 1153 week 6: node T02 (11 mm short axis) cannot be a target; the rest 64 -> 43 mm
+    # = -32.8 %, PR; with the node, 75 -> 53.8 mm = -28.3 %, the recorded SD.
+    assert visits.loc[("01-701-1153", "week_6"), ["recorded", "computed", "rule"]].tolist() == \
+        ["SD", "PR", "small_nodes_as_targets"]
+    # 1375 week 6: RS summed TR DIAMETER (SUMDIAM 71 -> 50 mm, -29.6 %, SD) where the node's
+    # LPERP is 5.4 mm against DIAMETER 6 (sum 49.4 mm, -30.4 %, PR).
+    assert visits.loc[("01-714-1375", "week_6"), ["recorded", "computed", "rule"]].tolist() == \
+        ["SD", "PR", "sum_of_tr_diameter"]
+    # 1008 week 6: a target not measured; RECIST 1.1 NE, RS summed the rest.
+    assert visits.loc[("01-704-1008", "week_6"), "rule"] == "missing_target_ignored"
+    assert not tables["visits"]["rule"].str.startswith(UNEXPLAINED).any()
+    summary = tables["summary"].iloc[0]
+    assert summary["visits"] == summary["agree"] + summary["discordant"]
+
+
+def test_concordance_command_writes_tables_and_skips_irecist_clearly(investigator, tmp_path):
+    lines = []
+    concordance_command(investigator, tmp_path, echo=lines.append)
+    for name in ("visits", "summary", "confusion", "rules"):
+        assert (tmp_path / f"concordance_{name}.csv").is_file()
+    assert any(line.startswith("iRECIST") for line in lines)
+
+
+# Counts per rule over all 254 subjects, as the full run found them; every one of the 154
+# discordant visits is explained (none unexplained).
+FULL_RULE_COUNTS = {
+    "INVESTIGATOR": {"missing_target_ignored": 7, "pd_from_baseline": 29,
+                     "pd_from_baseline + small_nodes_as_targets": 1, "small_nodes_as_targets": 16,
+                     "small_nodes_as_targets + missing_target_ignored": 1,
+                     "small_nodes_as_targets + sum_of_tr_diameter": 1, "sum_of_tr_diameter": 1},
+    "RADIOLOGIST 1": {"missing_target_ignored": 5, "pd_from_baseline": 28,
+                      "pd_from_baseline + small_nodes_as_targets": 1,
+                      "pd_from_baseline + small_nodes_as_targets + sum_of_tr_diameter": 1,
+                      "pd_from_baseline + sum_of_tr_diameter": 1, "small_nodes_as_targets": 11,
+                      "small_nodes_as_targets + missing_target_ignored": 2,
+                      "small_nodes_as_targets + sum_of_tr_diameter": 2, "sum_of_tr_diameter": 1},
+    "RADIOLOGIST 2": {"missing_target_ignored": 4, "pd_from_baseline": 20,
+                      "pd_from_baseline + small_nodes_as_targets": 1,
+                      "pd_from_baseline + small_nodes_as_targets + sum_of_tr_diameter": 1,
+                      "small_nodes_as_targets": 14,
+                      "small_nodes_as_targets + missing_target_ignored": 4,
+                      "small_nodes_as_targets + sum_of_tr_diameter": 1, "sum_of_tr_diameter": 1},
+}
+
+
+@pytest.mark.slow
+def test_full_concordance_every_discordance_named(tmp_path):
+    start = time.perf_counter()
+    tables = concordance_command([], tmp_path, sdtm_dir=SDTM, echo=lambda line: None)
+    print(f"concordance, 3 evaluators x 254 subjects: {time.perf_counter() - start:.1f} s")
+    rules = tables["rules"]
+    found = {e: dict(zip(g["rule"], g["visits"])) for e, g in rules.groupby("evaluator")}
+    assert found == FULL_RULE_COUNTS
+    summary = tables["summary"].set_index("evaluator")
+    assert (summary["unexplained"] == 0).all()
+    assert summary["discordant"].sum() == sum(sum(c.values()) for c in FULL_RULE_COUNTS.values())
+    assert set(rules["rule"].str.split(" \\+ ").explode()) <= set(RULES)
