@@ -83,6 +83,7 @@ def claims_runs(tmp_path_factory):
     return runs
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_claims_check_fails_on_a_drifted_value(claims_runs):
     run = claims_runs["drifted"]
     result = run["result"]
@@ -109,6 +110,7 @@ def test_claims_check_fails_on_a_drifted_value(claims_runs):
     assert "Incomplete run" in (run["out"] / "report.html").read_text(encoding="utf-8")
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_claims_check_passes_on_the_faithful_copy(claims_runs):
     run = claims_runs["faithful"]
     result = run["result"]
@@ -125,6 +127,7 @@ def test_claims_check_passes_on_the_faithful_copy(claims_runs):
     assert {r["claim_id"]: r["computed"] for r in rows}["C08"] == "326.4"
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_a_failing_run_leaves_its_inputs_untouched(claims_runs):
     assert claims_runs["drifted"]["result"].exit_code == 1  # it did fail
     for name in ("drifted", "faithful"):
@@ -165,6 +168,7 @@ def nbval_runs(tmp_path_factory):
     return {"proc": proc, "outcomes": outcomes, "code_cells": code_cells}
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_nbval_catches_drift_in_the_data(nbval_runs):
     proc, outcomes = nbval_runs["proc"], nbval_runs["outcomes"]
     report = proc.stdout[-3000:] + proc.stderr[-2000:]
@@ -177,6 +181,7 @@ def test_nbval_catches_drift_in_the_data(nbval_runs):
     assert drifted["Cell 0"] == "PASSED"  # the parameters cell did not change
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_nbval_passes_on_the_faithful_copy(nbval_runs):
     proc, outcomes = nbval_runs["proc"], nbval_runs["outcomes"]
     faithful = outcomes["faithful"]
@@ -337,6 +342,7 @@ def _kill_run(proc: subprocess.Popen) -> None:
     psutil.wait_procs(descendants, timeout=30)
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_killed_run_leaves_no_truncated_file_that_looks_finished(tmp_path):
     out = tmp_path / "out"
     scratch = tmp_path / "scratch"  # papermill's scratch notebooks, kernel connection files
@@ -380,10 +386,12 @@ def test_killed_run_leaves_no_truncated_file_that_looks_finished(tmp_path):
 # ============================================================ determinism, inputs
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_demo_runs_leave_data_untouched(demo_runs):
     assert demo_runs.data_changed == []
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_two_runs_give_the_same_files(demo_runs):
     first, second = outputs(demo_runs.first), outputs(demo_runs.second)
     assert sorted(first) == sorted(second)
@@ -407,6 +415,7 @@ def test_two_runs_give_the_same_files(demo_runs):
     assert differ == []
 
 
+@pytest.mark.slow  # a whole collection run (or several): CI runs it via make test-slow
 def test_executed_notebooks_differ_only_in_the_injected_out_dir(demo_runs):
     # pins down where the path sits: in the injected-parameters cell, nowhere else
     for path in sorted((demo_runs.first / "notebooks").iterdir()):
