@@ -5,7 +5,7 @@ BIN    := $(VENV)/bin
 CASE   ?= data/jlc2022
 OUT    ?= build/jlc2022
 JOBS   ?=
-# The small mixed series of hand-curated cases (the SDTM series needs casekit.interop).
+# The small mixed series of hand-curated cases (the series notebooks are stored executed for it).
 SERIES_CASES ?= data/jlc2022 data/demo-synthetic
 SERIES_NOTEBOOKS := $(notdir $(wildcard notebooks/series/*.ipynb))
 STAMP  := $(VENV)/.installed
@@ -25,10 +25,11 @@ $(STAMP): requirements.txt requirements-cffconvert.txt pyproject.toml
 	$(CFFVENV)/bin/python -m pip install --quiet --disable-pip-version-check -r requirements-cffconvert.txt
 	@touch $@
 
-## run: execute the whole collection for the default case; refresh figures/ and write the report
+## run: execute the whole collection for the default case (refresh figures/, write the report), then the default series (the vendored SDTM subjects) and the small mixed series
 run: $(STAMP)
 	$(BIN)/python -m casekit run --case $(CASE) --out $(OUT) $(if $(JOBS),--jobs $(JOBS)) --figures figures
-	$(BIN)/python -m casekit series --cases $(SERIES_CASES) --out build/series $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m casekit series --cases $(SERIES_CASES) --out build/series-mixed $(if $(JOBS),--jobs $(JOBS))
+	$(BIN)/python -m casekit series --out build/series $(if $(JOBS),--jobs $(JOBS))
 
 ## test: the suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs), slow tests aside
 test: $(STAMP)
