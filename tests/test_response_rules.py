@@ -104,6 +104,65 @@ def test_non_nodal_target_below_10_mm_is_not_measurable():
     assert assess(at_limit, "RECIST1.1").iloc[0]["target_sum_cm"] == 6.0  # 1.0 cm is measurable
 
 
+# A target demoted at baseline keeps its measurements and is judged from them as a
+# non-target (E2009 §4.3.3: non-target CR = every non-target gone, every node
+# non-pathological, < 10 mm short axis; non-target PD only when unequivocal, never by size).
+def _demoted(t2_sizes, node_sizes=None):
+    """T1 (tumour target, 3.0 cm at baseline, absent after), T2 a tumour "target" of 0.8 cm
+    at baseline (< 1 cm: non-target) with ``t2_sizes`` after it, and with ``node_sizes``
+    a nodal "target" N1 of 1.2 cm short axis (< 1.5 cm: non-target) too. Rows carry no
+    assessment, as SDTM TR measurements do not."""
+    rows = [("e0", 0, "T1", "tumour", "target", "longest", 3.0, None),
+            ("e0", 0, "T2", "tumour", "target", "longest", 0.8, None)]
+    for i, size in enumerate(t2_sizes, start=1):
+        rows += [(f"e{i}", 42 * i, "T1", "tumour", "target", "longest", 0.0, None),
+                 (f"e{i}", 42 * i, "T2", "tumour", "target", "longest", size, None)]
+    if node_sizes is not None:
+        rows += [(f"e{i}", 42 * i, "N1", "lymph_node", "target", "short_axis", size, None)
+                 for i, size in enumerate((1.2, *node_sizes))]
+    return lesions(*rows)
+
+
+def test_demoted_target_measured_0_has_disappeared():
+    # T1 3.0 -> 0 cm: target CR. T2 0.8 -> 0 cm: the non-target is gone -> non-target CR,
+    # overall CR (E2009 §4.4.1: CR + CR + no new = CR). Read as "present" it would be PR.
+    row = follow_up(_demoted([0.0]))
+    assert (row["target_response"], row["non_target_response"], row["overall_response"]) == \
+        ("CR", "CR", "CR")
+
+
+def test_demoted_node_resolves_below_10_mm_short_axis():
+    # N1 1.2 cm at baseline (pathological, not measurable as a target: §3.1.2). At e1
+    # 0.9 cm < 1.0 cm: non-pathological -> non-target CR (T2 at 0 too) -> CR; at 1.0 cm it is
+    # still pathological -> non-CR/non-PD, and target CR + non-CR/non-PD = PR (§4.4.1).
+    assert follow_up(_demoted([0.0], node_sizes=[0.9]))["overall_response"] == "CR"
+    at_limit = follow_up(_demoted([0.0], node_sizes=[1.0]))
+    assert (at_limit["non_target_response"], at_limit["overall_response"]) == \
+        ("non-CR/non-PD", "PR")
+    assert follow_up(_demoted([0.0], node_sizes=[0.0]))["overall_response"] == "CR"
+
+
+def test_demoted_target_measured_above_0_is_present_never_pd_by_size():
+    # T2 0.8 -> 0.1 cm: still there -> non-CR/non-PD; target CR -> PR.
+    row = follow_up(_demoted([0.1]))
+    assert (row["non_target_response"], row["overall_response"]) == ("non-CR/non-PD", "PR")
+    # T2 0.8 -> 3.0 cm (almost 4x): growth alone is not unequivocal progression (§4.3.3).
+    grown = follow_up(_demoted([3.0]))
+    assert (grown["non_target_response"], grown["overall_response"]) == ("non-CR/non-PD", "PR")
+
+
+def test_demoted_target_back_after_cr_is_pd():
+    # e1: T1 and T2 at 0 -> CR. e2: T2 0 -> 0.5 cm, measured again: it reappeared after a CR
+    # -> PD (EORTC FAQ, as for a non-target recorded present); target still CR (T1 at 0).
+    table = assess(_demoted([0.0, 0.5]), "RECIST1.1")
+    assert list(table["overall_response"]) == ["", "CR", "PD"]
+    assert "T2 reappeared" in table.iloc[2]["note"]
+    # iRECIST reads the same non-target state: iCR, then iUPD on the reappearance.
+    assert list(assess(_demoted([0.0, 0.5]), "iRECIST")["overall_response"]) == ["", "iCR", "iUPD"]
+    assert list(assess(_demoted([0.0], node_sizes=[0.9]), "iRECIST")["overall_response"]) == \
+        ["", "iCR"]
+
+
 def test_at_most_two_targets_per_organ_the_largest_kept():
     rows = [("e0", 0, lid, "tumour", "target", "longest", size, "present")
             for lid, size in (("T1", 3.0), ("T2", 5.0), ("T3", 4.0))]

@@ -13,6 +13,19 @@ takes switches for the simplifications of pharmaversesdtm's ``data-raw/rs_onco.R
 (:data:`RULES`); with no switch it must give the engine's call (checked at every visit),
 and the explanation is the smallest set of switches that reproduces the recorded overall,
 target and non-target calls. A visit no set reproduces is listed as unexplained.
+
+Like the engine, the calculator applies RECIST 1.1 measurability at baseline (§3.1.1, §4.2):
+a recorded target with a longest diameter < 10 mm, or a node with a short axis < 15 mm, is
+followed as a non-target with its measurements (gone at 0 mm, a node at < 10 mm short axis;
+else present, never PD by size, §4.3.3); a node < 10 mm is not disease and can only become a
+new lesion (>= 15 mm, or 10-15 mm and growing, back-dated; EORTC RECIST FAQ). rs_onco.R sums
+every recorded target instead: ``small_nodes_as_targets`` and ``unmeasurable_targets_kept``.
+The target limits of §4.2 (5 in all, 2 per organ) are not emulated: no pharmaversesdtm subject
+records more (tr_onco.R draws 5 targets at 5 consecutive, distinct locations). When sets of the
+same size each reproduce a call, the first in :data:`RULES` order is named: rules that change
+which lesions are summed come before rules that change how the sum is judged (a recorded call
+follows from the SUMDIAM of every recorded target, so a visit that a selection rule explains is
+not credited to a threshold by coincidence).
 """
 
 from __future__ import annotations
@@ -30,9 +43,12 @@ RULES = {
     "pd_from_baseline": "recorded PD measured from baseline; RECIST 1.1 measures progression "
                         "from the nadir (Eisenhauer 2009 §4.3.1; rs_onco.R: 'Nadir Not Used "
                         "In PD Derivation')",
-    "no_5mm_minimum": "recorded PD ignores the 5 mm absolute minimum increase (§4.3.1)",
     "small_nodes_as_targets": "recorded sum keeps lymph-node targets with a short axis < 15 mm; "
                               "RECIST 1.1 cannot measure them as targets (§3.1.1, §4.2)",
+    "unmeasurable_targets_kept": "recorded sum keeps non-nodal targets with a longest diameter "
+                                 "< 10 mm (tr_onco.R draws diameters of 5-14 mm); RECIST 1.1 "
+                                 "cannot measure them as targets and follows them as non-targets "
+                                 "(§3.1.1, §4.2)",
     "missing_target_ignored": "recorded sum leaves an unmeasured target out (sum of the rest, "
                               "rs_onco.R sum(na.rm = TRUE)); RECIST 1.1 calls the target "
                               "response NE unless the rest already show PD (§4.4.2)",
@@ -40,6 +56,7 @@ RULES = {
                           "from the LDIAM/LPERP measure RECIST 1.1 uses (tr_onco.R draws each "
                           "lesion's location anew at every visit, so a lymph node per TU is "
                           "measured as a non-node there, or the reverse)",
+    "no_5mm_minimum": "recorded PD ignores the 5 mm absolute minimum increase (§4.3.1)",
     "cr_needs_zero_sum": "recorded CR needs a sum of 0 (rs_onco.R PCHG <= -100); RECIST 1.1 "
                          "accepts nodal targets < 10 mm short axis (§4.3.1)",
 }
@@ -74,7 +91,8 @@ def cohen_kappa(first, second) -> float:
 
 # ------------------------------------------------------------------ reference calculator
 
-_NORMAL_NODE, _NODE_TARGET, _PD_PCT, _PR_PCT, _PD_ABS = 100, 150, 20, 30, 50  # tenths of mm
+_NORMAL_NODE, _NODE_TARGET, _MEASURABLE = 100, 150, 100  # tenths of a mm (§3.1.1-3.1.2)
+_PD_PCT, _PR_PCT, _PD_ABS = 20, 30, 50  # %, %, tenths of a mm (§4.3.1)
 
 
 def _overall(target: str, non_target: str, new: str) -> str:
@@ -129,19 +147,38 @@ def reference_calls(lesions: pd.DataFrame, rules=frozenset()) -> dict[str, tuple
         value = size(base, r.lesion_id, measure)
         if r.kind == "lymph_node":
             nodes.add(r.lesion_id)
-            if value is not None and value < _NODE_TARGET and "small_nodes_as_targets" not in rules:
-                watched[r.lesion_id] = value
-        small = (r.kind == "lymph_node" and (value is None or value < _NODE_TARGET)
-                 and "small_nodes_as_targets" not in rules)
-        if r.role == "target" and value is not None and not small:
+            if value is not None and value < _NORMAL_NODE and "small_nodes_as_targets" not in rules:
+                watched[r.lesion_id] = value  # not disease (§3.1.2): only a possible new lesion
+                continue
+            measurable = value is not None and (value >= _NODE_TARGET
+                                                or "small_nodes_as_targets" in rules)
+        else:
+            measurable = value is not None and (value >= _MEASURABLE
+                                                or "unmeasurable_targets_kept" in rules)
+        if r.role == "target" and measurable:
             targets[r.lesion_id] = measure
         else:
-            non_targets.append(r.lesion_id)
+            non_targets.append(r.lesion_id)  # a demoted target keeps its measurements
+
+    def gone(event, lesion):
+        """§4.3.3: absent; measured 0 (non-nodal) or a node < 10 mm short axis."""
+        s, measured = states[(event, lesion)], sizes[(event, lesion)]
+        if "absent" in s:
+            return True
+        if s & {"present", "unequivocal_progression"}:
+            return False
+        if lesion in nodes:
+            return measured.get("short_axis", _NORMAL_NODE) < _NORMAL_NODE
+        return bool(measured) and not any(measured.values())
+
     base_sum = sum(size(base, lesion, m) for lesion, m in targets.items())
     nadir = base_sum
+    counted = _watched_nodes(events, watched, lambda e, lesion: None if "absent" in states.get(
+        (e, lesion), ()) else size(e, lesion, "short_axis"))
     out = {}
     for event in events[1:]:
         target = "NA"
+        values = {}
         if targets:
             values = {lesion: size(event, lesion, m) for lesion, m in targets.items()}
             measured = [v for v in values.values() if v is not None]
@@ -172,22 +209,46 @@ def reference_calls(lesions: pd.DataFrame, rules=frozenset()) -> dict[str, tuple
                 non_target = "PD"
             elif any(s is None or (not s and not sizes.get((event, lesion))) for lesion, s in found):
                 non_target = "NE"
-            elif all("absent" in s or (lesion in nodes and sizes[(event, lesion)].get(
-                    "short_axis", _NORMAL_NODE) < _NORMAL_NODE) for lesion, s in found):
+            elif all(gone(event, lesion) for lesion, _ in found):
                 non_target = "CR"
             else:
                 non_target = "non-CR/non-PD"
         new = "no"
         for (e, lesion), s in states.items():
             if e == event and lesion not in targets and lesion not in non_targets and \
-                    s & {"present", "unequivocal_progression"}:
+                    lesion not in watched and s & {"present", "unequivocal_progression"}:
                 new = "yes"
-        for lesion in watched:
-            value = size(event, lesion, "short_axis")
-            if value is not None and value >= _NODE_TARGET:
-                new = "yes"
-        out[event] = (target, non_target, _overall(target, non_target, new))
+        if counted.get(event):
+            new = "yes"
+        overall = _overall(target, non_target, new)
+        out[event] = (target, non_target, overall)
     return out
+
+
+def _watched_nodes(events, watched, short_axis) -> dict[str, bool]:
+    """Follow-up events where a node that was not disease at baseline (< 10 mm) counts as a
+    new lesion (EORTC RECIST FAQ "New lymph node lesions"): at >= 15 mm short axis, or at
+    10-15 mm when it grew since an earlier 10-15 mm reading; a 10-15 mm reading confirmed
+    by a later count is progression back-dated to it (Eisenhauer 2009 §4.3.5)."""
+    counted = {event: False for event in events[1:]}
+    for lesion in watched:
+        status, previous = {}, None
+        for event in events[1:]:
+            value = short_axis(event, lesion)
+            if value is None:
+                continue
+            if value >= _NODE_TARGET or (previous is not None and _NORMAL_NODE <= previous < value):
+                status[event] = "counted"
+            elif value >= _NORMAL_NODE:
+                status[event] = "equivocal"
+            previous = value
+        later = [event for event in events[1:] if status.get(event) == "counted"]
+        for event in events[1:]:
+            if status.get(event) == "counted" or (
+                    status.get(event) == "equivocal" and any(events.index(e) > events.index(event)
+                                                             for e in later)):
+                counted[event] = True
+    return counted
 
 
 def _explain(lesions, event, recorded, engine_call, cache) -> str:

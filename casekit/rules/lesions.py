@@ -143,6 +143,33 @@ class Reading:
         """The largest recorded size, whatever its measure (new lesions)."""
         return 0 if self.absent else (max(self.sizes.values()) if self.sizes else None)
 
+    def gone(self, node: "NodeRule | None" = None) -> bool:
+        """Has this non-target lesion resolved (E2009 §4.3.3 non-target CR: "disappearance
+        of all non-target lesions", all nodes "non-pathological (< 10 mm short axis)")?
+
+        Recorded absent; or, when it was measured (a target demoted at baseline keeps
+        its measurements), a non-nodal lesion measured 0 in every recorded measure, or a
+        node (``node`` its rule) whose short axis is below the normal limit. A node is
+        judged by its short axis only: a node measured otherwise resolves only when
+        recorded absent."""
+        if self.absent:
+            return True
+        if self.assessments & {"present", "unequivocal_progression"}:
+            return False
+        if node is not None:
+            short_axis = self.sizes.get("short_axis")
+            return short_axis is not None and short_axis < node.normal_below
+        return bool(self.sizes) and not any(self.sizes.values())
+
+    def seen(self, node: "NodeRule | None" = None) -> bool:
+        """Unequivocally there: recorded present (or progressing), or measured and not
+        :meth:`gone` (a "suspected" reading alone is not, E2009 §4.3.5). Size alone
+        never makes non-target progression (§4.3.3 needs it unequivocal): this only
+        says the lesion is there."""
+        if self.assessments & {"present", "unequivocal_progression"}:
+            return True
+        return bool(self.sizes) and not self.gone(node)
+
 
 def clean(lesions: pd.DataFrame) -> pd.DataFrame:
     """Lesion rows with empty text instead of missing values, in day order."""
@@ -358,8 +385,10 @@ def target_values(plan, found, event_id) -> tuple[dict, list]:
 
 def non_target_state(plan, found, event_id) -> tuple[str, list]:
     """E2009 §4.3.3: PD on unequivocal progression of any non-target; NE if one
-    was not assessed; CR when all are gone (nodes below their normal limit);
-    else non-CR/non-PD; NA without non-target disease. A non-target node that
+    was not assessed; CR when all are gone (:meth:`Reading.gone`: absent, a
+    measured non-nodal lesion at 0, nodes below their normal limit); else
+    non-CR/non-PD (a measured lesion > 0 is present, never PD by size alone);
+    NA without non-target disease. A non-target node that
     grows stays a non-target (never a new lesion, rule of §4.3.5 / EORTC FAQ):
     it is PD only when the reader calls the growth unequivocal."""
     if not plan.non_targets:
@@ -380,13 +409,7 @@ def non_target_state(plan, found, event_id) -> tuple[str, list]:
     if not all(r.assessed for r in found_now):
         return "NE", notes
 
-    def resolved(lid, reading):
-        rule = plan.nodal.get(lid)
-        short_axis = reading.size("short_axis")
-        return reading.absent or (rule is not None and short_axis is not None
-                                  and short_axis < rule.normal_below)
-
-    if all(resolved(lid, r) for lid, r in zip(plan.non_targets, found_now)):
+    if all(r.gone(plan.nodal.get(lid)) for lid, r in zip(plan.non_targets, found_now)):
         return "CR", notes
     return "non-CR/non-PD", notes
 

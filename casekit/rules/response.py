@@ -224,7 +224,8 @@ def _new_lesion_call(now: dict, count_suspected: bool) -> tuple[str, list]:
 def _reappeared(plan, found, event_id, values) -> list[str]:
     """Lesions back after a CR (EORTC RECIST FAQ "Does a new lesion always result
     in PD?" and "Abnormal lymph node"): a non-nodal target > 0, a nodal target at
-    or above its normal limit, a non-nodal non-target seen again, or a non-target
+    or above its normal limit, a non-nodal non-target seen again (recorded present,
+    or measured > 0: :meth:`casekit.rules.lesions.Reading.seen`), or a non-target
     node that progressed unequivocally."""
     back = [lid for lid, v in values.items() if v is not None and
             (v >= plan.nodal[lid].normal_below if lid in plan.nodal else v > 0)]
@@ -235,7 +236,7 @@ def _reappeared(plan, found, event_id, values) -> list[str]:
         if lid in plan.nodal:
             if "unequivocal_progression" in reading.assessments:
                 back.append(lid)
-        elif reading.assessments & {"present", "unequivocal_progression"}:
+        elif reading.seen():  # recorded present, or a demoted target measured > 0
             back.append(lid)
     return back
 
