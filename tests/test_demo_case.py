@@ -50,6 +50,7 @@ def out(request, demo_runs) -> Path:
     return getattr(demo_runs, request.param)
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_whole_collection_runs_cleanly(demo_runs):
     for result in demo_runs.results:
         assert result["exit_code"] == 0, "\n".join(result["lines"])
@@ -104,6 +105,7 @@ def test_hand_arithmetic_is_what_the_readme_states():
     assert [round(FROM_NADIR[e], 1) for e in CALL] == [-35.0, 12.3, 29.2]
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_response_table(out):
     rows = read_csv(out / "tables" / "response.csv")
     by_key = {(r["criteria"], r["event_id"]): r for r in rows}
@@ -147,6 +149,7 @@ MARKERS = {
 }
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_marker_table(out):
     rows = read_csv(out / "tables" / "markers.csv")
     assert sorted((r["test"], r["event_id"]) for r in rows) == sorted(
@@ -204,6 +207,7 @@ def test_hand_scores_are_what_the_comments_say():
 #   - 1.83 * 0.3 * 0.0928 + 6 = 1.33 + 0.827 + 2.385 + 1.034 + 0.555 - 0.051 + 6 = 12.08 -> 12.
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_score_table(out):
     rows = read_csv(out / "tables" / "scores.csv")
     by_score = {r["score"]: r for r in rows}
@@ -229,6 +233,7 @@ def _title() -> str:
         return next(r["value"] for r in csv.DictReader(handle) if r["key"] == "title")
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_report_exists_with_the_case_title_and_no_failure_banner(out):
     text = html.unescape((out / "report.html").read_text(encoding="utf-8"))
     title = _title()
@@ -239,6 +244,7 @@ def test_report_exists_with_the_case_title_and_no_failure_banner(out):
     assert text.endswith("</html>\n")
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_outputs_of_a_case_without_claims_tare_or_viral_load(out):
     # demo-synthetic has no claims.csv, no HBV-DNA labs, no TARE facts and no trials.csv
     assert not (DEMO_CASE / "claims.csv").exists()
@@ -261,6 +267,7 @@ def _outputs_text(notebook: Path) -> tuple[str, list[dict]]:
     return "\n".join(texts), errors
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_claims_notebook_says_there_is_nothing_to_check(out):
     text, errors = _outputs_text(out / "notebooks" / "07_claims_check.ipynb")
     assert errors == []
@@ -268,6 +275,7 @@ def test_claims_notebook_says_there_is_nothing_to_check(out):
     assert "all 0 claims reproduce or are known differences" in text
 
 
+@pytest.mark.slow  # two whole-collection runs of the demo case: make test-slow / CI
 def test_endpoints_table(out):
     # day 0 = cycle 1; PR at ct1 (day 42), PD at ct3 (day 126) under both criteria:
     # PFS 126 days (event), TTR 42 days, DOR 126 - 42 = 84 days (event)
