@@ -235,7 +235,8 @@ class OwnedFolder:
             for path in found:
                 if not (path.name.startswith(".") and path.name.endswith(".part")):
                     self.files[path.relative_to(self.path).as_posix()] = sha256_file(path)
-        self._save()
+        if self.files or (self.path / OWNED).exists():  # nothing written: leave no trace
+            self._save()
 
     def _save(self, pending: dict[str, str] | None = None) -> None:
         data = {"format": FORMAT, "command": self.command,

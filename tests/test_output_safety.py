@@ -200,10 +200,8 @@ def imported(tmp_path_factory) -> Path:
 @pytest.mark.parametrize("where", WHERE)
 def test_concordance_refuses_unsafe_out(imported, tmp_path, capsys, monkeypatch, mine, where):
     monkeypatch.chdir(mine)
+    (mine / "concordance_visits.csv").write_text("mine\n", encoding="utf-8")
     before, case_before = snapshot(tmp_path), snapshot(imported.parent)
-    mine_named = mine / "concordance_visits.csv"
-    mine_named.write_text("mine\n", encoding="utf-8")
-    before = snapshot(tmp_path)
     _refused(capsys, ["concordance", str(imported), "--out",
                       _unsafe(tmp_path, where, imported, mine)],
              MESSAGES.get(where, "give it a folder of its own"))

@@ -9,7 +9,8 @@ ones recorded: anything else in OUT belongs to the user and is never touched nor
 
 :func:`check_out_folder` refuses output folders that would put the user's files, the
 repository or the case at risk (see its docstring); the runner calls it before creating
-anything.
+anything. Its first part, shared with every other command, is
+:func:`casekit.owned.check_folder`.
 """
 
 from __future__ import annotations

@@ -16,6 +16,10 @@
    ``OUT/cases/<subject>/``), executes the series notebooks (``notebooks/series/``) on the
    cluster with ``tables_dir`` pointing at those tables, and writes ``OUT/series.html``.
 
+``OUT`` follows the rules of :mod:`casekit.owned`: it must be new, empty or a folder a
+series run wrote; a re-run replaces only the files the last one recorded (tables/,
+figures/, notebooks/, series.html), unchanged, and refuses a file of the user's there.
+
 A case that does not validate is listed with its problems and left out; a case that fails
 is listed with its error; neither stops the others. The exit code is 0 when every case
 and notebook went through, 1 when any case was left out or anything failed, 2 for bad
