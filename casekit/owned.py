@@ -154,8 +154,8 @@ class OwnedFolder:
 
     def rel(self, path: str | os.PathLike) -> str:
         """``path`` (under OUT, as given to --out or resolved) relative to OUT."""
-        path = Path(os.path.abspath(path))
-        for base in (self.path, Path(os.path.abspath(self.out_arg))):
+        path = Path(os.path.abspath(Path(path).expanduser()))
+        for base in (self.path, Path(os.path.abspath(Path(self.out_arg).expanduser()))):
             if base == path or base in path.parents:
                 name = path.relative_to(base).as_posix()
                 if _safe_rel(name):
