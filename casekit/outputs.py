@@ -86,8 +86,12 @@ def write_table(frame: pd.DataFrame, path: str | Path) -> Path:
     round to the precision they mean before writing. Text cells that a spreadsheet would
     evaluate as a formula get a leading ``'`` (see :func:`neutralise_formula`).
     """
-    text = _without_formulas(frame).to_csv(index=False, lineterminator="\n")
-    return write_bytes(path, text.encode("utf-8"))
+    return write_bytes(path, table_bytes(frame))
+
+
+def table_bytes(frame: pd.DataFrame) -> bytes:
+    """The bytes :func:`write_table` writes for ``frame``."""
+    return _without_formulas(frame).to_csv(index=False, lineterminator="\n").encode("utf-8")
 
 
 INTERACTIVE_DIR = Path("..") / "build" / "interactive"

@@ -336,19 +336,6 @@ def test_series_html_is_self_contained(tmp_path):
     assert "Figure series_spider: not produced for this series." in text
 
 
-def test_a_rerun_replaces_only_what_a_series_run_wrote(tmp_path):
-    from casekit.series.run import RUN_MARKER, _clean_outputs
-
-    (tmp_path / "tables").mkdir()
-    (tmp_path / "tables" / "old.csv").write_text("x\n", encoding="utf-8")
-    _clean_outputs(tmp_path)  # not marked: a folder casekit did not write is left alone
-    assert (tmp_path / "tables" / "old.csv").exists()
-    (tmp_path / RUN_MARKER).write_text("", encoding="utf-8")
-    (tmp_path / "keep.txt").write_text("", encoding="utf-8")
-    _clean_outputs(tmp_path)
-    assert not (tmp_path / "tables" / "old.csv").exists() and (tmp_path / "keep.txt").exists()
-
-
 def test_the_mixed_hand_curated_series():
     tables = series.load(None, [str(REPO / "data" / "jlc2022"),
                                 str(REPO / "data" / "demo-synthetic")])

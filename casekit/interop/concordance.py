@@ -360,12 +360,20 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
                         echo: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """``casekit concordance``: import (with ``sdtm_dir``) and write the tables to ``out_dir``:
     ``concordance_visits.csv``, ``_summary``, ``_confusion``, ``_rules`` (RECIST 1.1), and
-    the iRECIST ones when the engine has iRECIST (else a message says it was skipped)."""
+    the iRECIST ones when the engine has iRECIST (else a message says it was skipped).
+    ``out_dir`` follows :mod:`casekit.owned` (checked before anything is imported or
+    written: the case folders and ``sdtm_dir`` are its inputs); the imported cases are
+    ``import-sdtm`` folders of their own inside it."""
     from casekit.interop.sdtm import import_sdtm, safe_name
-    from casekit.outputs import write_table
+    from casekit.owned import OwnedFolder
 
-    out_dir = Path(out_dir)
     case_dirs = [Path(c) for c in cases or []]
+    inputs = [(c, "a case folder") for c in case_dirs]
+    inputs += [(sdtm_dir, "the SDTM folder")] if sdtm_dir is not None else []
+    owned = OwnedFolder.open(out_dir, "concordance", inputs)
+    out_dir = Path(out_dir)
+    if not case_dirs and sdtm_dir is None:
+        raise ValueError("no case folders: give CASE_DIR arguments or --sdtm SDTM_DIR")
     if sdtm_dir is not None:
         for evaluator in evaluators or DEFAULT_EVALUATORS:
             echo(f"importing {evaluator}")
@@ -379,7 +387,7 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
     loaded = [load_case(c) for c in case_dirs]
     tables = concordance(loaded, "RECIST1.1")
     for name, frame in tables.items():
-        write_table(frame, out_dir / f"concordance_{name}.csv")
+        owned.write_table(frame, out_dir / f"concordance_{name}.csv")
     for r in tables["summary"].itertuples(index=False):
         echo(f"RECIST 1.1, {r.evaluator}: {r.visits} visits, agreement {r.agreement_pct} %, "
              f"kappa {r.kappa}, discordant {r.discordant}, unexplained {r.unexplained}")
@@ -390,6 +398,7 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
         echo(f"iRECIST concordance skipped: casekit.rules.response.assess has no iRECIST yet ({exc})")
     else:
         for name, frame in irecist.items():
-            write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
+            owned.write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
         echo(f"iRECIST: {len(irecist['visits'])} visits compared")
+    owned.commit()
     return tables

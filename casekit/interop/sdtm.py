@@ -42,7 +42,7 @@ import pandas as pd
 
 from casekit.case import schema
 from casekit.interop import mapping as mp
-from casekit.outputs import write_bytes, write_table
+from casekit.owned import OwnedFolder
 
 #: Domain -> file stems looked for in the SDTM folder (``<stem>.csv`` or ``<stem>.csv.gz``).
 DOMAIN_FILES = {
@@ -551,14 +551,14 @@ def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
                    zip(ex["EXSEQ"], ex["imputed_"])]})
 
 
-def _write_rows(path: Path, header: list[str], rows) -> None:
-    """A small CSV written as pandas' ``to_csv`` would (minimal quoting, '\\n'), atomically;
-    one table per subject is too small for a DataFrame to pay off."""
+def _write_rows(owned: OwnedFolder, path: Path, header: list[str], rows) -> None:
+    """A small CSV written as pandas' ``to_csv`` would (minimal quoting, '\\n'), staged in
+    ``owned``; one table per subject is too small for a DataFrame to pay off."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
     writer.writerows(rows)
-    write_bytes(path, text.getvalue().encode("utf-8"))
+    owned.write_bytes(path, text.getvalue().encode("utf-8"))
 
 
 def _title(studyid: str, usubjid: str) -> str:
@@ -599,8 +599,11 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     ``evaluator`` selects the records of one evaluator (matched against --EVALID, else
     --EVAL, case-insensitively: ``INVESTIGATOR``, ``RADIOLOGIST 1``, ...). ``subjects``
     limits the import to those USUBJIDs. Raises :class:`SdtmInputError` for input it cannot
-    read. Rules: module docstring; mapping: :mod:`casekit.interop.mapping`.
+    read, and :class:`casekit.owned.OutFolderRefused` for an ``out_dir`` it must not write
+    to (checked before anything is read or written; see :mod:`casekit.owned`). Rules:
+    module docstring; mapping: :mod:`casekit.interop.mapping`.
     """
+    owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")])
     summary = ImportSummary()
     notes = _Notes(summary)
     data = read_sdtm(sdtm_dir)
@@ -735,14 +738,15 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         if subject in responses_by:
             tables["responses.csv"] = responses_by[subject]
         for file, rows in tables.items():
-            _write_rows(folder / file, schema.columns(file), rows)
+            _write_rows(owned, folder / file, schema.columns(file), rows)
             totals[file] += len(rows)
         summary.imported.append(folder)
     summary.rows.update({f"written {k}": v for k, v in totals.items()})
     summary.rows.update(counts)
     if summary.notes:
         log = pd.DataFrame(summary.notes, columns=["subject", "domain", "what"])
-        write_table(log, out_dir / "import_log.csv")
+        owned.write_table(log, out_dir / "import_log.csv")
+    owned.commit()
     for line in summary.lines():
         echo(line)
     return summary
@@ -951,10 +955,10 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
 
 def export_sdtm(case_dir, out_dir) -> list[Path]:
     """Write :func:`export_case` as ``<domain>.csv`` files in ``out_dir`` (empty domains
-    left out); returns the paths written."""
-    written = []
+    left out); returns the paths written. ``out_dir`` follows :mod:`casekit.owned` (a
+    refused one raises OutFolderRefused before anything is written)."""
+    owned = OwnedFolder.open(out_dir, "export-sdtm", [(case_dir, "the case folder")])
     for name, frame in export_case(case_dir).items():
-        if frame.empty:
-            continue
-        written.append(write_table(frame, Path(out_dir) / f"{name}.csv"))
-    return written
+        if not frame.empty:
+            owned.write_table(frame, Path(out_dir) / f"{name}.csv")
+    return owned.commit()

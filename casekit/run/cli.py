@@ -179,10 +179,11 @@ def _add_series_command(sub) -> None:
 
 def _import_sdtm(args: argparse.Namespace) -> int:
     from casekit.interop.sdtm import SdtmInputError, import_sdtm
+    from casekit.owned import OutFolderRefused
 
     try:
         import_sdtm(args.sdtm_dir, args.out, evaluator=args.evaluator, subjects=args.subjects)
-    except SdtmInputError as exc:
+    except (SdtmInputError, OutFolderRefused) as exc:
         print(f"error: {exc}", file=sys.stderr)
         return EXIT_BAD_INPUT
     except OSError as exc:
@@ -194,9 +195,13 @@ def _import_sdtm(args: argparse.Namespace) -> int:
 def _export_sdtm(args: argparse.Namespace) -> int:
     from casekit.case import CaseError
     from casekit.interop.sdtm import export_sdtm
+    from casekit.owned import OutFolderRefused
 
     try:
         written = export_sdtm(args.case, args.out)
+    except OutFolderRefused as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return EXIT_BAD_INPUT
     except CaseError as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)

@@ -9,7 +9,8 @@ ones recorded: anything else in OUT belongs to the user and is never touched nor
 
 :func:`check_out_folder` refuses output folders that would put the user's files, the
 repository or the case at risk (see its docstring); the runner calls it before creating
-anything.
+anything. Its first part, shared with every other command, is
+:func:`casekit.owned.check_folder`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from casekit.outputs import write_bytes
+from casekit.owned import (OWNED, OutFolderRefused, check_folder, owned_file_intact,  # noqa: F401
+                           sha256_file)
 from casekit.run.runner import RunInputError
 
 STATE_DIR = ".casekit"
@@ -40,14 +43,6 @@ class OutFolderError(RunInputError):
 
 
 # ------------------------------------------------------------------ hashing
-
-
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def tree_files(folder: Path) -> list[Path]:
@@ -145,20 +140,6 @@ def load_manifest(out: Path) -> Manifest | None:
     return manifest
 
 
-def owned_file_intact(out: Path, rel: str, *shas: str) -> bool | None:
-    """True: the file is as the run wrote it; False: changed since (or not a plain file);
-    None: gone."""
-    path = Path(out) / rel
-    if not os.path.lexists(path):
-        return None
-    if path.is_symlink() or not path.is_file():
-        return False
-    # the file must really be inside OUT (no symlinked folder on the way)
-    if Path(os.path.realpath(path)) != Path(os.path.realpath(out)) / rel:
-        return False
-    return sha256_file(path) in shas
-
-
 # -------------------------------------------------------------- the folder
 
 
@@ -174,22 +155,15 @@ def check_out_folder(out_arg: str | os.PathLike, case: Path,
     notebooks/, figures/, tables/ or .casekit is a symlink. Symlinks are resolved first, so
     a link into the case counts as the case.
     """
-    if not str(out_arg).strip():
-        raise OutFolderError("--out is empty (an unset shell variable?); give the output "
-                             "folder explicitly")
-    out = Path(os.path.realpath(Path(out_arg).expanduser()))
-    rules = [(Path(os.path.realpath(case)), "the case folder", True)]
-    rules += [(Path(os.path.realpath(p)), what, inside_too) for p, what, inside_too in protected]
-    for folder, what, inside_too in rules:
-        if out == folder or out in folder.parents or (inside_too and folder in out.parents):
-            raise OutFolderError(f"--out {out_arg} is {what} ({folder}), inside it or holds "
-                                 "it; a run writes and deletes files in its output folder, "
-                                 "so give it a folder of its own, e.g. build/<case>")
-    if os.path.lexists(out) and not out.is_dir():
-        raise OutFolderError(f"--out {out_arg}: exists and is not a folder")
+    try:
+        out = check_folder(out_arg, [(case, "the case folder")], protected)
+    except OutFolderRefused as exc:
+        raise OutFolderError(str(exc)) from None
     if out.is_dir():
         entries = sorted(p.name for p in out.iterdir())
-        ours = (out / STATE_DIR).is_dir() and not (out / STATE_DIR).is_symlink()
+        # another command's folder (casekit.owned) is not a run's
+        ours = ((out / STATE_DIR).is_dir() and not (out / STATE_DIR).is_symlink()
+                and not (out / OWNED).exists())
         if entries and not ours:
             if LEGACY_MARKER in entries:
                 raise OutFolderError(

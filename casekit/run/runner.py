@@ -722,13 +722,10 @@ def _printer(echo: Callable[[str], None] | None) -> Callable[[str], None]:
 
 
 def _protected_folders(nb_dir: Path) -> list[tuple[Path, str, bool]]:
-    """Folders an output folder must never be (see manifest.check_out_folder)."""
-    return [(REPO_DIR, "the repository", False),
-            (REPO_DIR / "notebooks", "the repository's notebooks/ folder", True),
-            (REPO_DIR / "data", "the repository's data/ folder", True),
-            (REPO_DIR / "figures", "the repository's figures/ folder", True),
-            (RUN_DIR.parent, "the casekit package", True),
-            (nb_dir, "the notebooks folder", False)]
+    """Folders an output folder must never be (see casekit.owned.check_folder)."""
+    from casekit.owned import protected_folders
+
+    return [*protected_folders(), (nb_dir, "the notebooks folder", False)]
 
 
 @with_case_cache

@@ -16,6 +16,10 @@
    ``OUT/cases/<subject>/``), executes the series notebooks (``notebooks/series/``) on the
    cluster with ``tables_dir`` pointing at those tables, and writes ``OUT/series.html``.
 
+``OUT`` follows the rules of :mod:`casekit.owned`: it must be new, empty or a folder a
+series run wrote; a re-run replaces only the files the last one recorded (tables/,
+figures/, notebooks/, series.html), unchanged, and refuses a file of the user's there.
+
 A case that does not validate is listed with its problems and left out; a case that fails
 is listed with its error; neither stops the others. The exit code is 0 when every case
 and notebook went through, 1 when any case was left out or anything failed, 2 for bad
@@ -46,7 +50,10 @@ DEFAULT_SDTM_DIR = REPO_DIR / "data" / "external" / "pharmaversesdtm"
 PARAMETERS = {**OPTIONS,
               "primary_criteria": ("RECIST1.1", "criteria of the waterfall, swimmer, spider "
                                                 "and Kaplan-Meier figures")}
-RUN_MARKER = ".casekit-series"
+#: What a series run writes itself in OUT (the notebooks write figures/); recorded in
+#: OUT/.casekit/owned.json (casekit.owned). OUT/sdtm-cases (the default series' import) and
+#: OUT/cases/<subject> (--per-case-reports) are output folders of import-sdtm and run.
+OWN = ("tables", "figures", "notebooks", "series.html")
 #: Most cases per task: enough to amortise a scheduling round trip, few enough that the
 #: cluster stays balanced (a series is split into about four tasks per worker).
 CHUNK_MOST = 16
@@ -299,18 +306,6 @@ def series_notebooks(folder: Path = SERIES_NOTEBOOKS_DIR) -> list[Path]:
 # ------------------------------------------------------------------ the run
 
 
-def _clean_outputs(out: Path) -> None:
-    """Remove what an earlier series run left in tables/, figures/ and notebooks/ (so no
-    stale file looks current), only in a folder that run marked as its own."""
-    if not (out / RUN_MARKER).is_file():
-        return
-    for sub in ("tables", "figures", "notebooks"):
-        folder = out / sub
-        for item in sorted(folder.iterdir()) if folder.is_dir() else []:
-            if item.is_file() or item.is_symlink():
-                item.unlink()
-
-
 def run_series(cases: list[str] | None = None, series: str | None = None,
                out_dir: str | Path = "build/series", parameters: dict | None = None,
                scheduler: str | None = None, jobs: int | None = None,
@@ -323,9 +318,6 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
     series notebooks and ``series.html`` (tables only). Raises :class:`SeriesInputError`
     for bad input before anything is analysed.
     """
-    from casekit.outputs import write_bytes
-    from casekit.series.tables import combine
-
     start = time.perf_counter()
     tty = sys.stdout.isatty() if tty is None else tty
     params = dict(parameters or {})
@@ -337,24 +329,44 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
     if scheduler and jobs:
         raise SeriesInputError("--jobs sizes the local cluster; with --scheduler the "
                                "cluster's own workers run the cases")
-    out = Path(out_dir).resolve()
-    if out.exists() and not out.is_dir():
-        raise SeriesInputError(f"{out_dir}: exists and is not a folder")
+    from casekit.owned import OutFolderRefused, OwnedFolder
+
+    default = cases is None and series is None
+    inputs = [(c, "a case folder") for c in cases or []]
+    inputs += [(series, "the series folder")] if series is not None else []
+    inputs += [(sdtm_dir, "the SDTM folder")] if default else []
+    try:
+        owned = OwnedFolder.open(out_dir, "series", inputs)
+        owned.claim(OWN)  # nothing of the user's where this run writes
+    except OutFolderRefused as exc:
+        raise SeriesInputError(str(exc)) from None
+    out = owned.path
     options = {k: v for k, v in params.items() if k in OPTIONS}
-    result = SeriesResult(out)
     skipped: list[CaseAnalysis] = []
-    if cases is None and series is None:
-        out.mkdir(parents=True, exist_ok=True)
-        found, skipped = import_default_series(out, Path(sdtm_dir), echo)
+    if default:
+        try:
+            found, skipped = import_default_series(out, Path(sdtm_dir), echo)
+        except OutFolderRefused as exc:  # OUT/sdtm-cases holds files of the user's
+            raise SeriesInputError(str(exc)) from None
     else:
         found = find_cases(cases, series, echo)
     if not found:
         raise SeriesInputError("no cases to analyse")
-    _clean_outputs(out)
+    owned.remove_owned()  # the last run's files (only those, and only if unchanged)
     out.mkdir(parents=True, exist_ok=True)
-    write_bytes(out / RUN_MARKER, b"Written by 'casekit series': the files in tables/, "
-                b"figures/ and notebooks/ here are replaced by each run.\n")
+    try:
+        return _run_series(owned, found, skipped, params, options, scheduler, jobs,
+                           per_case_reports, notebooks, echo, tty, start)
+    finally:  # interrupted or not, what this run wrote is its own
+        owned.record(OWN)
 
+
+def _run_series(owned, found, skipped, params, options, scheduler, jobs, per_case_reports,
+                notebooks, echo, tty, start) -> SeriesResult:
+    from casekit.series.tables import combine
+
+    out = owned.path
+    result = SeriesResult(out)
     mark = time.perf_counter()
 
     def stage(name: str) -> None:
