@@ -38,10 +38,12 @@ def load(tables_dir: str | Path | None = None, cases: str | list = "",
 
 def output_dirs(out_dir: str | Path | None) -> tuple[Path, Path]:
     """``figures/`` and ``tables/`` of a series (created); ``None`` means
-    ``../../build/series``, the repository's build/ seen from ``notebooks/series/``."""
+    ``../../build/interactive/series``, the repository's build/ seen from
+    ``notebooks/series/``: a notebook run by hand (JupyterLab, ``make notebooks``) never
+    writes into a ``casekit series`` output folder such as ``build/series``."""
     from casekit.outputs import output_dirs as _dirs
 
-    return _dirs(out_dir if out_dir is not None else Path("..") / ".." / "build" / "series",
+    return _dirs(out_dir if out_dir is not None else Path("..") / ".." / "build" / "interactive" / "series",
                  "series")
 
 
