@@ -457,8 +457,10 @@ def _exit_now(signum: int, frame: object = None) -> None:
     and removes the run's scratch folder (kernel connection files, papermill's copies)
     itself: the runner may be gone (SIGKILL) and cannot."""
     _signal_all(_children([os.getpid()]), signal.SIGTERM)
-    if _WORKER.get("scratch"):
-        shutil.rmtree(_WORKER["scratch"], ignore_errors=True)
+    # The run's case cache too (casekit.case.load.case_cache): its owner may be gone.
+    for folder in (_WORKER.get("scratch"), _WORKER.get("case_cache")):
+        if folder:
+            shutil.rmtree(folder, ignore_errors=True)
     os._exit(128 + signum)
 
 
@@ -482,7 +484,7 @@ def _init_worker(scratch: str | None = None, run_env: dict[str, str] | None = No
     signal.signal(signal.SIGINT, _exit_now)
     signal.signal(signal.SIGTERM, _exit_now)
     ppid = os.getppid()
-    _WORKER.update(ppid=ppid, scratch=scratch)
+    _WORKER.update(ppid=ppid, scratch=scratch, case_cache=(run_env or {}).get(CACHE_ENV))
     if sys.platform.startswith("linux"):
         try:  # SIGTERM when the parent dies, even by SIGKILL
             import ctypes
