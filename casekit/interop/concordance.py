@@ -60,6 +60,32 @@ RULES = {
     "cr_needs_zero_sum": "recorded CR needs a sum of 0 (rs_onco.R PCHG <= -100); RECIST 1.1 "
                          "accepts nodal targets < 10 mm short axis (§4.3.1)",
 }
+#: How the hand-typed iRECIST calls of rs_onco_irecist.R depart from the engine, applied in
+#: this order by :func:`_explain_irecist` (the first two repair the record, the rest explain it).
+IRECIST_RULES = {
+    "rs_visit_not_tr_visit": "the iRECIST RS record sits on a visit with no TR records "
+                             "(rs_onco_irecist.R types VISITNUM 10 'WEEK 18' where TR and the "
+                             "RECIST 1.1 RS record VISITNUM 10.1 'WEEK 18 (T)' on the same date); "
+                             "compared with the engine's call at the TR visit of that date",
+    "overall_non_target_swapped": "rs_onco_irecist.R types the overall and the non-target result "
+                                  "in each other's RSTESTCD rows (OVRLRESP=NON-iCR/NON-iUPD, a "
+                                  "non-target category; NTRGRESP=iSD/iPR); the NTRGRESP value is "
+                                  "read as the overall call",
+    "ne_not_in_tr": "recorded NE typed by hand (rs_onco_irecist.R; some rows say RSSTAT=NOT DONE "
+                    "'Image obscured') at a visit where TR measures every target and the "
+                    "recorded RECIST 1.1 call is evaluable; the engine calls NE only from TR "
+                    "records missing or not done (Eisenhauer 2009 §4.4.2)",
+    "copies_recist11_call": "recorded iRECIST call is the visit's recorded RECIST 1.1 call with "
+                            "the i-prefix (PD as iUPD or iCPD), so it inherits that call's "
+                            "departure from RECIST 1.1, named after it (rules of RULES)",
+    "iupd_not_confirmed": "recorded iUPD copies the visit's RECIST 1.1 PD where the engine has "
+                          "confirmed progression, here or at an earlier assessment (iCPD: "
+                          "Seymour 2017 Table 2, iUPD followed by further progression at the "
+                          "next assessment; every later call stays iCPD)",
+    "icpd_not_kept": "recorded call copies the visit's RECIST 1.1 call (not PD) after the engine "
+                     "confirmed progression (iCPD) at an earlier assessment, which it keeps for "
+                     "every later call (Seymour 2017: iCPD is the date of progression)",
+}
 UNEXPLAINED = "unexplained"
 ENGINE_MISMATCH = "unexplained: reference calculator and engine disagree"
 
@@ -271,6 +297,50 @@ def _explain(lesions, event, recorded, engine_call, cache) -> str:
     return UNEXPLAINED
 
 
+_I_PREFIX = {"CR": "iCR", "PR": "iPR", "SD": "iSD", "non-CR/non-PD": "non-iCR/non-iUPD",
+             "NE": "NE"}
+
+
+def _explain_irecist(row: dict, recist: dict, same_day: dict) -> str:
+    """The named rules (:data:`IRECIST_RULES`) that account for one discordant iRECIST visit.
+
+    ``row``: recorded / computed calls of the visit (``recorded``, ``computed``,
+    ``recorded_non_target``); ``recist``: event_id -> the RECIST 1.1 concordance row
+    (recorded, computed, rule) of the case; ``same_day``: event_id -> (event_id, iRECIST
+    call) of the event with TR records on the same day. rs_onco_irecist.R types every call by
+    hand (no derivation from TR), so nothing can be re-run: each rule is a check of what the
+    typed record is, against the TR data and the recorded RECIST 1.1 call of the visit.
+    """
+    rules = []
+    event, recorded, computed = row["event_id"], row["recorded"], row["computed"]
+    if not computed:
+        if event not in same_day:
+            return f"{UNEXPLAINED}: no TR assessment at this visit or on its date"
+        event, computed = same_day[event]
+        rules.append("rs_visit_not_tr_visit")
+    if recorded == "non-iCR/non-iUPD" and row["recorded_non_target"] in ("iSD", "iPR"):
+        recorded = row["recorded_non_target"]
+        rules.append("overall_non_target_swapped")
+    if recorded == computed:
+        return " + ".join(rules)
+    if recorded == "NE":
+        return " + ".join(rules + ["ne_not_in_tr"])
+    r11 = recist.get(event, {})
+    r11_recorded, r11_computed = r11.get("recorded", ""), r11.get("computed", "")
+    copies = recorded == _I_PREFIX.get(r11_recorded) or (
+        r11_recorded == "PD" and recorded in ("iUPD", "iCPD"))
+    engine_copies = computed == _I_PREFIX.get(r11_computed) or (
+        r11_computed == "PD" and computed in ("iUPD", "iCPD"))
+    if copies and engine_copies and r11_recorded != r11_computed and \
+            not r11.get("rule", "").startswith(UNEXPLAINED):
+        return " + ".join(rules + ["copies_recist11_call", r11["rule"]])
+    if copies and computed == "iCPD":
+        return " + ".join(rules + ["iupd_not_confirmed" if recorded == "iUPD" else "icpd_not_kept"])
+    repaired = f" ({' + '.join(rules)})" if rules else ""
+    return (f"{UNEXPLAINED}{repaired}: typed {recorded} is neither the visit's recorded RECIST 1.1 "
+            f"call ({r11_recorded or 'none'}) nor what TR shows (engine {computed})")
+
+
 # ------------------------------------------------------------------ per case and overall
 
 
@@ -293,6 +363,14 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
     cache: dict = {}
     # Every simplification at once emulates rs_onco.R: how often does it give the recorded call?
     emulated = reference_calls(case.lesions, frozenset(RULES)) if criteria == "RECIST1.1" else {}
+    recist, same_day = {}, {}
+    if criteria == "iRECIST":
+        recist = _case_visits(case, "RECIST1.1").set_index("event_id").to_dict("index")
+        by_day = {int(days[e]): e for e in assessed.index if e in days.index}
+        for e in recorded["event_id"]:
+            other = by_day.get(int(days[e]))
+            if e not in assessed.index and other is not None:
+                same_day[e] = (other, str(assessed.loc[other, "overall_response"]))
     rows = []
     for r in recorded.itertuples(index=False):
         parts = dict(_COMPONENT.findall(r.source))
@@ -306,7 +384,11 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
             computed = comp_t = comp_nt = ""
         agree = computed == r.category
         rule = ""
-        if not agree:
+        if not agree and criteria == "iRECIST":
+            rule = _explain_irecist(dict(event_id=r.event_id, recorded=r.category,
+                                         computed=computed, recorded_non_target=rec_nt),
+                                    recist, same_day)
+        elif not agree:
             rule = (_explain(case.lesions, r.event_id, (rec_t, rec_nt, r.category), computed, cache)
                     if criteria == "RECIST1.1" and computed else UNEXPLAINED)
         rows.append((subject, evaluator, criteria, r.event_id, int(days[r.event_id]), r.category,
@@ -346,7 +428,8 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
                       for (r, c), v in counts.items()]
         for rule, v in group.loc[~group["agree"], "rule"].value_counts().sort_index().items():
             rules.append(dict(evaluator=evaluator, rule=rule, visits=int(v),
-                              meaning="; ".join(RULES.get(x, x) for x in rule.split(" + "))))
+                              meaning="; ".join({**RULES, **IRECIST_RULES}.get(x, x)
+                                                for x in rule.split(" + "))))
     return {"visits": visits, "summary": pd.DataFrame(summary_rows),
             "confusion": pd.DataFrame(confusion, columns=["evaluator", "recorded", "computed",
                                                           "visits"]),
