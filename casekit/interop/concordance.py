@@ -26,6 +26,35 @@ same size each reproduce a call, the first in :data:`RULES` order is named: rule
 which lesions are summed come before rules that change how the sum is judged (a recorded call
 follows from the SUMDIAM of every recorded target, so a visit that a selection rule explains is
 not credited to a threshold by coincidence).
+
+iRECIST (Seymour et al. Lancet Oncol 2017;18:e143-e152). pharmaversesdtm's recorded iRECIST
+calls (``rs_onco_irecist.csv``, 26 subjects, INVESTIGATOR only) are not derived from TR:
+``data-raw/rs_onco_irecist.R`` is one literal ``tibble::tribble`` of RS records typed by hand
+(no computation follows it), so there is no simplified algorithm to emulate with switches. A
+discordant iRECIST visit is instead classified, by :func:`_explain_irecist`, by what the typed
+record is, checked against the engine (TR) and the visit's recorded RECIST 1.1 call (whose own
+departure is named by :data:`RULES`); the rules of :data:`IRECIST_RULES` apply in order:
+
+- ``rs_visit_not_tr_visit``: the record sits on a visit with no TR records but on the date of
+  a TR visit (VISITNUM 10 'WEEK 18' typed for the TR's 10.1 'WEEK 18 (T)'). The import keeps
+  the record's own VISITNUM (an SDTM visit is its VISITNUM; merging by date would rewrite the
+  record and break export(import)); the call is compared with the engine's at the TR visit.
+- ``overall_non_target_swapped``: OVRLRESP holds NON-iCR/NON-iUPD (a non-target category) and
+  NTRGRESP iSD/iPR: the two were typed in each other's rows; NTRGRESP is read as the overall.
+- ``ne_not_in_tr``: a typed NE where TR measures every target (the engine's call is
+  evaluable) and the recorded RECIST 1.1 call is evaluable too: nothing in TR is not done.
+- ``copies_recist11_call`` + a RECIST 1.1 rule: the typed call is the visit's RECIST 1.1 call
+  with the i-prefix (PD as iUPD or iCPD) and the engine's iRECIST call is its RECIST 1.1 call
+  with the i-prefix, so the discordance is the RECIST 1.1 one, named by that visit's rule.
+- ``iupd_not_confirmed`` / ``icpd_not_kept``: the typed call copies the RECIST 1.1 call where
+  the engine has confirmed progression (iCPD), here or earlier; the hand-typed table applies
+  no iRECIST confirmation there.
+
+The rest are listed as ``unexplained: ...`` with the typed call, the visit's recorded RECIST
+1.1 call and the engine's call: typed calls that neither copy the RECIST 1.1 record nor follow
+from TR (an iSD/iPR/iCR typed where RS RECIST 1.1 and TR show PD, an iCR where both show PR).
+Re-running the engine under its alternative iRECIST settings (``new_lesions_hold_iupd=False``,
+any confirmation window) changes none of these visits.
 """
 
 from __future__ import annotations
@@ -405,8 +434,8 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
     discordant, unexplained), ``confusion`` (per evaluator: recorded x computed counts) and
     ``rules`` (per evaluator: discordant visits per explaining rule). ``all_rules_call`` /
     ``all_rules_reproduce``: the call with every rule of :data:`RULES` switched on (an
-    emulation of rs_onco.R) and how many recorded calls it reproduces. Raises ValueError
-    when the engine has no ``criteria`` (iRECIST before it lands).
+    emulation of rs_onco.R) and how many recorded calls it reproduces (RECIST 1.1 only).
+    iRECIST discordances are classified by :data:`IRECIST_RULES`.
     """
     frames = [_case_visits(_load(c), criteria) for c in cases]
     visits = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=VISIT_COLUMNS)],
@@ -443,7 +472,8 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
                         echo: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """``casekit concordance``: import (with ``sdtm_dir``) and write the tables to ``out_dir``:
     ``concordance_visits.csv``, ``_summary``, ``_confusion``, ``_rules`` (RECIST 1.1), and
-    the iRECIST ones when the engine has iRECIST (else a message says it was skipped).
+    ``concordance_irecist_*.csv`` for the cases with recorded iRECIST calls (returned: the
+    RECIST 1.1 tables).
     ``out_dir`` follows :mod:`casekit.owned` (checked before anything is imported or
     written: the case folders and ``sdtm_dir`` are its inputs); the imported cases are
     ``import-sdtm`` folders of their own inside it."""
@@ -474,14 +504,13 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
     for r in tables["summary"].itertuples(index=False):
         echo(f"RECIST 1.1, {r.evaluator}: {r.visits} visits, agreement {r.agreement_pct} %, "
              f"kappa {r.kappa}, discordant {r.discordant}, unexplained {r.unexplained}")
-    try:
-        irecist = concordance([c for c in loaded if (c.responses["criteria"] == "iRECIST").any()],
-                              "iRECIST")
-    except ValueError as exc:
-        echo(f"iRECIST concordance skipped: casekit.rules.response.assess has no iRECIST yet ({exc})")
-    else:
-        for name, frame in irecist.items():
-            owned.write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
-        echo(f"iRECIST: {len(irecist['visits'])} visits compared")
+    irecist = concordance([c for c in loaded if (c.responses["criteria"] == "iRECIST").any()],
+                          "iRECIST")
+    for name, frame in irecist.items():
+        owned.write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
+    echo(f"iRECIST: {len(irecist['visits'])} visits compared")
+    for r in irecist["summary"].itertuples(index=False):
+        echo(f"iRECIST, {r.evaluator}: {r.visits} visits, agreement {r.agreement_pct} %, "
+             f"kappa {r.kappa}, discordant {r.discordant}, unexplained {r.unexplained}")
     owned.commit()
     return tables
