@@ -125,8 +125,10 @@ def test_concordance_command_writes_recist_and_irecist_tables(investigator, tmp_
 
 
 def test_irecist_rules_by_hand():
-    def explain(recorded, computed, recist=None, non_target="", same_day=None, event="e"):
+    def explain(recorded, computed, recist=None, non_target="", same_day=None, event="e",
+                computed_target="iPR"):
         return _explain_irecist(dict(event_id=event, recorded=recorded, computed=computed,
+                                     computed_target=computed_target,
                                      recorded_non_target=non_target), recist or {}, same_day or {})
 
     # Typed on a visit without TR records, on the date of TR visit e_t: compared there.
@@ -134,7 +136,13 @@ def test_irecist_rules_by_hand():
     assert explain("iCR", "").startswith(UNEXPLAINED)  # no TR visit on that date either
     # OVRLRESP NON-iCR/NON-iUPD with NTRGRESP iSD: swapped rows, read iSD.
     assert explain("non-iCR/non-iUPD", "iSD", non_target="iSD") == "overall_non_target_swapped"
-    assert explain("NE", "iPR") == "ne_not_in_tr"
+    # Typed NE; TR measures every target (engine target iPR) and RS RECIST 1.1 says PR.
+    pr_both = {"e": dict(recorded="PR", computed="PR", rule="")}
+    assert explain("NE", "iPR", pr_both) == "ne_not_in_tr"
+    # Not when a target is unmeasured in TR; when RS RECIST 1.1 is NE as well, a copy of it.
+    assert explain("NE", "iPR", pr_both, computed_target="NE").startswith(UNEXPLAINED)
+    ne_r11 = {"e": dict(recorded="NE", computed="PR", rule="missing_target_ignored")}
+    assert explain("NE", "iPR", ne_r11) == "copies_recist11_call + missing_target_ignored"
     # RECIST 1.1 typed SD, engine PR (a 12 mm node summed): the iRECIST record copies SD.
     small_node = {"e": dict(recorded="SD", computed="PR", rule="small_nodes_as_targets")}
     assert explain("iSD", "iPR", small_node) == "copies_recist11_call + small_nodes_as_targets"

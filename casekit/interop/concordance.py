@@ -41,8 +41,11 @@ departure is named by :data:`RULES`); the rules of :data:`IRECIST_RULES` apply i
   record and break export(import)); the call is compared with the engine's at the TR visit.
 - ``overall_non_target_swapped``: OVRLRESP holds NON-iCR/NON-iUPD (a non-target category) and
   NTRGRESP iSD/iPR: the two were typed in each other's rows; NTRGRESP is read as the overall.
-- ``ne_not_in_tr``: a typed NE where TR measures every target (the engine's call is
-  evaluable) and the recorded RECIST 1.1 call is evaluable too: nothing in TR is not done.
+- ``ne_not_in_tr``: a typed NE where TR measures every target (the engine's target response
+  and call are evaluable) and the visit's recorded RECIST 1.1 call is evaluable too. Where TR
+  has a non-target NOT DONE (01-701-1383), the typed NTRGRESP NE follows it, but a target
+  response PR with non-targets not all evaluated is PR (Eisenhauer 2009 Table 1; iPR), as
+  the RS RECIST 1.1 record of that visit says.
 - ``copies_recist11_call`` + a RECIST 1.1 rule: the typed call is the visit's RECIST 1.1 call
   with the i-prefix (PD as iUPD or iCPD) and the engine's iRECIST call is its RECIST 1.1 call
   with the i-prefix, so the discordance is the RECIST 1.1 one, named by that visit's rule.
@@ -334,7 +337,7 @@ def _explain_irecist(row: dict, recist: dict, same_day: dict) -> str:
     """The named rules (:data:`IRECIST_RULES`) that account for one discordant iRECIST visit.
 
     ``row``: recorded / computed calls of the visit (``recorded``, ``computed``,
-    ``recorded_non_target``); ``recist``: event_id -> the RECIST 1.1 concordance row
+    ``computed_target``, ``recorded_non_target``); ``recist``: event_id -> the RECIST 1.1 concordance row
     (recorded, computed, rule) of the case; ``same_day``: event_id -> (event_id, iRECIST
     call) of the event with TR records on the same day. rs_onco_irecist.R types every call by
     hand (no derivation from TR), so nothing can be re-run: each rule is a check of what the
@@ -352,10 +355,10 @@ def _explain_irecist(row: dict, recist: dict, same_day: dict) -> str:
         rules.append("overall_non_target_swapped")
     if recorded == computed:
         return " + ".join(rules)
-    if recorded == "NE":
-        return " + ".join(rules + ["ne_not_in_tr"])
     r11 = recist.get(event, {})
     r11_recorded, r11_computed = r11.get("recorded", ""), r11.get("computed", "")
+    if recorded == "NE" and row.get("computed_target") != "NE" and r11_recorded not in ("", "NE"):
+        return " + ".join(rules + ["ne_not_in_tr"])
     copies = recorded == _I_PREFIX.get(r11_recorded) or (
         r11_recorded == "PD" and recorded in ("iUPD", "iCPD"))
     engine_copies = computed == _I_PREFIX.get(r11_computed) or (
@@ -415,7 +418,8 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
         rule = ""
         if not agree and criteria == "iRECIST":
             rule = _explain_irecist(dict(event_id=r.event_id, recorded=r.category,
-                                         computed=computed, recorded_non_target=rec_nt),
+                                         computed=computed, computed_target=comp_t,
+                                         recorded_non_target=rec_nt),
                                     recist, same_day)
         elif not agree:
             rule = (_explain(case.lesions, r.event_id, (rec_t, rec_nt, r.category), computed, cache)
