@@ -13,7 +13,7 @@ from types import SimpleNamespace
 from casekit.interop.concordance import (
     IRECIST_RULES, RULES, UNEXPLAINED, _explain_irecist, cohen_kappa, concordance,
     concordance_command, reference_calls)
-from casekit.interop.sdtm import import_sdtm
+from casekit.interop.sdtm import import_sdtm, safe_name
 from casekit.rules.response import assess
 from conftest import DATA
 
@@ -259,5 +259,15 @@ def test_full_irecist_concordance_named_or_reasoned(tmp_path):
     assert dict(zip(named["rule"], named["visits"])) == IRECIST_RULE_COUNTS
     assert summary["unexplained"] == 24 == 43 - sum(IRECIST_RULE_COUNTS.values())
     # The three swapped OVRLRESP/NTRGRESP records: repaired, then still unexplained.
-    swapped = tables["visits"]["rule"].str.contains("overall_non_target_swapped")
-    assert swapped.sum() == 3
+    visits = tables["visits"]
+    assert visits["rule"].str.contains("overall_non_target_swapped").sum() == 3
+    # The engine's alternative iRECIST readings give no unexplained visit another call.
+    from casekit.case import load_case
+
+    unexplained = visits[visits["rule"].str.startswith(UNEXPLAINED) & (visits["computed"] != "")]
+    loaded = {c.name: load_case(c) for c in cases}
+    for subject, group in unexplained.groupby("subject"):
+        lesions = loaded[safe_name(subject)].lesions
+        for options in (dict(new_lesions_hold_iupd=False), dict(confirm_window_days=(0, 10000))):
+            calls = assess(lesions, "iRECIST", **options).set_index("event_id")["overall_response"]
+            assert calls[group["event_id"]].tolist() == group["computed"].tolist(), (subject, options)
