@@ -26,6 +26,38 @@ same size each reproduce a call, the first in :data:`RULES` order is named: rule
 which lesions are summed come before rules that change how the sum is judged (a recorded call
 follows from the SUMDIAM of every recorded target, so a visit that a selection rule explains is
 not credited to a threshold by coincidence).
+
+iRECIST (Seymour et al. Lancet Oncol 2017;18:e143-e152). pharmaversesdtm's recorded iRECIST
+calls (``rs_onco_irecist.csv``, 26 subjects, INVESTIGATOR only) are not derived from TR:
+``data-raw/rs_onco_irecist.R`` is one literal ``tibble::tribble`` of RS records typed by hand
+(no computation follows it), so there is no simplified algorithm to emulate with switches. A
+discordant iRECIST visit is instead classified, by :func:`_explain_irecist`, by what the typed
+record is, checked against the engine (TR) and the visit's recorded RECIST 1.1 call (whose own
+departure is named by :data:`RULES`); the rules of :data:`IRECIST_RULES` apply in order:
+
+- ``rs_visit_not_tr_visit``: the record sits on a visit with no TR records but on the date of
+  a TR visit (VISITNUM 10 'WEEK 18' typed for the TR's 10.1 'WEEK 18 (T)'). The import keeps
+  the record's own VISITNUM (an SDTM visit is its VISITNUM; merging by date would rewrite the
+  record and break export(import)); the call is compared with the engine's at the TR visit.
+- ``overall_non_target_swapped``: OVRLRESP holds NON-iCR/NON-iUPD (a non-target category) and
+  NTRGRESP iSD/iPR: the two were typed in each other's rows; NTRGRESP is read as the overall.
+- ``ne_not_in_tr``: a typed NE where TR measures every target (the engine's target response
+  and call are evaluable) and the visit's recorded RECIST 1.1 call is evaluable too. Where TR
+  has a non-target NOT DONE (01-701-1383), the typed NTRGRESP NE follows it, but a target
+  response PR with non-targets not all evaluated is PR (Eisenhauer 2009 Table 1; iPR), as
+  the RS RECIST 1.1 record of that visit says.
+- ``copies_recist11_call`` + a RECIST 1.1 rule: the typed call is the visit's RECIST 1.1 call
+  with the i-prefix (PD as iUPD or iCPD) and the engine's iRECIST call is its RECIST 1.1 call
+  with the i-prefix, so the discordance is the RECIST 1.1 one, named by that visit's rule.
+- ``iupd_not_confirmed`` / ``icpd_not_kept``: the typed call copies the RECIST 1.1 call where
+  the engine has confirmed progression (iCPD), here or earlier; the hand-typed table applies
+  no iRECIST confirmation there.
+
+The rest are listed as ``unexplained: ...`` with the typed call, the visit's recorded RECIST
+1.1 call and the engine's call: typed calls that neither copy the RECIST 1.1 record nor follow
+from TR (an iSD/iPR/iCR typed where RS RECIST 1.1 and TR show PD, an iCR where both show PR).
+Re-running the engine under its alternative iRECIST settings (``new_lesions_hold_iupd=False``,
+any confirmation window) changes none of these visits.
 """
 
 from __future__ import annotations
@@ -59,6 +91,32 @@ RULES = {
     "no_5mm_minimum": "recorded PD ignores the 5 mm absolute minimum increase (§4.3.1)",
     "cr_needs_zero_sum": "recorded CR needs a sum of 0 (rs_onco.R PCHG <= -100); RECIST 1.1 "
                          "accepts nodal targets < 10 mm short axis (§4.3.1)",
+}
+#: How the hand-typed iRECIST calls of rs_onco_irecist.R depart from the engine, applied in
+#: this order by :func:`_explain_irecist` (the first two repair the record, the rest explain it).
+IRECIST_RULES = {
+    "rs_visit_not_tr_visit": "the iRECIST RS record sits on a visit with no TR records "
+                             "(rs_onco_irecist.R types VISITNUM 10 'WEEK 18' where TR and the "
+                             "RECIST 1.1 RS record VISITNUM 10.1 'WEEK 18 (T)' on the same date); "
+                             "compared with the engine's call at the TR visit of that date",
+    "overall_non_target_swapped": "rs_onco_irecist.R types the overall and the non-target result "
+                                  "in each other's RSTESTCD rows (OVRLRESP=NON-iCR/NON-iUPD, a "
+                                  "non-target category; NTRGRESP=iSD/iPR); the NTRGRESP value is "
+                                  "read as the overall call",
+    "ne_not_in_tr": "recorded NE typed by hand (rs_onco_irecist.R; some rows say RSSTAT=NOT DONE "
+                    "'Image obscured') at a visit where TR measures every target and the "
+                    "recorded RECIST 1.1 call is evaluable; the engine calls NE only from TR "
+                    "records missing or not done (Eisenhauer 2009 §4.4.2)",
+    "copies_recist11_call": "recorded iRECIST call is the visit's recorded RECIST 1.1 call with "
+                            "the i-prefix (PD as iUPD or iCPD), so it inherits that call's "
+                            "departure from RECIST 1.1, named after it (rules of RULES)",
+    "iupd_not_confirmed": "recorded iUPD copies the visit's RECIST 1.1 PD where the engine has "
+                          "confirmed progression, here or at an earlier assessment (iCPD: "
+                          "Seymour 2017 Table 2, iUPD followed by further progression at the "
+                          "next assessment; every later call stays iCPD)",
+    "icpd_not_kept": "recorded call copies the visit's RECIST 1.1 call (not PD) after the engine "
+                     "confirmed progression (iCPD) at an earlier assessment, which it keeps for "
+                     "every later call (Seymour 2017: iCPD is the date of progression)",
 }
 UNEXPLAINED = "unexplained"
 ENGINE_MISMATCH = "unexplained: reference calculator and engine disagree"
@@ -271,6 +329,50 @@ def _explain(lesions, event, recorded, engine_call, cache) -> str:
     return UNEXPLAINED
 
 
+_I_PREFIX = {"CR": "iCR", "PR": "iPR", "SD": "iSD", "non-CR/non-PD": "non-iCR/non-iUPD",
+             "NE": "NE"}
+
+
+def _explain_irecist(row: dict, recist: dict, same_day: dict) -> str:
+    """The named rules (:data:`IRECIST_RULES`) that account for one discordant iRECIST visit.
+
+    ``row``: recorded / computed calls of the visit (``recorded``, ``computed``,
+    ``computed_target``, ``recorded_non_target``); ``recist``: event_id -> the RECIST 1.1 concordance row
+    (recorded, computed, rule) of the case; ``same_day``: event_id -> (event_id, iRECIST
+    call) of the event with TR records on the same day. rs_onco_irecist.R types every call by
+    hand (no derivation from TR), so nothing can be re-run: each rule is a check of what the
+    typed record is, against the TR data and the recorded RECIST 1.1 call of the visit.
+    """
+    rules = []
+    event, recorded, computed = row["event_id"], row["recorded"], row["computed"]
+    if not computed:
+        if event not in same_day:
+            return f"{UNEXPLAINED}: no TR assessment at this visit or on its date"
+        event, computed = same_day[event]
+        rules.append("rs_visit_not_tr_visit")
+    if recorded == "non-iCR/non-iUPD" and row["recorded_non_target"] in ("iSD", "iPR"):
+        recorded = row["recorded_non_target"]
+        rules.append("overall_non_target_swapped")
+    if recorded == computed:
+        return " + ".join(rules)
+    r11 = recist.get(event, {})
+    r11_recorded, r11_computed = r11.get("recorded", ""), r11.get("computed", "")
+    if recorded == "NE" and row.get("computed_target") != "NE" and r11_recorded not in ("", "NE"):
+        return " + ".join(rules + ["ne_not_in_tr"])
+    copies = recorded == _I_PREFIX.get(r11_recorded) or (
+        r11_recorded == "PD" and recorded in ("iUPD", "iCPD"))
+    engine_copies = computed == _I_PREFIX.get(r11_computed) or (
+        r11_computed == "PD" and computed in ("iUPD", "iCPD"))
+    if copies and engine_copies and r11_recorded != r11_computed and \
+            not r11.get("rule", "").startswith(UNEXPLAINED):
+        return " + ".join(rules + ["copies_recist11_call", r11["rule"]])
+    if copies and computed == "iCPD":
+        return " + ".join(rules + ["iupd_not_confirmed" if recorded == "iUPD" else "icpd_not_kept"])
+    repaired = f" ({' + '.join(rules)})" if rules else ""
+    return (f"{UNEXPLAINED}{repaired}: typed {recorded} is neither the visit's recorded RECIST 1.1 "
+            f"call ({r11_recorded or 'none'}) nor what TR shows (engine {computed})")
+
+
 # ------------------------------------------------------------------ per case and overall
 
 
@@ -293,6 +395,14 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
     cache: dict = {}
     # Every simplification at once emulates rs_onco.R: how often does it give the recorded call?
     emulated = reference_calls(case.lesions, frozenset(RULES)) if criteria == "RECIST1.1" else {}
+    recist, same_day = {}, {}
+    if criteria == "iRECIST":
+        recist = _case_visits(case, "RECIST1.1").set_index("event_id").to_dict("index")
+        by_day = {int(days[e]): e for e in assessed.index if e in days.index}
+        for e in recorded["event_id"]:
+            other = by_day.get(int(days[e]))
+            if e not in assessed.index and other is not None:
+                same_day[e] = (other, str(assessed.loc[other, "overall_response"]))
     rows = []
     for r in recorded.itertuples(index=False):
         parts = dict(_COMPONENT.findall(r.source))
@@ -306,7 +416,12 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
             computed = comp_t = comp_nt = ""
         agree = computed == r.category
         rule = ""
-        if not agree:
+        if not agree and criteria == "iRECIST":
+            rule = _explain_irecist(dict(event_id=r.event_id, recorded=r.category,
+                                         computed=computed, computed_target=comp_t,
+                                         recorded_non_target=rec_nt),
+                                    recist, same_day)
+        elif not agree:
             rule = (_explain(case.lesions, r.event_id, (rec_t, rec_nt, r.category), computed, cache)
                     if criteria == "RECIST1.1" and computed else UNEXPLAINED)
         rows.append((subject, evaluator, criteria, r.event_id, int(days[r.event_id]), r.category,
@@ -323,8 +438,8 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
     discordant, unexplained), ``confusion`` (per evaluator: recorded x computed counts) and
     ``rules`` (per evaluator: discordant visits per explaining rule). ``all_rules_call`` /
     ``all_rules_reproduce``: the call with every rule of :data:`RULES` switched on (an
-    emulation of rs_onco.R) and how many recorded calls it reproduces. Raises ValueError
-    when the engine has no ``criteria`` (iRECIST before it lands).
+    emulation of rs_onco.R) and how many recorded calls it reproduces (RECIST 1.1 only).
+    iRECIST discordances are classified by :data:`IRECIST_RULES`.
     """
     frames = [_case_visits(_load(c), criteria) for c in cases]
     visits = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=VISIT_COLUMNS)],
@@ -346,7 +461,8 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
                       for (r, c), v in counts.items()]
         for rule, v in group.loc[~group["agree"], "rule"].value_counts().sort_index().items():
             rules.append(dict(evaluator=evaluator, rule=rule, visits=int(v),
-                              meaning="; ".join(RULES.get(x, x) for x in rule.split(" + "))))
+                              meaning="; ".join({**RULES, **IRECIST_RULES}.get(x, x)
+                                                for x in rule.split(" + "))))
     return {"visits": visits, "summary": pd.DataFrame(summary_rows),
             "confusion": pd.DataFrame(confusion, columns=["evaluator", "recorded", "computed",
                                                           "visits"]),
@@ -360,7 +476,8 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
                         echo: Callable[[str], None] = print) -> dict[str, pd.DataFrame]:
     """``casekit concordance``: import (with ``sdtm_dir``) and write the tables to ``out_dir``:
     ``concordance_visits.csv``, ``_summary``, ``_confusion``, ``_rules`` (RECIST 1.1), and
-    the iRECIST ones when the engine has iRECIST (else a message says it was skipped).
+    ``concordance_irecist_*.csv`` for the cases with recorded iRECIST calls (returned: the
+    RECIST 1.1 tables).
     ``out_dir`` follows :mod:`casekit.owned` (checked before anything is imported or
     written: the case folders and ``sdtm_dir`` are its inputs); the imported cases are
     ``import-sdtm`` folders of their own inside it."""
@@ -391,14 +508,13 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
     for r in tables["summary"].itertuples(index=False):
         echo(f"RECIST 1.1, {r.evaluator}: {r.visits} visits, agreement {r.agreement_pct} %, "
              f"kappa {r.kappa}, discordant {r.discordant}, unexplained {r.unexplained}")
-    try:
-        irecist = concordance([c for c in loaded if (c.responses["criteria"] == "iRECIST").any()],
-                              "iRECIST")
-    except ValueError as exc:
-        echo(f"iRECIST concordance skipped: casekit.rules.response.assess has no iRECIST yet ({exc})")
-    else:
-        for name, frame in irecist.items():
-            owned.write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
-        echo(f"iRECIST: {len(irecist['visits'])} visits compared")
+    irecist = concordance([c for c in loaded if (c.responses["criteria"] == "iRECIST").any()],
+                          "iRECIST")
+    for name, frame in irecist.items():
+        owned.write_table(frame, out_dir / f"concordance_irecist_{name}.csv")
+    echo(f"iRECIST: {len(irecist['visits'])} visits compared")
+    for r in irecist["summary"].itertuples(index=False):
+        echo(f"iRECIST, {r.evaluator}: {r.visits} visits, agreement {r.agreement_pct} %, "
+             f"kappa {r.kappa}, discordant {r.discordant}, unexplained {r.unexplained}")
     owned.commit()
     return tables
