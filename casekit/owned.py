@@ -21,7 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 from casekit.outputs import table_bytes, write_bytes
@@ -96,6 +96,25 @@ def owned_file_intact(out: Path, rel: str, *shas: str) -> bool | None:
     return sha256_file(path) in shas
 
 
+def intact_files(out: Path, files: dict[str, str], pending: dict[str, str],
+                 changed: Callable[[Path], None]) -> dict[str, str]:
+    """The recorded files of ``out`` still as casekit wrote them, ``{rel: sha256}``.
+
+    ``files`` were written, ``pending`` were being written when the last run stopped
+    (either hash counts). A recorded file that is gone is dropped; for one changed since,
+    ``changed(path)`` is called, and it raises: casekit never overwrites such a file.
+    """
+    intact: dict[str, str] = {}
+    for rel in sorted(set(files) | set(pending)):
+        shas = [s for s in (files.get(rel), pending.get(rel)) if s]
+        state = owned_file_intact(out, rel, *shas)
+        if state is False:
+            changed(out / rel)
+        if state:
+            intact[rel] = sha256_file(out / rel)
+    return intact
+
+
 def _safe_rel(name: str) -> bool:
     rel = Path(name)
     return not (rel.is_absolute() or ".." in rel.parts or rel.parts[:1] == (STATE_DIR,))
@@ -136,18 +155,13 @@ class OwnedFolder:
                     f"({f'written by {whose}, ' if whose else ''}holds {shown}); it writes "
                     "only into a new or empty folder or one it wrote before, so choose "
                     "another --out")
-            recorded = {**data.get("pending", {}), **data.get("files", {})}
-            for rel in sorted(recorded):
-                shas = [s for s in (data.get("files", {}).get(rel),
-                                    data.get("pending", {}).get(rel)) if s]
-                state = owned_file_intact(out, rel, *shas)
-                if state is False:
-                    raise OutFolderRefused(
-                        f"{out / rel} was changed after 'casekit {command}' wrote it; it "
-                        "never overwrites or deletes a file it did not write, so move it out "
-                        "of the folder (or choose another --out)")
-                if state:
-                    files[rel] = sha256_file(out / rel)
+            def changed(path: Path) -> None:
+                raise OutFolderRefused(
+                    f"{path} was changed after 'casekit {command}' wrote it; it never "
+                    "overwrites or deletes a file it did not write, so move it out of the "
+                    "folder (or choose another --out)")
+
+            files = intact_files(out, data.get("files", {}), data.get("pending", {}), changed)
         return cls(out, out_arg, command, files)
 
     # ---------------------------------------------------------- staged writes

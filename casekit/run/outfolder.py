@@ -30,6 +30,7 @@ from typing import Any
 
 import casekit
 from casekit.outputs import write_bytes
+from casekit.owned import intact_files
 from casekit.run.inputs import case_hash, environment_hash, notebook_key
 from casekit.run.lock import OutFolderBusy, OutLock
 from casekit.run.manifest import (LOCK, STATE_DIR, WORK, Manifest, NotebookEntry,
@@ -94,16 +95,13 @@ class Session:
         # What casekit owns in OUT right now: relative path -> sha256.
         self.owned: dict[str, str] = {}
         if self.old:
-            for rel in sorted(set(self.old.files) | set(self.old.pending)):
-                shas = [s for s in (self.old.files.get(rel), self.old.pending.get(rel)) if s]
-                state = owned_file_intact(out, rel, *shas)
-                if state is False:
-                    raise OutFolderError(
-                        f"{out / rel} was changed after casekit wrote it; a run never "
-                        "overwrites or deletes a file it did not write, so move it out of "
-                        "the folder (or choose another --out)")
-                if state:
-                    self.owned[rel] = sha256_file(out / rel)
+            def changed(path: Path) -> None:
+                raise OutFolderError(
+                    f"{path} was changed after casekit wrote it; a run never overwrites or "
+                    "deletes a file it did not write, so move it out of the folder (or "
+                    "choose another --out)")
+
+            self.owned = intact_files(out, self.old.files, self.old.pending, changed)
         self.entries: dict[str, NotebookEntry] = {}  # the notebooks the report is built from
         self.carried: set[str] = set()  # of those, not executed by this run
         self.plan_: Plan | None = None
