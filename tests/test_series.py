@@ -348,3 +348,27 @@ def test_the_mixed_hand_curated_series():
     # demo: PD at ct3 (day 126); seed: no RECIST 1.1 progression, censored at day 125.
     assert pfs.set_index("subject")[["event", "time_days"]].values.tolist() == [
         [True, 126], [False, 125]]
+
+
+def test_swimmer_markers_fit_their_lane_in_a_long_series():
+    # 200 lanes: the figure height is capped at 9 in, so each lane is
+    # (9 - 1.1) in x 72 pt/in / 200 = 2.844 pt tall; a marker may be 90 % of that,
+    # an area of (0.9 x 2.844)^2 = 6.55 pt^2 (full-size markers, 22-30 pt^2, would
+    # run into the neighbouring subjects' lanes, as they did on the SDTM series).
+    from matplotlib.collections import PathCollection
+
+    from casekit.plot.series import swimmer
+
+    n = 200
+    table = pd.DataFrame({"subject": [f"S{i:03d}" for i in range(n)], "end_day": 100,
+                          "response_day": 40, "progression_day": pd.NA, "censored_day": 100,
+                          "death_day": pd.NA, "ongoing": True})
+    fig = swimmer(table)
+    sizes = [s for c in fig.axes[0].collections if isinstance(c, PathCollection)
+             for s in c.get_sizes()]
+    assert sizes and max(sizes) <= 6.56
+    # a short series keeps the full-size markers: 0.16 in a lane = 11.5 pt, cap 107 pt^2
+    small = swimmer(table.head(2))
+    sizes = sorted({s for c in small.axes[0].collections if isinstance(c, PathCollection)
+                    for s in c.get_sizes()})
+    assert sizes == [22, 30]

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import numpy as np
 import pandas as pd
+import matplotlib as mpl
 from matplotlib import ticker
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
@@ -142,7 +143,14 @@ def swimmer(table: pd.DataFrame, title: str = "", day_label: str = "Study day",
     """
     _require(table, ("subject", "end_day", "ongoing", *_SWIM_MARKS), "swimmer table")
     n = len(table)
-    fig = _new_figure(width, min(0.16 * max(n, 3) + 1.1, 9.0))
+    height = min(0.16 * max(n, 3) + 1.1, 9.0)
+    fig = _new_figure(width, height)
+    # Markers no taller than a lane: once the height is capped, a long series gets thinner
+    # lanes, and full-size markers would run into the neighbouring subjects' lanes.
+    lane_pt = (height - 1.1) * 72 / max(n, 3)
+    largest = (0.9 * lane_pt) ** 2  # scatter sizes are areas in points squared
+    # An annotation's arrow scales with the font size; a '-|>' head is 0.4 x the scale wide.
+    arrow_scale = min(float(mpl.rcParams["font.size"]), 0.9 * lane_pt / 0.4)
     ax = fig.add_subplot()
     ax.set(xlabel=day_label, title=title)
     if table.empty:
@@ -155,15 +163,16 @@ def swimmer(table: pd.DataFrame, title: str = "", day_label: str = "Study day",
         days = pd.to_numeric(table[column], errors="coerce").astype(float)
         shown = days.notna().to_numpy()
         if shown.any():
-            ax.scatter(days[shown], y[shown], marker=marker, color=colour, s=size, zorder=3,
-                       linewidths=1.0)
+            ax.scatter(days[shown], y[shown], marker=marker, color=colour,
+                       s=min(size, largest), zorder=3, linewidths=min(1.0, 0.3 * lane_pt))
             handles.append(Line2D([], [], marker=marker, color=colour, ls="none", label=text))
     span = max(float(table["end_day"].max()), 1.0)
     ongoing = table["ongoing"].astype(bool).to_numpy()
     for end, lane in zip(table["end_day"][ongoing].astype(float), y[ongoing]):
         ax.annotate("", (end + 0.06 * span, lane), (end, lane),
-                    arrowprops=dict(arrowstyle="-|>", color=BLACK, lw=0.9, shrinkA=0,
-                                    shrinkB=0), zorder=3)
+                    arrowprops=dict(arrowstyle="-|>", color=BLACK, lw=min(0.9, 0.2 * lane_pt),
+                                    shrinkA=0, shrinkB=0, mutation_scale=arrow_scale),
+                    zorder=3)
     if ongoing.any():
         handles.append(Line2D([], [], marker=">", color=BLACK, ls="-", lw=0.9,
                               label="on study, no progression"))
