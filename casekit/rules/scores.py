@@ -298,6 +298,29 @@ class Meld(Unpackable):
     note: str
 
 
+def _meld_result(raw: float, notes: list[str]) -> Meld:
+    """Every MELD formula's last step (UNOS/OPTN): rounded half-up, capped at 40."""
+    score = math.floor(raw + 0.5)
+    if score > 40:
+        score = 40
+        notes.append("score capped at 40")
+    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+
+
+def _bounded_liver_inputs(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float,
+                          dialysis: bool, creatinine_cap: float,
+                          notes: list[str]) -> tuple[float, float, float]:
+    """Bilirubin, INR and creatinine as MELD-Na and MELD 3.0 bound them: each at least 1.0,
+    creatinine at most ``creatinine_cap`` and set to it with dialysis (OPTN 2016, 2023)."""
+    bili = _bounded("bilirubin", _positive("bilirubin", bilirubin_mg_dl), 1.0, None, notes)
+    i = _bounded("INR", _positive("INR", inr), 1.0, None, notes)
+    creat = _positive("creatinine", creatinine_mg_dl)
+    if dialysis:
+        notes.append(f"dialysis: creatinine set to {creatinine_cap}")
+        return bili, i, creatinine_cap
+    return bili, i, _bounded("creatinine", creat, 1.0, creatinine_cap, notes)
+
+
 def meld(
     bilirubin_mg_dl: float,
     inr: float,
@@ -339,11 +362,7 @@ def meld(
         creat = 4.0
         notes.append("creatinine capped at 4.0")
     raw = 3.78 * math.log(bili) + 11.2 * math.log(i) + 9.57 * math.log(creat) + 6.43
-    score = math.floor(raw + 0.5)
-    if score > 40:
-        score = 40
-        notes.append("score capped at 40")
-    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+    return _meld_result(raw, notes)
 
 
 def _bounded(name, value, low, high, notes):
@@ -375,14 +394,8 @@ def meld_na(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, sodium_
     -> 1.7 -> 17; 17 + 1.32 x 7 - 0.033 x 17 x 7 = 17 + 9.24 - 3.927 = 22.313 -> 22.
     """
     notes: list[str] = []
-    bili = _bounded("bilirubin", _positive("bilirubin", bilirubin_mg_dl), 1.0, None, notes)
-    i = _bounded("INR", _positive("INR", inr), 1.0, None, notes)
-    creat = _positive("creatinine", creatinine_mg_dl)
-    if dialysis:
-        creat = 4.0
-        notes.append("dialysis: creatinine set to 4.0")
-    else:
-        creat = _bounded("creatinine", creat, 1.0, 4.0, notes)
+    bili, i, creat = _bounded_liver_inputs(bilirubin_mg_dl, inr, creatinine_mg_dl, dialysis,
+                                           4.0, notes)
     na = _bounded("sodium", _positive("sodium", sodium_mmol_l), 125.0, 137.0, notes)
     inner = 0.957 * math.log(creat) + 0.378 * math.log(bili) + 1.120 * math.log(i) + 0.643
     meld_i = math.floor(inner * 10 + 0.5)  # rounded to the tenth, times 10
@@ -391,11 +404,7 @@ def meld_na(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, sodium_
         raw = meld_i + 1.32 * (137 - na) - 0.033 * meld_i * (137 - na)
     else:
         notes.append(f"MELD(i) {meld_i} <= 11: no sodium term")
-    score = math.floor(raw + 0.5)
-    if score > 40:
-        score = 40
-        notes.append("score capped at 40")
-    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+    return _meld_result(raw, notes)
 
 
 def meld_3(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, sodium_mmol_l: float,
@@ -416,24 +425,14 @@ def meld_3(bilirubin_mg_dl: float, inr: float, creatinine_mg_dl: float, sodium_m
     albumin 3.0 -> 22.49 -> 22; female -> 23.82 -> 24.
     """
     notes: list[str] = []
-    bili = _bounded("bilirubin", _positive("bilirubin", bilirubin_mg_dl), 1.0, None, notes)
-    i = _bounded("INR", _positive("INR", inr), 1.0, None, notes)
-    creat = _positive("creatinine", creatinine_mg_dl)
-    if dialysis:
-        creat = 3.0
-        notes.append("dialysis: creatinine set to 3.0")
-    else:
-        creat = _bounded("creatinine", creat, 1.0, 3.0, notes)
+    bili, i, creat = _bounded_liver_inputs(bilirubin_mg_dl, inr, creatinine_mg_dl, dialysis,
+                                           3.0, notes)
     na = _bounded("sodium", _positive("sodium", sodium_mmol_l), 125.0, 137.0, notes)
     alb = _bounded("albumin", _positive("albumin", albumin_g_dl), 1.5, 3.5, notes)
     raw = (1.33 * bool(female) + 4.56 * math.log(bili) + 0.82 * (137 - na)
            - 0.24 * (137 - na) * math.log(bili) + 9.09 * math.log(i) + 11.14 * math.log(creat)
            + 1.85 * (3.5 - alb) - 1.83 * (3.5 - alb) * math.log(creat) + 6)
-    score = math.floor(raw + 0.5)
-    if score > 40:
-        score = 40
-        notes.append("score capped at 40")
-    return Meld(score=int(score), unrounded=raw, note="; ".join(notes) or "within bounds")
+    return _meld_result(raw, notes)
 
 
 # ---------------------------------------------------------------- per-event table
