@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from collections.abc import Callable
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -113,15 +114,35 @@ def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:
                          "collection)")
 
 
+def _bad_input_as_exit_2(call: Callable[[], object], bad_input: tuple[type[Exception], ...],
+                         where: str, invalid_case: str | None = None) -> int:
+    """Run ``call``; what means bad input becomes ``error: ...`` on stderr and exit 2, never a
+    traceback: the ``bad_input`` exceptions by their message, an invalid case by its
+    ``file:line:column`` problems (and ``invalid_case`` named), a failed file operation by
+    the file (``where`` when the error names none)."""
+    from casekit.case import CaseError
+
+    try:
+        call()
+    except bad_input as exc:
+        print(f"error: {exc}", file=sys.stderr)
+    except CaseError as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        if invalid_case:
+            print(f"error: {invalid_case} is not a valid case", file=sys.stderr)
+    except OSError as exc:
+        print(f"error: {exc.filename or where}: {exc.strerror or exc}", file=sys.stderr)
+    else:
+        return EXIT_OK
+    return EXIT_BAD_INPUT
+
+
 def _cite(args: argparse.Namespace) -> int:
     from casekit.run.cite import CiteError, cite
 
-    try:
-        print(cite(args.case, args.format), end="")
-    except CiteError as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
+    return _bad_input_as_exit_2(lambda: print(cite(args.case, args.format), end=""),
+                                (CiteError,), args.case)
 
 
 def _add_cite_command(sub) -> None:
@@ -181,59 +202,32 @@ def _import_sdtm(args: argparse.Namespace) -> int:
     from casekit.interop.sdtm import SdtmInputError, import_sdtm
     from casekit.owned import OutFolderRefused
 
-    try:
-        import_sdtm(args.sdtm_dir, args.out, evaluator=args.evaluator, subjects=args.subjects)
-    except (SdtmInputError, OutFolderRefused) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
+    return _bad_input_as_exit_2(
+        lambda: import_sdtm(args.sdtm_dir, args.out, evaluator=args.evaluator,
+                            subjects=args.subjects),
+        (SdtmInputError, OutFolderRefused), args.out)
 
 
 def _export_sdtm(args: argparse.Namespace) -> int:
-    from casekit.case import CaseError
     from casekit.interop.sdtm import export_sdtm
     from casekit.owned import OutFolderRefused
 
-    try:
-        written = export_sdtm(args.case, args.out)
-    except OutFolderRefused as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except CaseError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        print(f"error: {args.case} is not a valid case", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    for path in written:
-        print(path)
-    return EXIT_OK
+    def export() -> None:
+        for path in export_sdtm(args.case, args.out):
+            print(path)
+
+    return _bad_input_as_exit_2(export, (OutFolderRefused,), args.out, invalid_case=args.case)
 
 
 def _concordance(args: argparse.Namespace) -> int:
-    from casekit.case import CaseError
     from casekit.interop.concordance import concordance_command
     from casekit.interop.sdtm import SdtmInputError
 
-    try:
-        concordance_command(args.cases, args.out, sdtm_dir=args.sdtm, evaluators=args.evaluator,
-                            subjects=args.subjects)
-    except (SdtmInputError, ValueError) as exc:
-        print(f"error: {exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except CaseError as exc:
-        for problem in exc.problems:
-            print(problem, file=sys.stderr)
-        return EXIT_BAD_INPUT
-    except OSError as exc:
-        print(f"error: {exc.filename or args.out}: {exc.strerror or exc}", file=sys.stderr)
-        return EXIT_BAD_INPUT
-    return EXIT_OK
+    # a CaseError is a ValueError: an invalid case is reported by its message here
+    return _bad_input_as_exit_2(
+        lambda: concordance_command(args.cases, args.out, sdtm_dir=args.sdtm,
+                                    evaluators=args.evaluator, subjects=args.subjects),
+        (SdtmInputError, ValueError), args.out)
 
 
 def _add_sdtm_commands(sub) -> None:
