@@ -1,5 +1,5 @@
-"""`python -m casekit ...`: see :mod:`casekit.run.cli`."""
+"""`python -m casekit ...`: see :mod:`casekit.cli`."""
 
-from casekit.run.cli import main
+from casekit.cli import main
 
 raise SystemExit(main(prog="python -m casekit"))

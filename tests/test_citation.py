@@ -17,7 +17,7 @@ import pytest
 import yaml
 
 import casekit
-from casekit.run import cli
+from casekit import cli
 from casekit.run.cite import CiteError, cite, read_software
 
 REPO = Path(__file__).resolve().parents[1]

@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from casekit.run import cli
+from casekit import cli
 
 REPO = Path(__file__).resolve().parents[1]
 # The console script pip wrote for [project.scripts] next to this venv's python.

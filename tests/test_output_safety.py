@@ -19,7 +19,7 @@ from pathlib import Path
 import pytest
 
 from casekit.interop.sdtm import safe_name
-from casekit.run import cli
+from casekit import cli
 from casekit.series import run as series_run
 from casekit.series import synthetic
 from conftest import DATA, REPO, changed_entries, snapshot

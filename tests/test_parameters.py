@@ -13,7 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from casekit.run import cli, runner
+from casekit import cli
+from casekit.run import runner
 from casekit.run.parameters import (BY_NAME, PARAMETERS, markdown_table, parse_parameters,
                                     parse_value)
 

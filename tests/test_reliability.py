@@ -24,7 +24,8 @@ from pathlib import Path
 import psutil
 import pytest
 
-from casekit.run import cli, runner
+from casekit import cli
+from casekit.run import runner
 from casekit.outputs import write_atomic
 from conftest import DATA, DEMO_CASE, REPO, changed_entries, snapshot
 from test_case import BAD_CASES, make_case

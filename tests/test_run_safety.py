@@ -19,7 +19,8 @@ from pathlib import Path
 
 import pytest
 
-from casekit.run import cli, runner
+from casekit import cli
+from casekit.run import runner
 from conftest import DATA, DEMO_CASE, REPO, changed_entries, snapshot
 from test_runner import PNG_1PX, make_notebook
 

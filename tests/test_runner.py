@@ -19,7 +19,8 @@ import nbformat
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from casekit.run import cli, runner
+from casekit import cli
+from casekit.run import runner
 
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "data" / "jlc2022"

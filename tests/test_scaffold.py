@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from casekit.case import schema
-from casekit.run import cli
+from casekit import cli
 from casekit.case import CaseError, load_case, validate_case
 from casekit.case.scaffold import ScaffoldError, new_case
 

@@ -11,7 +11,7 @@ import pytest
 
 from casekit.case import load_case, validate_case
 from casekit.interop.sdtm import SdtmInputError, export_case, export_sdtm, import_sdtm
-from casekit.run.cli import main
+from casekit.cli import main
 from conftest import DATA
 
 SDTM = DATA / "external" / "pharmaversesdtm"

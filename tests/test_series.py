@@ -22,7 +22,7 @@ import pytest
 from casekit import series
 from casekit.plot import series as series_figures
 from casekit.rules.endpoints import endpoints
-from casekit.run import cli
+from casekit import cli
 from casekit.series import stats, synthetic
 from casekit.series.analyse import analyse_case
 from casekit.series.run import SeriesInputError, find_cases, run_series

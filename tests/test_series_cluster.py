@@ -94,7 +94,7 @@ def test_external_cluster_gives_byte_identical_tables_and_report(dask_cluster, t
 
 
 def test_unreachable_scheduler_is_bad_input(tmp_path, capsys):
-    from casekit.run import cli
+    from casekit import cli
 
     code = cli.main(["series", "--cases", *MIXED, "--out", str(tmp_path),
                      "--scheduler", "tcp://127.0.0.1:9"])

@@ -458,7 +458,7 @@ def _run_notebooks(client, out: Path, params: dict, found, echo) -> list:
 
 
 def main(args) -> int:
-    """The ``series`` subcommand (see :func:`casekit.run.cli._add_series_command`)."""
+    """The ``series`` subcommand (see :func:`casekit.cli._add_series_command`)."""
     try:
         sdtm = None if args.cases or args.series else (args.sdtm or DEFAULT_SDTM_DIR)
         result = run_series(cases=args.cases, series=args.series, out_dir=args.out,
