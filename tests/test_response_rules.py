@@ -262,3 +262,57 @@ def test_pr_after_cr_in_window_does_not_confirm_pr():
     # PR day 56, CR day 70, PR day 98 (>= 28 days after 56): a PR after a CR in the window
     frame = calls(("e1", 56, "PR"), ("e2", 70, "CR"), ("e3", 98, "PR"))
     assert bor(frame, confirm=True)[0] == "SD"
+
+
+# ---------------------------------------------------------------- issue 17: BOR and node fixes
+def test_pr_cr_pr_cr_is_not_a_confirmed_pr():
+    # PR d56, CR d66, PR d76, CR d96. The PR's first confirming call >= 28 days later is the
+    # CR at d96 (40 days): window CR, PR, CR has a PR after a CR -> PR not confirmed
+    # (admiralonco cbor_pr: first CR of the window after its last PR). CR d66: its first
+    # CR >= 28 days later is d96 with a PR in between -> not confirmed (-> SD, d66 >= 42).
+    # PR d76: CR d96 is only 20 days later -> not confirmed. Best: SD. Old code: PR.
+    frame = calls(("e1", 56, "PR"), ("e2", 66, "CR"), ("e3", 76, "PR"), ("e4", 96, "CR"))
+    assert bor(frame, confirm=True)[0] == "SD"
+    # PR, PR, CR (CR after the last PR): confirmed
+    ok = calls(("e1", 56, "PR"), ("e2", 66, "PR"), ("e3", 96, "CR"))
+    assert bor(ok, confirm=True) == ("PR", "e1")
+
+
+def _nt_only(*follow_ups):
+    frame = calls(*follow_ups)
+    frame["target_response"] = ["", *["NA"] * len(follow_ups)]
+    return frame
+
+
+@pytest.mark.parametrize("order", [0, 1])
+def test_non_target_only_unconfirmed_cr_is_order_independent(order):
+    # Non-target disease only (every follow-up target_response NA): an unconfirmed CR is
+    # non-CR/non-PD (RECIST 1.1 Table 2 footnote); with the other non-CR/non-PD call the BOR
+    # is non-CR/non-PD whichever comes first. admiralonco's reading ("SD") gives SD both ways.
+    pair = [("CR", "e1"), ("non-CR/non-PD", "e1")]
+    first, second = pair[order][0], pair[1 - order][0]
+    frame = _nt_only(("e1", 56, first), ("e2", 70, second))
+    assert bor(frame, confirm=True)[0] == "non-CR/non-PD"
+    assert bor(frame, confirm=True, non_target_only_unconfirmed_cr="SD")[0] == "SD"
+
+
+def test_sd_wins_over_non_cr_non_pd_whatever_the_order():
+    # Both qualify (day >= 42): SD ranks first, as admiralonco's bor_sd precedes bor_non_crpd.
+    assert bor(calls(("e1", 56, "non-CR/non-PD"), ("e2", 98, "SD")))[0] == "SD"
+    assert bor(calls(("e1", 56, "SD"), ("e2", 98, "non-CR/non-PD")))[0] == "SD"
+
+
+def test_targets_gone_and_present_node_below_10_mm_is_cr():
+    # E2009 §4.3.3: non-target CR needs every node non-pathological (< 10 mm short axis). T1
+    # 2.0 -> 0 cm (target CR); non-target node N1 1.2 -> 0.8 cm short axis, recorded
+    # "present": 8 mm < 10 mm -> non-target CR -> overall CR (old code: PR).
+    frame = lesions(("e0", 0, "T1", "tumour", "target", "longest", 2.0, "present"),
+                    ("e0", 0, "N1", "lymph_node", "non_target", "short_axis", 1.2, "present"),
+                    ("e1", 42, "T1", "tumour", "target", "longest", 0.0, "absent"),
+                    ("e1", 42, "N1", "lymph_node", "non_target", "short_axis", 0.8, "present"))
+    row = follow_up(frame)
+    assert (row["target_response"], row["non_target_response"], row["overall_response"]) == \
+        ("CR", "CR", "CR")
+    # at 1.0 cm the node is still pathological: non-CR/non-PD, overall PR
+    at_limit = frame.assign(size_cm=[2.0, 1.2, 0.0, 1.0])
+    assert follow_up(at_limit)["overall_response"] == "PR"

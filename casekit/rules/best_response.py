@@ -30,7 +30,16 @@ casekit parameter           admiralonco argument             default here (their
   at most ``max_ne`` NE.
 - PR confirmed: a CR or PR at least ``confirm_days`` later, only CR/PR/NE in
   between (one SD allowed with ``accept_sd``), at most ``max_ne`` NE, and no PR
-  after a CR inside the window.
+  after a CR inside the window, the confirming call included (admiralonco's
+  ``cbor_pr``: the first CR of the window must come after its last PR); so
+  PR, CR, PR, CR with the last CR confirming is not a confirmed PR.
+- Non-target disease only: RECIST 1.1 Table 2's footnote prefers
+  "non-CR/non-PD" to "SD" for it. An unconfirmed CR of a subject whose every
+  follow-up has no target response (``target_response`` "NA") therefore counts
+  as non-CR/non-PD (``non_target_only_unconfirmed_cr``; "SD" gives
+  admiralonco's reading). When SD and non-CR/non-PD both qualify, SD is taken
+  whatever the visit order (admiralonco lists ``bor_sd`` before
+  ``bor_non_crpd``), so the answer never depends on which came first.
 - ``cr_then_pr``: Table 3 gives "CR then PR" as "SD, PD or PR" (footnote: if
   the first CR was real, the PR is PD - handled at the time point by the
   reappearance rule; if small lesions were in fact still present, the first
@@ -53,7 +62,7 @@ BOR_COLUMNS = ["criteria", "bor", "event_id", "note"]
 _ORDER = ("RECIST1.1", "mRECIST", "iRECIST")
 
 # Ranks of the counted calls; higher is better.
-_RANK = {"CR": 6, "PR": 5, "SD": 4, "non-CR/non-PD": 4, "UPD": 2, "PD": 1, "NE": 0}
+_RANK = {"CR": 6, "PR": 5, "SD": 4, "non-CR/non-PD": 3, "UPD": 2, "PD": 1, "NE": 0}
 # iRECIST call -> RECIST-style call used by the rules, and back.
 _FROM_I = {"iCR": "CR", "iPR": "PR", "iSD": "SD", "non-iCR/non-iUPD": "non-CR/non-PD",
            "iUPD": "UPD", "iCPD": "PD", "NE": "NE"}
@@ -70,8 +79,9 @@ def _confirmed(calls, i, response, confirm_days, max_ne, accept_sd) -> bool:
         if later_day - day >= confirm_days and later in wanted:
             if seen.count("NE") > max_ne or seen.count("SD") > (1 if accept_sd else 0):
                 return False
-            if response == "PR" and later == "PR" and "CR" in seen:
-                return False  # a PR after a CR inside the window
+            window = seen + [later]
+            if response == "PR" and "CR" in window and "PR" in window[window.index("CR"):]:
+                return False  # a PR after a CR in the window, whichever call confirms
             return True
         if later not in between:
             return False
@@ -80,14 +90,18 @@ def _confirmed(calls, i, response, confirm_days, max_ne, accept_sd) -> bool:
 
 
 def _counted(calls, i, confirm, confirm_days, max_ne, accept_sd, cr_then_pr,
-             start_day, min_sd_days):
+             start_day, min_sd_days, unconfirmed_cr="SD"):
     """The call i as it counts for BOR, and a note when it changed."""
     event_id, day, response = calls[i]
     notes = []
     if confirm and response == "CR" and not _confirmed(calls, i, "CR", confirm_days, max_ne,
                                                        accept_sd):
         later = [c for _, _, c in calls[i + 1:]]
-        if cr_then_pr == "pr" and later and later[0] == "PR":
+        if unconfirmed_cr == "non-CR/non-PD":
+            notes.append(f"CR at {event_id} not confirmed >= {confirm_days} days later; "
+                         "non-target disease only: counts as non-CR/non-PD (RECIST 1.1 Table 2)")
+            response = "non-CR/non-PD"
+        elif cr_then_pr == "pr" and later and later[0] == "PR":
             notes.append(f"CR at {event_id} followed by PR: re-read as PR (RECIST 1.1 Table 3 footnote)")
             response = "PR"
         else:
@@ -107,7 +121,8 @@ def _counted(calls, i, confirm, confirm_days, max_ne, accept_sd, cr_then_pr,
 def best_overall_response(assessed: pd.DataFrame, confirm: bool = False,
                           confirm_days: int = 28, min_sd_days: int = 42, *,
                           max_ne: int = 1, accept_sd: bool = False, cr_then_pr: str = "sd",
-                          start_day: int = 0) -> pd.DataFrame:
+                          start_day: int = 0,
+                          non_target_only_unconfirmed_cr: str = "non-CR/non-PD") -> pd.DataFrame:
     """Best overall response per criteria (E2009 §4.4.3; Seymour 2017 for iRECIST).
 
     ``assessed`` is the output of :func:`casekit.rules.response.assess` or
@@ -120,6 +135,9 @@ def best_overall_response(assessed: pd.DataFrame, confirm: bool = False,
     """
     if cr_then_pr not in ("sd", "pr"):
         raise ValueError(f"cr_then_pr must be 'sd' or 'pr', got {cr_then_pr!r}")
+    if non_target_only_unconfirmed_cr not in ("non-CR/non-PD", "SD"):
+        raise ValueError("non_target_only_unconfirmed_cr must be 'non-CR/non-PD' or 'SD', "
+                         f"got {non_target_only_unconfirmed_cr!r}")
     present = list(dict.fromkeys(assessed["criteria"]))
     ordered = [c for c in _ORDER if c in present] + [c for c in present if c not in _ORDER]
     rows = []
@@ -138,9 +156,12 @@ def best_overall_response(assessed: pd.DataFrame, confirm: bool = False,
         if len(calls) < len(follow):
             notes.append(f"{len(follow) - len(calls)} assessment(s) after the first progression "
                          f"at {calls[-1][0]} ignored (RECIST 1.1 §4.4.3)")
+        targets = follow["target_response"].astype(str) if "target_response" in follow else None
+        non_target_only = targets is not None and len(targets) > 0 and bool((targets == "NA").all())
+        unconfirmed_cr = non_target_only_unconfirmed_cr if non_target_only else "SD"
         for i in range(len(calls)):
             response, why = _counted(calls, i, confirm, confirm_days, max_ne, accept_sd,
-                                     cr_then_pr, start_day, min_sd_days)
+                                     cr_then_pr, start_day, min_sd_days, unconfirmed_cr)
             notes.extend(why)
             if _RANK[response] > _RANK[best] or (not best_event and response == best):
                 best, best_event = response, calls[i][0]

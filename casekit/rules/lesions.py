@@ -154,11 +154,15 @@ class Reading:
         recorded absent."""
         if self.absent:
             return True
-        if self.assessments & {"present", "unequivocal_progression"}:
+        if "unequivocal_progression" in self.assessments:
             return False
         if node is not None:
+            # §4.3.3: a node "present" but < 10 mm short axis is non-pathological, so the
+            # measured short axis decides, whatever else the reader recorded.
             short_axis = self.sizes.get("short_axis")
             return short_axis is not None and short_axis < node.normal_below
+        if "present" in self.assessments:
+            return False
         return bool(self.sizes) and not any(self.sizes.values())
 
     def seen(self, node: "NodeRule | None" = None) -> bool:
