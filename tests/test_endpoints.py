@@ -91,4 +91,49 @@ def test_one_row_per_criteria_per_endpoint_in_order():
     out = endpoints(frame)
     assert list(zip(out["criteria"], out["endpoint"])) == [
         ("RECIST1.1", "PFS"), ("RECIST1.1", "TTR"),
-        ("mRECIST", "PFS"), ("mRECIST", "TTR"), ("mRECIST", "DOR")]
+        ("mRECIST", "PFS"), ("mRECIST", "TTR"), ("mRECIST", "DOR"), ("", "OS")]
+
+
+# ------------------------------------------------------------ issue 17: death, OS, censoring
+def test_death_without_any_scan_is_a_pfs_event():
+    # pharmaversesdtm 01-710-1083: no post-baseline scan, died on day 11 (2013-07-22 ->
+    # 2013-08-02). FDA 2018 Table 2: death is a PFS event -> event at day 11 (old: censored at 0).
+    out = by_endpoint(calls(), death_day=11)
+    assert out.loc["PFS", ["event", "time_days", "end_reason"]].tolist() == [True, 11, "death"]
+    assert out.loc["OS", ["event", "time_days", "criteria"]].tolist() == [True, 11, ""]
+
+
+def test_death_before_progression_ends_pfs_and_dor():
+    # PR day 63, SD day 126, death day 150, no PD: PFS event at 150; DOR 63 -> 150 = 87.
+    out = by_endpoint(calls(("e1", 63, "PR"), ("e2", 126, "SD")), death_day=150,
+                      death_event_id="died")
+    assert out.loc["PFS", ["event", "time_days", "end_event_id"]].tolist() == [True, 150, "died"]
+    assert out.loc["DOR", ["event", "time_days", "end_reason"]].tolist() == [True, 87, "death"]
+
+
+def test_progression_before_death_stays_the_pfs_event():
+    out = by_endpoint(calls(("e1", 63, "PD")), death_day=90)
+    assert out.loc["PFS", ["event", "time_days", "end_reason"]].tolist() == [True, 63, "progression"]
+    assert out.loc["OS", ["event", "time_days"]].tolist() == [True, 90]
+
+
+def test_os_censored_at_last_known_alive_else_at_start():
+    assert by_endpoint(calls(("e1", 63, "SD")), last_alive_day=200).loc[
+        "OS", ["event", "time_days", "end_reason"]].tolist() == [False, 200, "last known alive"]
+    assert by_endpoint(calls(("e1", 63, "SD"))).loc[
+        "OS", ["event", "time_days", "end_reason"]].tolist() == [False, 0, "start"]
+
+
+def test_censoring_at_last_assessment_counts_ne():
+    # SD day 21, then NE day 57: FDA (last adequate) censors at 21, admiralonco LSTA at 57.
+    frame = calls(("e1", 21, "SD"), ("e2", 57, "NE"))
+    assert by_endpoint(frame).loc["PFS", ["time_days", "end_reason"]].tolist() == \
+        [21, "last adequate assessment"]
+    assert by_endpoint(frame, censoring="last_assessment").loc[
+        "PFS", ["time_days", "end_reason"]].tolist() == [57, "last assessment"]
+
+
+def test_death_before_start_is_ignored():
+    out = by_endpoint(calls(("e1", 63, "SD")), death_day=-3)
+    assert out.loc["PFS", "event"] == False  # noqa: E712
+    assert out.loc["OS", ["event", "time_days"]].tolist() == [False, 0]

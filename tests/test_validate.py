@@ -76,6 +76,16 @@ BAD = [
     ("trial microspheres outside the vocabulary",
      {"trials.csv": "trial,comparison,endpoint,measure,estimate,ci_low,ci_high,unit,microspheres,status,source,citation\n" "T,A vs B,OS,hazard ratio,0.7,0.5,0.8,,ceramic,assumed,x,Ref\n"},
      "trials.csv", 2, 9, "'ceramic' is not a known word"),
+    # vital status (issue 17): one death, nothing after it
+    ("scan after the death",
+     {"timeline.csv": ("imaging,start,42,assumed,test fixture\n",
+                       "imaging,start,42,assumed,test fixture\ndied,Death,death,start,30,reported,x\n")},
+     "timeline.csv", 4, 5, "event 'scan2' falls on day 42, after the death 'died' on day 30"),
+    ("two deaths",
+     {"timeline.csv": ("imaging,start,42,assumed,test fixture\n",
+                       "imaging,start,42,assumed,test fixture\nd1,Death,death,start,50,reported,x\n"
+                       "d2,Death again,death,start,60,reported,x\n")},
+     "timeline.csv", 6, 3, "a second 'death' event ('d2')"),
     ("unknown anchor gets the nearest one",
      {"timeline.csv": ("imaging,start,42", "imaging,strat,42")},
      "timeline.csv", 4, 4, "did you mean `start`?"),

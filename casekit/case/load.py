@@ -164,6 +164,12 @@ class Case:
     def day_of(self, event_id: str) -> int:
         return int(self.timeline.set_index("event_id").at[event_id, "day"])
 
+    def vital_event(self, category: str) -> tuple[str, int] | None:
+        """``(event_id, day)`` of the case's ``death`` or ``last_known_alive`` event, or
+        None when the case states none (validation allows at most one of each)."""
+        rows = self.timeline[self.timeline["category"] == category]
+        return (str(rows["event_id"].iloc[0]), int(rows["day"].iloc[0])) if len(rows) else None
+
 
 # ---------------------------------------------------------------- reading
 
@@ -380,7 +386,32 @@ def _timeline_problems(table: _Table) -> tuple[list[Problem], dict[str, int]]:
             problems.append(Problem(table.path, *table.where(i, "offset_days"),
                                     f"event '{event}' falls on day {days[event]}, beyond "
                                     f"{schema.MAX_OFFSET_DAYS} days (100 years) from day 0"))
+    if not problems:
+        problems += _vital_problems(table, days)
     return problems, ({} if problems else days)
+
+
+def _vital_problems(table: _Table, days: dict[str, int]) -> list[Problem]:
+    """At most one death and one last-known-alive event; nothing after the death (a scan
+    or a lab on a later day is a typo in a day or in the death); known alive not after
+    the death."""
+    frame, problems = table.frame, []
+    for category in schema.VITAL_CATEGORIES:
+        rows = frame.index[frame["category"] == category]
+        for i in rows[1:]:
+            problems.append(Problem(table.path, *table.where(i, "category"),
+                                    f"a second '{category}' event ('{frame.at[i, 'event_id']}'); "
+                                    f"a case has at most one (the first is "
+                                    f"'{frame.at[rows[0], 'event_id']}')"))
+    deaths = frame.index[frame["category"] == "death"]
+    if len(deaths):
+        death_id = frame.at[deaths[0], "event_id"]
+        for i, event in frame["event_id"].items():
+            if days[event] > days[death_id]:
+                problems.append(Problem(table.path, *table.where(i, "offset_days"),
+                                        f"event '{event}' falls on day {days[event]}, after "
+                                        f"the death '{death_id}' on day {days[death_id]}"))
+    return problems
 
 
 def _lab_problems(table: _Table) -> list[Problem]:

@@ -18,8 +18,11 @@ import pandera.pandas as pa
 STATUSES = ("reported", "derived", "assumed")
 TIMELINE_CATEGORIES = (
     "diagnosis", "imaging", "systemic", "locoregional", "procedure", "lab",
-    "adverse_event", "care", "outcome",
+    "adverse_event", "care", "outcome", "death", "last_known_alive",
 )
+#: Vital status (issue 17): at most one event of each; they date OS and the death that ends
+#: PFS (casekit.rules.endpoints). An ``outcome`` event says nothing about vital status.
+VITAL_CATEGORIES = ("death", "last_known_alive")
 LESION_KINDS = ("tumour", "lymph_node", "vascular_invasion")
 LESION_ROLES = ("target", "non_target", "new")
 LESION_MEASURES = ("longest", "viable", "short_axis")

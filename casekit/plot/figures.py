@@ -279,6 +279,8 @@ CATEGORY_STYLE = {
     "adverse_event": ("Adverse event", "X", ORANGE),
     "care": ("Care", "h", BLACK),
     "outcome": ("Outcome", "*", BLACK),
+    "last_known_alive": ("Last known alive", ">", BLACK),
+    "death": ("Death", "x", BLACK),
 }
 _LANE_IN, _KEY_LINE_PT, _KEY_MARGIN_PT = 0.3, 10.5, 4.0
 _ASSUMED_EDGE = (0, (2.0, 1.2))
