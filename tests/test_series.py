@@ -111,13 +111,14 @@ def test_endpoints_placeholder_on_unambiguous_courses():
     # PR at day 42, PD at day 84: PFS event 84, TTR 42, DOR 84 - 42 = 42.
     out = endpoints(_assessed([("b", -7, ""), ("s1", 42, "PR"), ("s2", 84, "PD")]))
     got = {r.endpoint: (r.event, r.time_days, r.end_event_id) for r in out.itertuples()}
-    assert got == {"PFS": (True, 84, "s2"), "TTR": (True, 42, "s1"), "DOR": (True, 42, "s2")}
+    assert got == {"PFS": (True, 84, "s2"), "TTR": (True, 42, "s1"), "DOR": (True, 42, "s2"),
+                   "OS": (False, 0, "")}  # no vital status stated: OS censored at the start
     # SD then NE: censored at the last adequate assessment (day 42), no DOR.
     out = endpoints(_assessed([("b", -7, ""), ("s1", 42, "SD"), ("s2", 84, "NE")]))
     got = {r.endpoint: (r.event, r.time_days) for r in out.itertuples()}
-    assert got == {"PFS": (False, 42), "TTR": (False, 42)}
+    assert got == {"PFS": (False, 42), "TTR": (False, 42), "OS": (False, 0)}
     assert list(out.columns) == ["criteria", "endpoint", "event", "time_days", "start_day",
-                                 "end_day", "end_event_id", "rule"]
+                                 "end_day", "end_event_id", "rule", "end_reason"]
 
 
 # ------------------------------------------------------------------ the synthetic series
@@ -193,7 +194,7 @@ def test_swimmer_lanes(five):
 
 def test_spider_has_one_line_per_subject_from_zero(five):
     _, tables = five
-    table = stats.spider_table(tables["assessments"], tables["bor"], "RECIST1.1")
+    table = stats.spider_table(tables["response"], tables["bor"], "RECIST1.1")
     firsts = table.groupby("subject")["change_pct"].first()
     assert (firsts == 0.0).all() and len(firsts) == 5
     assert table.loc[table["subject"] == "A", "change_pct"].tolist() == [0.0, -37.5, -18.8]

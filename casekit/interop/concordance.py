@@ -382,13 +382,19 @@ def _load(case):
     return load_case(case) if isinstance(case, (str, Path)) else case
 
 
-def _case_visits(case, criteria: str) -> pd.DataFrame:
-    from casekit.rules.response import assess
-
+def case_visits(case, criteria: str, response: pd.DataFrame | None = None) -> pd.DataFrame:
+    """One row per call the case records under ``criteria`` (:data:`VISIT_COLUMNS`), beside
+    the recomputed call of ``response`` - the case's derived response table
+    (:func:`casekit.derive.derive_case`), derived here when not given - with the rule that
+    explains a disagreement."""
     recorded = case.responses[case.responses["criteria"] == criteria]
     if recorded.empty:
         return pd.DataFrame(columns=VISIT_COLUMNS)
-    assessed = assess(case.lesions, criteria).set_index("event_id")
+    if response is None:
+        from casekit.derive import derive_case
+
+        response = derive_case(case).response
+    assessed = response[response["criteria"] == criteria].set_index("event_id")
     subject = case.fact("usubjid", case.path.name)
     evaluator = case.fact("evaluator_id") or case.fact("evaluator", "")
     days = case.timeline.set_index("event_id")["day"]
@@ -397,7 +403,7 @@ def _case_visits(case, criteria: str) -> pd.DataFrame:
     emulated = reference_calls(case.lesions, frozenset(RULES)) if criteria == "RECIST1.1" else {}
     recist, same_day = {}, {}
     if criteria == "iRECIST":
-        recist = _case_visits(case, "RECIST1.1").set_index("event_id").to_dict("index")
+        recist = case_visits(case, "RECIST1.1", response).set_index("event_id").to_dict("index")
         by_day = {int(days[e]): e for e in assessed.index if e in days.index}
         for e in recorded["event_id"]:
             other = by_day.get(int(days[e]))
@@ -441,9 +447,16 @@ def concordance(cases, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
     emulation of rs_onco.R) and how many recorded calls it reproduces (RECIST 1.1 only).
     iRECIST discordances are classified by :data:`IRECIST_RULES`.
     """
-    frames = [_case_visits(_load(c), criteria) for c in cases]
+    frames = [case_visits(_load(c), criteria) for c in cases]
     visits = pd.concat([f for f in frames if not f.empty] or [pd.DataFrame(columns=VISIT_COLUMNS)],
                        ignore_index=True)
+    return summarise(visits, criteria)
+
+
+def summarise(visits: pd.DataFrame, criteria: str = "RECIST1.1") -> dict[str, pd.DataFrame]:
+    """The tables of :func:`concordance` from its ``visits`` (rows of :func:`case_visits`,
+    e.g. a series' ``concordance`` table), for ``criteria``."""
+    visits = visits[visits["criteria"] == criteria]
     visits = visits.sort_values(["evaluator", "subject", "day"], kind="stable").reset_index(drop=True)
     summary_rows, confusion, rules = [], [], []
     for evaluator, group in visits.groupby("evaluator", sort=True):

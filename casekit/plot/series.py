@@ -61,7 +61,9 @@ def waterfall(table: pd.DataFrame, title: str = "", width: float = DOUBLE_COLUMN
     hatched) by best overall response, with the −30 % (PR) and +20 % (PD) lines.
 
     ``table`` needs ``subject, best_change_pct, bor`` in plotting order
-    (:func:`casekit.series.stats.waterfall_table`). The +20 % line is a guide: RECIST 1.1
+    (:func:`casekit.series.stats.waterfall_table`); bars with ``pd_despite_shrinkage`` get a
+    black triangle just above zero (progression by non-targets or new lesions although the
+    target sum shrank, so the bar alone would read as a response). The +20 % line is a guide: RECIST 1.1
     PD is +20 % from the nadir, which for a best change equals baseline only when the
     baseline is the nadir (Eisenhauer 2009 §4.3.1).
     """
@@ -78,6 +80,12 @@ def waterfall(table: pd.DataFrame, title: str = "", width: float = DOUBLE_COLUMN
         colour, hatch, _ = _bor_look(row.bor)
         ax.bar(i, row.best_change_pct, width=0.8, color=colour, hatch=hatch,
                edgecolor="white", linewidth=0.4, zorder=2)
+    despite = (table["pd_despite_shrinkage"].astype(bool) if "pd_despite_shrinkage" in table
+               else pd.Series(False, index=table.index))
+    if despite.any():  # PD from non-targets or new lesions although the targets shrank
+        flagged = np.flatnonzero(despite.to_numpy())
+        ax.scatter(flagged, [2.0] * len(flagged), marker="v", s=14, color="black", zorder=3,
+                   label="PD by non-targets or new lesions despite shrinkage")
     values = table["best_change_pct"].tolist() + [-30.0, 20.0]
     ax.set_ylim(min(values) - 10, max(values) + 12)
     ax.set_xlim(-0.7, len(table) - 0.3)
@@ -89,6 +97,9 @@ def waterfall(table: pd.DataFrame, title: str = "", width: float = DOUBLE_COLUMN
         ax.set_xticks([])
         ax.set_xlabel(f"Subjects (n = {len(table)}), ordered by best change")
     handles = _bor_handles(table["bor"], patch=True)
+    if despite.any():
+        handles += [Line2D([], [], marker="v", linestyle="none", color="black",
+                           markersize=4, label="PD despite shrinkage")]
     fig.legend(handles=handles, loc="outside lower center", title="Best overall response",
                ncols=_legend_ncols([h.get_label() for h in handles], width, 6))
     return fig

@@ -16,8 +16,8 @@ from pathlib import Path
 from casekit.series.analyse import OPTIONS, analyse_case
 from casekit.series.tables import SeriesTables, combine
 
-__all__ = ["OPTIONS", "SeriesTables", "analyse_case", "combine", "concordance_module", "load",
-           "output_dirs", "recorded_vs_recomputed", "split_cases", "frames_of"]
+__all__ = ["OPTIONS", "SeriesTables", "analyse_case", "combine", "load", "output_dirs",
+           "recorded_vs_recomputed", "split_cases"]
 
 
 def split_cases(cases: str | list) -> list[str]:
@@ -47,35 +47,10 @@ def output_dirs(out_dir: str | Path | None) -> tuple[Path, Path]:
                  "series")
 
 
-def recorded_vs_recomputed(assessments):
+def recorded_vs_recomputed(response):
     """Every call a case records (responses.csv) beside the recomputed one, with
     ``agrees``."""
-    rows = assessments[assessments["reported_response"] != ""]
+    rows = response[response["reported_response"] != ""]
     out = rows[["subject", "event_id", "criteria", "day", "overall_response",
                 "reported_response"]].reset_index(drop=True)
     return out.assign(agrees=out["overall_response"] == out["reported_response"])
-
-
-def concordance_module():
-    """``casekit.interop.concordance`` (issue 12) when installed, else None."""
-    try:
-        from casekit.interop import concordance
-    except ImportError:
-        return None
-    return concordance
-
-
-def frames_of(result) -> list:
-    """The DataFrames in whatever ``concordance()`` returns (a frame, a sequence or mapping
-    of frames, or an object whose attributes are frames), in order."""
-    import pandas as pd
-
-    if isinstance(result, pd.DataFrame):
-        return [result]
-    if isinstance(result, dict):
-        items = list(result.values())
-    elif isinstance(result, (list, tuple)):
-        items = list(result)
-    else:
-        items = list(vars(result).values())
-    return [item for item in items if isinstance(item, pd.DataFrame)]

@@ -161,14 +161,16 @@ def endpoint_summary(endpoints: pd.DataFrame, level: float = 0.95) -> pd.DataFra
 
 def waterfall_table(best_change: pd.DataFrame, bor: pd.DataFrame, criteria: str,
                     confirmed: bool = False) -> pd.DataFrame:
-    """One bar per subject with a measured follow-up: ``subject, best_change_pct, bor``,
-    largest increase first (the waterfall's order); ties by subject."""
+    """One bar per subject with a measured follow-up up to its first progression
+    (:func:`casekit.derive.best_change`): ``subject, best_change_pct, bor,
+    pd_despite_shrinkage``, largest increase first (the waterfall's order); ties by subject."""
     best = best_change[(best_change["criteria"] == criteria)
                        & best_change["best_change_pct"].notna()]
     calls = bor[(bor["criteria"] == criteria) & (bor["confirmed"] == confirmed)]
-    out = best[["subject", "best_change_pct"]].merge(calls[["subject", "bor"]], on="subject",
-                                                     how="left")
+    out = best[["subject", "best_change_pct", "pd_despite_shrinkage"]].merge(
+        calls[["subject", "bor"]], on="subject", how="left")
     out["bor"] = out["bor"].fillna("NE")
+    out = out[["subject", "best_change_pct", "bor", "pd_despite_shrinkage"]]
     return out.sort_values(["best_change_pct", "subject"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
 
@@ -184,8 +186,10 @@ def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame,
     """
     ends = endpoints[endpoints["criteria"] == criteria]
 
-    def day_of(endpoint: str, event: bool) -> pd.Series:
+    def day_of(endpoint: str, event: bool, reason: str | None = None) -> pd.Series:
         rows = ends[(ends["endpoint"] == endpoint) & (ends["event"] == event)]
+        if reason is not None:
+            rows = rows[rows["end_reason"] == reason]
         return rows.set_index("subject")["end_day"]
 
     out = subjects.loc[subjects["subject"].isin(set(ends["subject"])),
@@ -193,7 +197,7 @@ def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame,
         columns={"last_day": "end_day"}).reset_index(drop=True)
     out["end_day"] = out["end_day"].clip(lower=0)
     out["response_day"] = out["subject"].map(day_of("TTR", True)).astype("Int64")
-    out["progression_day"] = out["subject"].map(day_of("PFS", True)).astype("Int64")
+    out["progression_day"] = out["subject"].map(day_of("PFS", True, "progression")).astype("Int64")
     out["censored_day"] = out["subject"].map(day_of("PFS", False)).astype("Int64")
     out["ongoing"] = out["progression_day"].isna() & out["death_day"].isna()
     out = out[["subject", "end_day", "response_day", "progression_day", "censored_day",
@@ -202,12 +206,12 @@ def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame,
                            kind="stable").reset_index(drop=True)
 
 
-def spider_table(assessments: pd.DataFrame, bor: pd.DataFrame, criteria: str,
+def spider_table(response: pd.DataFrame, bor: pd.DataFrame, criteria: str,
                  confirmed: bool = False) -> pd.DataFrame:
     """``subject, day, change_pct, bor``: every assessment with a measured target sum
     under ``criteria`` (baseline at 0 %), for the spider plot."""
-    rows = assessments[(assessments["criteria"] == criteria)
-                       & assessments["target_sum_cm"].notna()].copy()
+    rows = response[(response["criteria"] == criteria)
+                       & response["target_sum_cm"].notna()].copy()
     baseline = rows["overall_response"] == ""
     rows["change_pct"] = rows["change_from_baseline_pct"].where(~baseline, 0.0)
     rows = rows[rows["change_pct"].notna()]
@@ -223,6 +227,7 @@ def marker_summary(markers: pd.DataFrame) -> pd.DataFrame:
     lowest later value fell >= 50 % below their first (a common marker-response cut-off in
     HCC, e.g. Riaz A et al., J Clin Oncol 2009;27:5734-5742)."""
     rows = []
+    markers = markers[markers["kind"] == "tumour marker"]  # viral loads are not serum markers
     for test, group in markers.groupby("test", sort=True):
         firsts = group.sort_values("day", kind="stable").groupby("subject").first()
         follow = group[group["change_from_reference_pct"].notna()]

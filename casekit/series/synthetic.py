@@ -16,7 +16,7 @@ D    PR, then CR, confirmed      8.0, 4.0 (−50 %), 0, 0                       
 E    PR (−30 % exactly), held    8.0, 5.6 (−30 %), 5.2 (−35 %)                   —
 ===  ==========================  ==============================================  ========
 
-Follow-up ends 7 days after the last scan (an ``outcome`` event). Subjects with
+Follow-up ends 7 days after the last scan (a ``last_known_alive`` event; C instead dies, a ``death`` event). Subjects with
 ``hcc=True`` get the cancer fact ``hepatocellular carcinoma`` (so mRECIST applies too;
 their targets have no viable diameter, so mRECIST uses the longest as a flagged proxy) and
 an AFP value at every scan (400, then 100 ng/mL).
@@ -67,11 +67,12 @@ def write_case(folder: str | Path, subject: str, course: str, hcc: bool = False)
                  for k, scan in enumerate(scans) if k]
     if course in DEATH_DAY:
         timeline.append(dict(event_id="end", label="Died of progressive disease",
-                             category="outcome", anchor="c1", offset_days=DEATH_DAY[course],
+                             category="death", anchor="c1", offset_days=DEATH_DAY[course],
                              status="assumed", source=WHY))
     else:
-        timeline.append(dict(event_id="end", label="End of follow-up", category="outcome",
-                             anchor=scans[-1], offset_days=7, status="assumed", source=WHY))
+        timeline.append(dict(event_id="end", label="End of follow-up: known alive",
+                             category="last_known_alive", anchor=scans[-1], offset_days=7,
+                             status="assumed", source=WHY))
     lesions = []
     for scan, pair in zip(scans, sizes):
         for lesion, site, size in (("T1", "liver" if hcc else "right lung", pair[0]),
