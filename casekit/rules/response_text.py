@@ -129,20 +129,31 @@ def irecist_last_scan_text(lesions: pd.DataFrame, options: dict) -> str:
 
 
 def endpoints_text(ends: pd.DataFrame) -> str:
-    """One line per criteria: PFS (event or censored), and response timing."""
+    """One line per criteria: PFS (progression, death or censored) and response timing;
+    then overall survival."""
     lines = []
-    for criteria, rows in ends.groupby("criteria", sort=False):
+    for criteria, rows in ends[ends["criteria"] != ""].groupby("criteria", sort=False):
         by = rows.set_index("endpoint")
         pfs = by.loc["PFS"]
-        what = (f"progression at {pfs['end_event_id']} (day {pfs['end_day']}), "
+        ended = "death" if pfs.get("end_reason") == "death" else "progression"
+        what = (f"{ended} at {pfs['end_event_id']} (day {pfs['end_day']}), "
                 f"{pfs['time_days']} days" if pfs["event"] else
-                f"no progression: censored at {pfs['end_event_id'] or 'the start'} "
+                f"no progression or death: censored at {pfs['end_event_id'] or 'the start'} "
                 f"(day {pfs['end_day']}), {pfs['time_days']} days")
         line = f"- {_name(criteria)}: PFS — {what}"
         if "DOR" in by.index:
             dor = by.loc["DOR"]
+            end = "death" if dor.get("end_reason") == "death" else "progression"
             line += (f"; first response at {by.loc['TTR', 'end_event_id']} ({by.loc['TTR', 'time_days']} "
                      f"days); response lasted {dor['time_days']} days"
-                     + (" to progression" if dor["event"] else " (censored)"))
+                     + (f" to {end}" if dor["event"] else " (censored)"))
         lines.append(line + ".")
+    for os_row in ends[ends["endpoint"] == "OS"].itertuples(index=False):
+        lines.append(f"- Overall survival — death at {os_row.end_event_id} (day {os_row.end_day})."
+                     if os_row.event else
+                     f"- Overall survival — censored at {os_row.end_event_id or 'the start'} "
+                     f"(day {os_row.end_day}, last known alive), {os_row.time_days} days."
+                     if os_row.end_event_id else
+                     "- Overall survival — the case states no death and no last day known "
+                     "alive: censored at the start.")
     return "\n".join(lines)
