@@ -9,6 +9,7 @@ and no traceback).
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 import sys
 from collections.abc import Callable
 
@@ -230,6 +231,27 @@ def _concordance(args: argparse.Namespace) -> int:
         (SdtmInputError, ValueError), args.out)
 
 
+def _export_adam(args: argparse.Namespace) -> int:
+    from casekit.interop.adam import export_adam
+    from casekit.interop.sdtm import SdtmInputError
+    from casekit.owned import OutFolderRefused
+
+    sources = [bool(args.case), bool(args.series), bool(args.sdtm)]
+    if sum(sources) != 1:
+        print("error: give exactly one of --case, --series or --sdtm", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    missing = [d for d in (args.case or []) + [args.series, args.sdtm]
+               if d and not Path(d).is_dir()]
+    if missing:
+        print(f"error: {missing[0]}: does not exist or is not a folder", file=sys.stderr)
+        return EXIT_BAD_INPUT
+    # a CaseError is a ValueError: an invalid case is reported by its message here
+    return _bad_input_as_exit_2(
+        lambda: export_adam(args.out, case_dirs=args.case or [], series_dir=args.series,
+                            sdtm_dir=args.sdtm, conventions=args.conventions),
+        (SdtmInputError, OutFolderRefused, ValueError), args.out)
+
+
 def _add_sdtm_commands(sub) -> None:
     """import-sdtm, export-sdtm and concordance (casekit.interop)."""
     imp = sub.add_parser("import-sdtm", help="write one case folder per subject of SDTM data",
@@ -266,6 +288,21 @@ def _add_sdtm_commands(sub) -> None:
     con.add_argument("--subjects", nargs="+", metavar="ID", help="with --sdtm: only these")
     con.add_argument("--out", required=True, metavar="DIR")
     con.set_defaults(func=_concordance)
+
+    adam = sub.add_parser("export-adam", help="write ADaM ADRS, ADTTE and ADTR",
+                          description="Derive each case once and write adrs.csv (OVR per "
+                          "visit; BOR, CBOR, RSP, CB, PD, DEATH, LSTA), adtte.csv (PFS, OS, "
+                          "RSD), adtr.csv (target sums) and variables.csv into --out. "
+                          "--conventions admiralonco reproduces admiralonco's templates "
+                          "(OVR as recorded, partial dates to the last day, censoring at the "
+                          "last assessment); casekit (default) recomputes the calls. Exit 2 "
+                          "on bad input.")
+    adam.add_argument("--case", action="append", metavar="DIR", help="a case folder (repeatable)")
+    adam.add_argument("--series", metavar="DIR", help="a folder of case folders")
+    adam.add_argument("--sdtm", metavar="DIR", help="SDTM data, imported first")
+    adam.add_argument("--conventions", choices=("casekit", "admiralonco"), default="casekit")
+    adam.add_argument("--out", required=True, metavar="DIR")
+    adam.set_defaults(func=_export_adam)
 
 
 def _parser(prog: str = "casekit") -> argparse.ArgumentParser:

@@ -135,8 +135,12 @@ def _response(case, options: Options) -> tuple[pd.DataFrame, list[str]]:
 
 def _bor(response: pd.DataFrame, options: Options) -> pd.DataFrame:
     rows = []
-    for criteria in dict.fromkeys(response["criteria"]):
+    for criteria in options.criteria:
         frame = response[response["criteria"] == criteria]
+        if frame.empty:  # nothing assessed: no best response (ADaM: MISSING)
+            rows += [dict(criteria=criteria, confirmed=c, bor="NE", event_id="",
+                          note="no tumour assessment") for c in (False, True)]
+            continue
         for confirm in (False, True):
             bor = best_overall_response(
                 frame, confirm=confirm, confirm_days=options.confirm_days,
@@ -256,7 +260,8 @@ def derive_case(case, options: Options | None = None, **parameters) -> Derived:
         response, start_day=0, death_day=death[1] if death else None,
         death_event_id=death[0] if death else "", last_alive_day=alive[1] if alive else None,
         last_alive_event_id=alive[0] if alive else "", censoring=options.censoring,
-        unconfirmed_iupd=options.unconfirmed_iupd)
+        unconfirmed_iupd=options.unconfirmed_iupd,
+        criteria=[c for c in options.criteria if c not in not_assessed])
     markers = _markers(case, options)
     return Derived(options=options, response=response, bor=_bor(response, options),
                    best_change=best_change(response, options.unconfirmed_iupd),

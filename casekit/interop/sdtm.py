@@ -48,7 +48,7 @@ from casekit.owned import OwnedFolder
 DOMAIN_FILES = {
     "DM": ("dm",), "TU": ("tu", "tu_onco"), "TR": ("tr", "tr_onco"),
     "RS": ("rs", "rs_onco", "rs_onco_irecist"), "LB": ("lb",), "EX": ("ex",),
-    "SUPPTU": ("supptu",),
+    "SUPPTU": ("supptu",), "DS": ("ds",),
 }
 REQUIRED_DOMAINS = ("DM", "TU", "TR")
 #: Variables a domain must have (others are optional).
@@ -57,10 +57,11 @@ REQUIRED_VARIABLES = {
     "TU": ("USUBJID", "TUSEQ", "TULNKID", "TUORRES"),
     "TR": ("USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRORRES", "TRSTRESN", "VISITNUM",
            "VISIT", "TRDTC"),
-    "RS": ("USUBJID", "RSSEQ", "RSTESTCD", "RSCAT", "RSORRES", "VISITNUM", "VISIT", "RSDTC"),
+    "RS": ("USUBJID", "RSSEQ", "RSTESTCD", "RSORRES", "VISITNUM", "VISIT", "RSDTC"),
     "LB": ("USUBJID", "LBSEQ", "LBTESTCD", "LBORRES", "LBORRESU", "VISITNUM", "VISIT", "LBDTC"),
     "EX": ("USUBJID", "EXSEQ", "EXTRT", "EXSTDTC"),
     "SUPPTU": ("USUBJID", "IDVARVAL", "QNAM", "QVAL"),
+    "DS": ("USUBJID", "DSDECOD", "DSSTDTC"),
 }
 ROOT_EVENT = "rfstdtc"
 _KNOWN_STUDIES = {
@@ -118,7 +119,7 @@ def _read_csv(path: Path) -> pd.DataFrame:
         raise SdtmInputError(f"{path}: cannot be read as CSV: {exc}") from None
 
 
-def read_sdtm(folder: str | Path, domains=("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU")
+def read_sdtm(folder: str | Path, domains=("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU", "DS")
               ) -> dict[str, pd.DataFrame]:
     """The domains found in ``folder`` (RS files concatenated); required ones must exist."""
     folder = Path(folder)
@@ -184,7 +185,24 @@ def _slug(text: str) -> str:
 # ------------------------------------------------------------------ dates and days
 
 
-def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series) -> pd.DataFrame:
+#: How a partial date is completed: admiral's ``date_imputation`` "first" (casekit's
+#: default) or "last" (admiralonco's ADRS template: ``derive_vars_dt(highest_imputation =
+#: "D", date_imputation = "last")``).
+DATE_IMPUTATIONS = ("first", "last")
+
+
+def impute_date(text: str, imputation: str = "first") -> str:
+    """A partial ISO 8601 date (``2014-02`` or ``2014``) completed to the first or the last
+    day of its period (``2014-02-01`` / ``2014-02-28``, ``2014-01-01`` / ``2014-12-31``)."""
+    if imputation == "first":
+        return text + ("-01" if len(text) == 7 else "-01-01")
+    if len(text) == 4:
+        return text + "-12-31"
+    return (pd.Timestamp(text + "-01") + pd.offsets.MonthEnd(0)).strftime("%Y-%m-%d")
+
+
+def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series,
+                    imputation: str = "first") -> pd.DataFrame:
     """Add ``date_`` (complete ISO date or ''), ``imputed_`` (how) and ``day_`` to records.
 
     ``ref`` is RFSTDTC per record. See the module docstring for the imputation rule.
@@ -207,9 +225,9 @@ def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series) -> pd.Data
                 date[i] = same
                 imputed[i] = f"{prefix}DTC={text} partial: completed from the visit's date {same}"
             else:
-                date[i] = text + ("-01" if len(text) == 7 else "-01-01")
+                date[i] = impute_date(text, imputation)
                 imputed[i] = (f"{prefix}DTC={text} partial: imputed to {date[i]} "
-                              "(first day of the period)")
+                              f"({imputation} day of the period)")
     ref_date = ref.fillna("").astype(str).str.slice(0, 10)
     usable = (date != "") & ref_date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
     day = pd.Series(np.nan, index=frame.index)
@@ -454,6 +472,9 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
 def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
     """responses.csv rows: recorded OVRLRESP with its components in the source."""
     rs = rs[_col(rs, "RSEVAL").str.upper() != mp.COMPUTED_RSEVAL].copy()
+    if "RSCAT" not in rs.columns:  # permissible in the SDTMIG: the study's criteria unstated
+        notes.add("*", "RS", "RSCAT absent: the recorded responses are read as RECIST 1.1")
+        rs["RSCAT"] = "RECIST 1.1"
     rs["criteria"] = _col(rs, "RSCAT").map(mp.CRITERIA_FROM_RSCAT)
     unknown = rs["criteria"].isna()
     for cat, n in rs[unknown].groupby(_col(rs, "RSCAT")[unknown]).size().items():
@@ -528,7 +549,7 @@ def _timeline_rows(events: pd.DataFrame, ref: dict[str, str]) -> pd.DataFrame:
         else:
             how = f"date {r.date} - RFSTDTC {ref.get(r.USUBJID, '')}"
         if r.imputed:
-            how += "; date imputed from a partial --DTC (first day of the period)"
+            how += "; date imputed from a partial --DTC"
         source.append(f"{r.domains} {origin}; {how}")
     out = pd.DataFrame({
         "USUBJID": events["USUBJID"], "event_id": events["event_id"],
@@ -592,17 +613,72 @@ def _facts(dm_row: pd.Series, evaluator: str, evaluator_id: str, criteria: list[
     return pd.DataFrame(rows, columns=schema.columns("facts.csv"))
 
 
+def _vital_rows(dm: pd.DataFrame, ds: pd.DataFrame | None, imputation: str,
+                notes: _Notes) -> dict[str, list[list[str]]]:
+    """timeline.csv rows of each subject's vital status, placed relative to RFSTDTC: a
+    ``death`` event from DM ``DTHDTC`` (else a DS record with ``DSDECOD`` DEATH and its
+    ``DSSTDTC``), else a ``last_known_alive`` event at DM ``RFPENDTC``, the end of the
+    subject's participation (SDTMIG DM: the last date of contact). Partial dates are
+    completed as the other records' are."""
+    ds_death = {}
+    if ds is not None and not ds.empty:
+        dead = ds[_col(ds, "DSDECOD").str.upper() == "DEATH"]
+        ds_death = {u: (d, q) for u, d, q in zip(dead["USUBJID"], _col(dead, "DSSTDTC"),
+                                                 _col(dead, "DSSEQ"))}
+    rows: dict[str, list[list[str]]] = {}
+    for r in dm.itertuples(index=False):
+        subject, ref = r.USUBJID, str(r.RFSTDTC or "")[:10]
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ref):
+            continue
+        dth, flag = str(getattr(r, "DTHDTC", "") or ""), str(getattr(r, "DTHFL", "") or "")
+        what, where = (dth, f"DM DTHDTC={dth}" + (f" DTHFL={flag}" if flag else "")) if dth else (
+            (ds_death[subject][0], f"DS DSSEQ={ds_death[subject][1]} DSDECOD=DEATH "
+                                   f"DSSTDTC={ds_death[subject][0]}") if subject in ds_death
+            else ("", ""))
+        if not what and flag.upper() == "Y":
+            notes.add(subject, "DM", "death flagged (DTHFL=Y) without a date: not placed on the "
+                      "timeline; OS and PFS cannot count it")
+        kind, label = "death", "Death"
+        if not what:
+            what = str(getattr(r, "RFPENDTC", "") or "")
+            where = f"DM RFPENDTC={what}: alive at the end of participation"
+            kind, label = "last_known_alive", "End of participation: last known alive"
+        text = what[:10]
+        if not text:
+            continue
+        status = _DERIVED
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+            if not re.fullmatch(r"\d{4}(-\d{2})?", text):
+                notes.add(subject, "DM", f"{where}: not an ISO 8601 date; not placed")
+                continue
+            text, status = impute_date(text, imputation), "assumed"
+            where += f"; partial: imputed to {text} ({imputation} day of the period)"
+        day = (pd.Timestamp(text) - pd.Timestamp(ref)).days
+        event = "dm_death" if kind == "death" else "dm_last_alive"
+        rows[subject] = [[event, label, kind, ROOT_EVENT, str(day), status,
+                          f"{where}; day = date - RFSTDTC {ref}"]]
+    return rows
+
+
 def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=None,
-                echo: Callable[[str], None] = print) -> ImportSummary:
+                echo: Callable[[str], None] = print,
+                date_imputation: str = "first") -> ImportSummary:
     """Write one case folder per subject of ``sdtm_dir`` under ``out_dir``.
 
     ``evaluator`` selects the records of one evaluator (matched against --EVALID, else
     --EVAL, case-insensitively: ``INVESTIGATOR``, ``RADIOLOGIST 1``, ...). ``subjects``
-    limits the import to those USUBJIDs. Raises :class:`SdtmInputError` for input it cannot
+    limits the import to those USUBJIDs. ``date_imputation`` completes partial dates to the
+    first (default) or last day of their period (:data:`DATE_IMPUTATIONS`). Every treated
+    DM subject (with an RFSTDTC) gets a case folder, also one without tumour data (no
+    lesion rows: its best overall response is missing, its PFS censored at the start or
+    ended by death), and its vital status (:func:`_vital_rows`). Raises :class:`SdtmInputError` for input it cannot
     read, and :class:`casekit.owned.OutFolderRefused` for an ``out_dir`` it must not write
     to (checked before anything is read or written; see :mod:`casekit.owned`). Rules:
     module docstring; mapping: :mod:`casekit.interop.mapping`.
     """
+    if date_imputation not in DATE_IMPUTATIONS:
+        raise SdtmInputError(f"date imputation must be one of {', '.join(DATE_IMPUTATIONS)}, "
+                             f"not {date_imputation!r}")
     owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")])
     summary = ImportSummary()
     notes = _Notes(summary)
@@ -612,7 +688,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     tu = _for_evaluator(data["TU"], "TU", evaluator)
     tr = _for_evaluator(data["TR"], "TR", evaluator)
     rs = _for_evaluator(data["RS"], "RS", evaluator) if "RS" in data else None
-    lb, ex, supptu = data.get("LB"), data.get("EX"), data.get("SUPPTU")
+    lb, ex, supptu, ds = data.get("LB"), data.get("EX"), data.get("SUPPTU"), data.get("DS")
     if wanted is not None:
         keep = set(wanted)
         tu, tr, dm = tu[tu["USUBJID"].isin(keep)], tr[tr["USUBJID"].isin(keep)], dm[dm["USUBJID"].isin(keep)]
@@ -625,7 +701,10 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
                     "EX records": 0 if ex is None else len(ex)}
     ref = dict(zip(dm["USUBJID"], dm["RFSTDTC"].fillna("")))
     in_dm = set(dm["USUBJID"])
-    candidates = wanted if wanted is not None else sorted(set(tu["USUBJID"]) | set(tr["USUBJID"]))
+    treated = set(dm.loc[dm["RFSTDTC"].fillna("") != "", "USUBJID"])
+    candidates = wanted if wanted is not None else sorted(
+        set(tu["USUBJID"]) | set(tr["USUBJID"]) | treated)
+    vital_by = _vital_rows(dm, ds, date_imputation, notes)
     for subject in candidates:
         if subject not in in_dm:
             summary.skipped[subject] = "not in DM: no reference start or demographics"
@@ -635,7 +714,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     def timed(frame, prefix, domain):
         if frame is None or frame.empty:
             return None
-        frame = _dates_and_days(frame, prefix, frame["USUBJID"].map(ref))
+        frame = _dates_and_days(frame, prefix, frame["USUBJID"].map(ref), date_imputation)
         unplaced = frame["day_"].isna()
         for subject, n in frame[unplaced].groupby("USUBJID").size().items():
             notes.add(subject, domain, f"no date or study day: {n} record(s) not placed on the "
@@ -703,15 +782,20 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         if subject in summary.skipped:
             continue
         subject_lesions = lesions_by.get(subject)
-        if subject_lesions is None or not len(subject_lesions):
+        no_tumour_data = subject_lesions is None or not len(subject_lesions)
+        if no_tumour_data and subject not in treated:
             summary.skipped[subject] = f"no TU/TR records for evaluator {evaluator}"
             continue
+        if no_tumour_data:
+            notes.add(subject, "TR", f"no TU/TR records for evaluator {evaluator}: imported "
+                      "without lesions (treated: counted, with no tumour assessment)")
+            subject_lesions = []
         visit = identified_at.get(subject)
         if visit is not None and visit not in tr_visits.get(subject, set()):
             summary.skipped[subject] = (f"no baseline: no TR records at VISITNUM={visit}, where "
                                         "TU identified the lesions")
             continue
-        if subject not in base_ok:
+        if subject not in base_ok and not no_tumour_data:
             summary.skipped[subject] = (f"no baseline: no target or non-target lesion assessed at "
                                         f"the first visit ({baseline_events.get(subject)})")
             continue
@@ -731,7 +815,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
                 f"DM RFSTDTC={rf}: day 0" if rf else "SDTM study day 1 (--DY=1) is day 0"]
         tables = {
             "facts.csv": facts.to_numpy(),
-            "timeline.csv": [root, *timeline_by.get(subject, [])],
+            "timeline.csv": [root, *timeline_by.get(subject, []), *vital_by.get(subject, [])],
             "lesions.csv": subject_lesions,
             "labs.csv": labs_by.get(subject, []),
         }

@@ -97,8 +97,11 @@ def overall_survival(start_day: int = 0, death_day: int | None = None,
 def endpoints(assessed: pd.DataFrame, start_day: int = 0, *, death_day: int | None = None,
               death_event_id: str = "", last_alive_day: int | None = None,
               last_alive_event_id: str = "", censoring: str = "last_adequate",
-              unconfirmed_iupd: str = "censor") -> pd.DataFrame:
+              unconfirmed_iupd: str = "censor", criteria=None) -> pd.DataFrame:
     """One row per criteria per endpoint (PFS, TTR, and DOR for responders), then OS.
+
+    ``criteria`` (default: those in ``assessed``) lists the criteria to report; one with no
+    assessment still gets its PFS and TTR (censored at the start, or PFS ended by death).
 
     ``assessed`` is the output of :func:`casekit.rules.response.assess` or
     ``response_table`` (one or more criteria). ``death_day`` / ``last_alive_day`` are the
@@ -111,12 +114,14 @@ def endpoints(assessed: pd.DataFrame, start_day: int = 0, *, death_day: int | No
         raise ValueError(f"censoring must be one of {CENSORING}, got {censoring!r}")
     death = death_day if death_day is not None and death_day >= start_day else None
     present = list(dict.fromkeys(assessed["criteria"])) if len(assessed) else []
+    present += [c for c in (criteria or ()) if c not in present]
     ordered = [c for c in _ORDER if c in present] + [c for c in present if c not in _ORDER]
     rows = []
     for criteria in ordered:
-        frame = assessed[assessed["criteria"] == criteria].sort_values("day", kind="stable")
-        follow = frame[frame["overall_response"].astype(str) != ""]
-        calls = list(zip(follow["event_id"], follow["day"].astype(int),
+        frame = (assessed[assessed["criteria"] == criteria].sort_values("day", kind="stable")
+                 if len(assessed) else assessed)
+        follow = frame[frame["overall_response"].astype(str) != ""] if len(frame) else frame
+        calls = [] if follow.empty else list(zip(follow["event_id"], follow["day"].astype(int),
                          follow["overall_response"].astype(str)))
         dated, known, why = _progression(calls, unconfirmed_iupd)
         used = calls if known is None else calls[:known + 1]
