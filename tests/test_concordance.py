@@ -8,7 +8,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from types import SimpleNamespace
+from casekit.case.load import Case
 
 from casekit.interop.concordance import (
     IRECIST_RULES, RULES, UNEXPLAINED, _explain_irecist, cohen_kappa, concordance,
@@ -174,9 +174,14 @@ def test_irecist_concordance_on_a_constructed_case():
          ("e2", "iRECIST", "iUPD", "RS RSSEQ=4 OVRLRESP=iUPD"),
          ("e2x", "iRECIST", "iCPD", "RS RSSEQ=5 OVRLRESP=iCPD")],
         columns=["event_id", "criteria", "category", "source"])
-    timeline = pd.DataFrame({"event_id": ["b", "e1", "e2", "e2x"], "day": [0, 42, 84, 84]})
-    case = SimpleNamespace(lesions=lesions, responses=responses, timeline=timeline,
-                           path=Path("S1"), fact=lambda key, default=None: default)
+    timeline = pd.DataFrame({"event_id": ["b", "e1", "e2", "e2x"], "day": [0, 42, 84, 84],
+                             "category": "imaging", "label": ["b", "e1", "e2", "e2x"]})
+    # as import-sdtm writes it from RS RSCAT: the criteria the case's derivation covers
+    facts = pd.DataFrame([("criteria", "RECIST1.1;iRECIST", "", "derived", "RS RSCAT")],
+                         columns=["key", "value", "unit", "status", "source"])
+    labs = pd.DataFrame(columns=["event_id", "day", "test", "value", "unit", "status", "source"])
+    case = Case(path=Path("S1"), facts=facts, timeline=timeline, labs=labs, lesions=lesions,
+                responses=responses, claims=pd.DataFrame())
     tables = concordance([case], "iRECIST")
     visits = tables["visits"].set_index("event_id")
     assert visits["computed"].tolist() == ["iUPD", "iCPD", ""]

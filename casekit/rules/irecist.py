@@ -7,7 +7,7 @@ Rules, as implemented:
 
 - Lesions, measures, target response and non-target response are RECIST 1.1's
   (S2017 "Assessment of target, non-target and new lesions" - RECIST 1.1 rules
-  apply), computed by :func:`casekit.rules.response.evaluate`; calls carry the
+  apply), computed by :func:`casekit.rules.timepoint.evaluate`; calls carry the
   i-prefix: iCR, iPR, iSD, non-iCR/non-iUPD, iUPD (unconfirmed progression),
   iCPD (confirmed progression), NE.
 - New lesions (S2017 panel 2): each new lesion is, at its first appearance,
@@ -47,6 +47,7 @@ from dataclasses import dataclass, field
 import pandas as pd
 
 from casekit.rules import lesions as L
+from casekit.rules import timepoint  # the shared RECIST 1.1 time-point engine
 
 _I_OVERALL = {"CR": "iCR", "PR": "iPR", "SD": "iSD", "non-CR/non-PD": "non-iCR/non-iUPD",
               "PD": "iUPD", "NE": "NE"}
@@ -147,12 +148,11 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
     component columns carry iRECIST names; the note gives the NLT sum and why an
     iUPD was confirmed, kept or reset.
     """
-    from casekit.rules import response  # the shared RECIST 1.1 engine
 
     lesions = L.clean(lesions)
     if lesions.empty:
-        return pd.DataFrame(columns=response.ASSESSMENT_COLUMNS)
-    evaluation = response.evaluate(
+        return pd.DataFrame(columns=timepoint.ASSESSMENT_COLUMNS)
+    evaluation = timepoint.evaluate(
         lesions, "iRECIST", count_suspected=count_suspected, node_threshold_cm=node_threshold_cm,
         tumour_measure=tumour_measure, porta_hepatis=porta_hepatis,
         backdate_new_lesions=backdate_new_lesions, max_targets=max_targets,
@@ -187,7 +187,7 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
             if non_target == "PD":
                 triggers.add("non_target")
             if previous == "iCR":
-                back = response._reappeared(plan, found, point.event_id, point.values)
+                back = timepoint._reappeared(plan, found, point.event_id, point.values)
                 if back:
                     triggers.add("non_target" if set(back) <= set(plan.non_targets) else "target")
                     notes.append(f"{', '.join(back)} reappeared after iCR (EORTC RECIST FAQ)")
@@ -206,7 +206,7 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
                 notes.append(f"iUPD ({', '.join(sorted(triggers))}): needs confirmation at the next "
                              f"assessment, {low}-{high} days later (Seymour 2017)")
             else:
-                call = _I_OVERALL[response.overall_response(target, non_target, "no")]
+                call = _I_OVERALL[timepoint.overall_response(target, non_target, "no")]
             known_new |= counted
             if nlt_nadir is not None:
                 nlt_nadir = min(nlt_nadir, nlt_sum)
@@ -233,7 +233,7 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
                     notes.append(f"iUPD at {pending.event_id}: not evaluable here, to be confirmed "
                                  f"at the next assessment")
                 else:
-                    call = _I_OVERALL[response.overall_response(target, non_target, "no")]
+                    call = _I_OVERALL[timepoint.overall_response(target, non_target, "no")]
                     notes.append(f"iUPD at {pending.event_id} not confirmed: reference reset "
                                  f"(Seymour 2017)")
                     pending = None
@@ -248,4 +248,4 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
     if pending is not None and not confirmed and rows[-1]["overall_response"] == "iUPD":
         rows[-1]["note"] = "; ".join(filter(None, [
             rows[-1]["note"], "iUPD cannot be confirmed: no later assessment"]))
-    return response._frame(rows)
+    return timepoint._frame(rows)
