@@ -25,7 +25,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from casekit.rules.criteria import is_hepatocellular
+_HCC = re.compile(r"hepatocellular|\bHCC\b", re.IGNORECASE)
+
+
+def is_hepatocellular(cancer: str | None) -> bool:
+    """True when the ``cancer`` fact names hepatocellular carcinoma (or HCC): mRECIST and
+    the liver staging systems are defined for it only (Lencioni & Llovet 2010)."""
+    return bool(cancer) and bool(_HCC.search(cancer))
 
 #: Words that name radioembolization in a timeline label (TARE, SIRT, Y-90 microspheres).
 RADIOEMBOLIZATION = ("TARE", "SIRT", "radioemboli[sz]ation", "selective internal radiation",

@@ -18,6 +18,7 @@ import re
 import pandas as pd
 
 from casekit.case.schema import FACT_CRITERIA_SEPARATOR, RESPONSE_CRITERIA
+from casekit.case.sections import is_hepatocellular  # noqa: F401 (used and re-exported)
 
 #: Immune checkpoint inhibitors by international non-proprietary name (anti-PD-1, anti-PD-L1,
 #: anti-CTLA-4, anti-LAG-3), as data: a timeline label naming one makes iRECIST apply.
@@ -29,13 +30,6 @@ CHECKPOINT_INHIBITORS = (
     "relatlimab",  # LAG-3
 )
 _ICI = re.compile(r"\b(" + "|".join(CHECKPOINT_INHIBITORS) + r")\b", re.IGNORECASE)
-_HCC = re.compile(r"hepatocellular|\bHCC\b", re.IGNORECASE)
-
-
-def is_hepatocellular(cancer: str | None) -> bool:
-    """True when the ``cancer`` fact names hepatocellular carcinoma (or HCC)."""
-    return bool(cancer) and bool(_HCC.search(cancer))
-
 
 def checkpoint_inhibitors(timeline: pd.DataFrame) -> list[str]:
     """Checkpoint inhibitors named in the timeline's labels, lower case, in first-seen order."""

@@ -26,7 +26,7 @@ from typing import Any
 from casekit.outputs import write_bytes
 from casekit.owned import (OWNED, OutFolderRefused, check_folder, owned_file_intact,  # noqa: F401
                            sha256_file)
-from casekit.run.runner import RunInputError
+from casekit.run.errors import RunInputError
 
 STATE_DIR = ".casekit"
 MANIFEST = f"{STATE_DIR}/manifest.json"

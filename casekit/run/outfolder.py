@@ -32,6 +32,7 @@ import casekit
 from casekit.outputs import write_bytes
 from casekit.owned import intact_files
 from casekit.run.inputs import case_hash, environment_hash, notebook_key
+from casekit.run.kernel import KERNEL_ENV, signals_deferred
 from casekit.run.lock import OutFolderBusy, OutLock
 from casekit.run.manifest import (LOCK, STATE_DIR, WORK, Manifest, NotebookEntry,
                                   OutFolderError, check_out_folder, load_manifest,
@@ -115,8 +116,6 @@ class Session:
 
     def plan(self, nb_dir: Path, names: list[str], params: Mapping[str, Any], *,
              subset: bool, force: bool) -> Plan:
-        from casekit.run.runner import KERNEL_ENV
-
         out, old = self.out, self.old
         if subset and old and old.notebooks and old.case_path != str(self.case):
             raise OutFolderError(
@@ -257,11 +256,9 @@ class Session:
     def abort(self, exc: BaseException) -> None:
         """Interrupted (Ctrl-C, SIGTERM) or crashed: the report page says so, the manifest
         too; the staging folder goes. Already-committed results stay listed as casekit's."""
-        from casekit.run.runner import _signals_deferred
-
         if self.manifest is None or self.manifest.status in ("complete", "partial"):
             return
-        with _signals_deferred():
+        with signals_deferred():
             shutil.rmtree(self.work, ignore_errors=True)
             self.manifest.status = "interrupted"
             self.manifest.notebooks = {n: e for n, e in self.manifest.notebooks.items()

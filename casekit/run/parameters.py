@@ -20,7 +20,7 @@ import difflib
 import json
 import math
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -130,7 +130,7 @@ BY_NAME = {p.name: p for p in PARAMETERS}
 
 
 def _error(message: str) -> Exception:
-    from casekit.run.runner import RunInputError  # the runner's bad-input error (exit 2)
+    from casekit.run.errors import RunInputError  # the runner's bad-input error (exit 2)
 
     return RunInputError(message)
 
@@ -224,9 +224,7 @@ def parse_parameters(pairs: Iterable[tuple[str, str]] | None,
     for name, text in pairs or []:
         p = BY_NAME.get(name)
         if p is None and name in own:
-            from casekit.run.runner import parse_value as papermill_typed
-
-            params[name] = papermill_typed(text)
+            params[name] = papermill_value(text)  # a notebook's own parameter: as papermill types it
             continue
         if p is None:
             close = difflib.get_close_matches(name, list(BY_NAME), n=1, cutoff=0.6)
@@ -265,3 +263,25 @@ def markdown_table() -> str:
         lines.append(f"| `{p.name}` | {p.kind} | `{default}` | {p.range_text} | {books} | "
                      f"{p.doc} |")
     return "\n".join(lines) + "\n"
+
+
+def _papermill_resolve_type() -> Callable[[str], Any]:
+    try:  # the exact logic of `papermill -p NAME VALUE`
+        from papermill.cli import _resolve_type
+        return _resolve_type
+    except ImportError:  # pragma: no cover - papermill moved it
+        def resolve(value: str) -> Any:
+            if value in ("True", "False", "None"):
+                return {"True": True, "False": False, "None": None}[value]
+            for cast in (int, float):
+                try:
+                    return cast(value)
+                except ValueError:
+                    pass
+            return value
+        return resolve
+
+
+def papermill_value(value: str) -> Any:
+    """A ``-p`` value typed as papermill's CLI types it: int, float, True/False/None, else str."""
+    return _papermill_resolve_type()(value)

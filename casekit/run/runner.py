@@ -42,6 +42,9 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from casekit.case.load import CACHE_ENV, with_case_cache  # validate once per run
+from casekit.run.errors import RunInputError  # noqa: F401 (the runner's bad-input error)
+from casekit.run.kernel import KERNEL_ENV, kernel_environment, signals_deferred
+from casekit.run.parameters import papermill_value as parse_value  # noqa: F401 (-p typing)
 from casekit.outputs import write_bytes
 
 if TYPE_CHECKING:
@@ -61,9 +64,6 @@ DEFAULT_NOTEBOOKS_DIR = REPO_DIR / "notebooks"
 DEFAULT_CASE_DIR = REPO_DIR / "data" / "jlc2022"
 KERNEL_NAME = "python3"
 
-# The environment every kernel starts with (on top of the caller's).
-KERNEL_ENV = {"PYTHONHASHSEED": "0", "TZ": "UTC", "SOURCE_DATE_EPOCH": "0",
-              "PYDEVD_DISABLE_FILE_VALIDATION": "1"}
 RESERVED_PARAMETERS = ("case_dir", "out_dir")
 _ERROR_TAG = "papermill-error-cell-tag"
 _INJECTED_TAG = "injected-parameters"
@@ -159,36 +159,10 @@ class RunResult:
         return f"{n} {noun}: {n - bad} ok{note}, {bad} failed in {self.seconds:.1f} s"
 
 
-class RunInputError(ValueError):
-    """Bad input to a run (parameters, notebooks folder): reported without a traceback."""
-
-
 # ------------------------------------------------------------------ files
 
 
 # ---------------------------------------------------------------- parameters
-
-
-def _papermill_resolve_type() -> Callable[[str], Any]:
-    try:  # the exact logic of `papermill -p NAME VALUE`
-        from papermill.cli import _resolve_type
-        return _resolve_type
-    except ImportError:  # pragma: no cover - papermill moved it
-        def resolve(value: str) -> Any:
-            if value in ("True", "False", "None"):
-                return {"True": True, "False": False, "None": None}[value]
-            for cast in (int, float):
-                try:
-                    return cast(value)
-                except ValueError:
-                    pass
-            return value
-        return resolve
-
-
-def parse_value(value: str) -> Any:
-    """A ``-p`` value typed as papermill's CLI types it: int, float, True/False/None, else str."""
-    return _papermill_resolve_type()(value)
 
 
 def parse_parameters(pairs: Iterable[tuple[str, str]] | None,
@@ -275,21 +249,6 @@ def _source_cells(path: Path) -> tuple[set[str], int | None, bool]:
 
 
 # ------------------------------------------------------------ one notebook
-
-
-@contextmanager
-def kernel_environment() -> Iterator[None]:
-    """Set :data:`KERNEL_ENV` for kernels started inside the block; restore afterwards."""
-    saved = {k: os.environ.get(k) for k in KERNEL_ENV}
-    os.environ.update(KERNEL_ENV)
-    try:
-        yield
-    finally:
-        for key, value in saved.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
 
 
 class _PapermillWarnings(logging.Handler):
@@ -625,21 +584,6 @@ def _signals_as_interrupts() -> Iterator[None]:
         signal.signal(signal.SIGTERM, previous)
 
 
-@contextmanager
-def _signals_deferred() -> Iterator[None]:
-    """Hold SIGINT/SIGTERM back for a few milliseconds of bookkeeping that must not be cut
-    in half (moving outputs into place, writing the manifest)."""
-    if threading.current_thread() is not threading.main_thread():
-        yield
-        return
-    blocked = {signal.SIGINT, signal.SIGTERM}
-    previous = signal.pthread_sigmask(signal.SIG_BLOCK, blocked)
-    try:
-        yield
-    finally:
-        signal.pthread_sigmask(signal.SIG_SETMASK, previous)
-
-
 def _execute_many(tasks: list[_Task], jobs: int | None,
                   echo: Callable[[str], None]) -> list[NotebookResult]:
     """Run ``tasks`` in worker processes, at most ``jobs`` at a time, in the given order.
@@ -798,7 +742,7 @@ def run_collection(case_dir: str | Path, out_dir: str | Path,
                 if ran and all(name in r.unknown_parameters for r in ran):
                     say(f"warning: '{name}' is not a parameter of any notebook")
 
-        with _signals_deferred():
+        with signals_deferred():
             conflicts = session.commit(executed)
             for line in conflicts:
                 say(f"warning: {line}")
