@@ -123,3 +123,27 @@ def test_export_adam_needs_one_source(tmp_path, capsys):
     assert cli.main(["export-adam", "--case", str(tmp_path / "nope"), "--out",
                      str(tmp_path / "a")]) == 2
     assert "does not exist" in capsys.readouterr().err
+
+
+def test_casekit_conventions_differ_only_by_the_named_rules(tmp_path):
+    # Recomputed from TR (calls=computed), partial dates to the first day, censoring at the
+    # last adequate assessment: on this study the one difference from pharmaverseadam is the
+    # imputation rule - 01-701-1015's WEEK 6 (RSDTC/TRDTC 2014-02) is 2014-02-01, not -28.
+    sdtm = tmp_path / "sdtm"
+    sdtm.mkdir()
+    subjects = TUMOUR + DEATHS
+    for f in (GOLDEN / "sdtm").iterdir():
+        frame = _read(f)
+        frame[frame["USUBJID"].isin(subjects)].to_csv(sdtm / f.name, index=False)
+    out = tmp_path / "adam"
+    assert cli.main(["export-adam", "--sdtm", str(sdtm), "--out", str(out)]) == 0
+    adrs = _read(out / "adrs.csv")
+    ovr = adrs[(adrs["PARAMCD"] == "OVR") & (adrs["PARCAT3"] == "RECIST 1.1")]
+    golden = _golden("adrs")
+    golden = golden[golden["PARAMCD"] == "OVR"]
+    ours_set = set(zip(ovr["USUBJID"], ovr["ADT"], ovr["AVALC"]))
+    golden_set = set(zip(golden["USUBJID"], golden["ADT"], golden["AVALC"]))
+    assert ours_set - golden_set == {("01-701-1015", "2014-02-01", "NE")}
+    assert golden_set - ours_set == {("01-701-1015", "2014-02-28", "NE")}
+    adtte = _read(out / "adtte.csv")
+    assert _agree(adtte, _golden("adtte"), "PFS", ["CNSR", "ADT", "AVAL"], subjects) == (11, 0)

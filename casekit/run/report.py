@@ -51,9 +51,10 @@ FIGURE_TITLES = {
 # Preference among a figure's files: PNG displays everywhere, also in e-mail previews.
 FIGURE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
                 ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-EXPECTED_TABLES = ("response", "endpoints", "markers", "scores", "claims")
+EXPECTED_TABLES = ("response", "bor", "endpoints", "markers", "scores", "claims")
 TABLE_TITLES = {
     "response": "Tumour response, recomputed",
+    "bor": "Best overall response",
     "endpoints": "Time-to-event endpoints",
     "markers": "Tumour markers",
     "scores": "Liver function scores",
@@ -373,6 +374,7 @@ def _response_rows(header: list[str], rows: list[list[str]],
 
 def expected_tables(case: Case) -> list[str]:
     wanted = {"response": case.lesions["size_cm"].notna().any(),
+              "bor": False,  # shown when the response notebook writes it
               "endpoints": False,  # shown when the response notebook writes it
               "markers": bool(marker_rules.case_markers(case.labs)
                               or marker_rules.case_markers(case.labs, "viral")),
@@ -443,6 +445,7 @@ _NEEDS = {
     "scores.csv": ("event_id", "score", "value", "category"),
     "claims.csv": ("outcome",),
     "endpoints.csv": ("criteria", "endpoint", "event", "time_days"),
+    "bor.csv": ("criteria", "confirmed", "bor", "event_id"),
 }
 
 
@@ -503,25 +506,18 @@ def _response_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
 
 
 def _bor_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
-    from casekit.rules import response
-
-    frame = table[table["criteria"].isin(criteria)].copy()
-    if frame.empty:
-        return []
-    frame["day"] = frame["day"].astype(int)
+    """From ``bor.csv`` (the derived best overall response; never recomputed here)."""
+    confirmed = table["confirmed"].astype(str).str.lower().isin(["true", "1"])
+    plain = table[~confirmed].set_index("criteria")
+    checked = table[confirmed].set_index("criteria")
     lines = []
-    try:
-        plain = response.best_overall_response(frame).set_index("criteria")
-        confirmed = response.best_overall_response(frame, confirm=True).set_index("criteria")
-    except (ValueError, KeyError):  # criteria the engine cannot rank (not yet known to it)
-        return []
     for crit in [c for c in criteria if c in plain.index]:
-        a, b = plain.loc[crit], confirmed.loc[crit]
+        a = plain.loc[crit]
         text = f"{criteria_name(crit)}: <b>{_e(a['bor'])}</b>"
         if a["event_id"]:
             text += f" at {_e(a['event_id'])}"
-        if b["bor"] != a["bor"]:
-            text += f" (with confirmation required: {_e(b['bor'])})"
+        if crit in checked.index and checked.loc[crit, "bor"] != a["bor"]:
+            text += f" (with confirmation required: {_e(checked.loc[crit, 'bor'])})"
         lines.append(text)
     return ["<li>Best overall response, unconfirmed: " + "; ".join(lines) + "</li>"] \
         if lines else []
@@ -532,8 +528,12 @@ def _endpoint_findings(table: pd.DataFrame) -> list[str]:
     for row in table.itertuples(index=False):
         row = row._asdict()
         observed = str(row.get("event", "")).strip().lower() in ("true", "1", "yes")
-        what = "event" if observed else "censored"
-        lines.append(f"{_e(row.get('endpoint', ''))} ({_e(criteria_name(row.get('criteria', '')))}): "
+        reason = str(row.get("end_reason", "") or "")
+        what = (f"event ({reason})" if reason and reason != "response" else "event") \
+            if observed else "censored"
+        criteria = row.get("criteria", "")
+        where = f" ({_e(criteria_name(criteria))})" if criteria else ""
+        lines.append(f"{_e(row.get('endpoint', ''))}{where}: "
                      f"{_e(row.get('time_days', ''))} days, {what}"
                      + (f" at {_e(row['end_event_id'])}" if row.get("end_event_id") else ""))
     return ["<li>Endpoints: " + "; ".join(lines) + "</li>"] if lines else []
@@ -623,10 +623,12 @@ def _key_findings(case: Case, folder: Path,
     items: list[str] = []
     if response_table is not None and not response_table.empty:
         items += _response_findings(response_table, criteria)
-        items += _bor_findings(response_table, criteria)
+    bor = _frame(folder / "bor.csv", allowed)
+    if bor is not None and not bor.empty:
+        items += _bor_findings(bor, criteria)
     endpoints = _frame(folder / "endpoints.csv", allowed)
     if endpoints is not None:
-        items += _endpoint_findings(endpoints[endpoints["criteria"].isin(criteria)])
+        items += _endpoint_findings(endpoints[endpoints["criteria"].isin([*criteria, ""])])
     marker_table = _frame(folder / "markers.csv", allowed)
     if marker_table is not None and not marker_table.empty:
         items += _marker_findings(marker_table)
