@@ -552,8 +552,9 @@ def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     problems: list[Problem] = []
     warnings: list[Problem] = []
     if not folder.is_dir():
-        return _Checked({}, Findings([Problem(label, 1, 1, "is not a folder; expected a case "
-                                              "folder of CSV files")], []), {}, None)
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return _Checked({}, Findings([Problem(label, 1, 1, f"{what}; expected a case folder "
+                                              "of CSV files")], []), {}, None)
     size = sum((folder / n).stat().st_size for n in _CASE_FILES if (folder / n).is_file())
     progress = _Progress(echo, size)
     tables: dict[str, _Table] = {}
