@@ -323,7 +323,13 @@ def _add_sdtm_commands(sub) -> None:
 def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
-    validate = sub.add_parser("validate", help="check a case folder against the format")
+    validate = sub.add_parser(
+        "validate", help="check a case folder against the format",
+        description="Check a case folder against the case-folder format (data/README.md): "
+        "columns, vocabularies, units, event references, sanity limits and, when the folder "
+        "holds source.txt, every reported snippet. Prints every problem as "
+        "file:line:column: message, and warnings (valid, but something could not be "
+        "checked). Reads only; never writes. Exit 0 when valid, 2 when not.")
     validate.add_argument("case", help="the case folder")
     validate.set_defaults(func=_validate)
 
@@ -357,9 +363,15 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     new.add_argument("folder", help="the new case folder")
     new.set_defaults(func=_new_case)
 
-    refresh = sub.add_parser("refresh-notebooks",
-                             help="re-execute the stored notebooks in place for the default "
-                             "case (before committing)")
+    refresh = sub.add_parser(
+        "refresh-notebooks", help="re-execute the stored notebooks in place for the default "
+        "case (before committing)",
+        description="Re-execute the notebooks stored in notebooks/ (or --notebooks-dir) in "
+        "place for the default case, data/jlc2022, and strip their run metadata, so that "
+        "the tests (nbval) compare against current outputs: after changing code or data, "
+        "or to restore notebooks changed by running them in JupyterLab. 'make notebooks' "
+        "does this for both collections. Exit 0 when every notebook ran, 1 when one "
+        "failed, 2 for bad input.")
     _execution_options(refresh, "refresh")
     refresh.set_defaults(func=_refresh)
     _add_cite_command(sub)
