@@ -169,6 +169,8 @@ def test_cli_writes_13_rows_and_never_overwrites(tmp_path, capsys):
     assert "exists" in err and "Traceback" not in err
     assert out.read_text() == "mine\n"
     assert first.count(b"\n") == 14
+    assert cli.main(["care", "--case", str(SEED), "--out", str(tmp_path)]) == 2  # a folder
+    assert "exists and is not a file" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize("where", ["data/jlc2022/care.csv", "notebooks/care.csv"])

@@ -256,13 +256,13 @@ def _file_rows(folder: Path, name: str) -> list[_Row]:
 
 def _lines(lines: list[int]) -> str:
     """``[2, 3, 4, 9]`` -> ``2-4,9``."""
-    out: list[str] = []
+    runs: list[list[int]] = []  # [first, last] of each run of consecutive lines
     for line in sorted(set(lines)):
-        if out and line == int(out[-1].split("-")[-1]) + 1:
-            out[-1] = f"{out[-1].split('-')[0]}-{line}"
+        if runs and line == runs[-1][1] + 1:
+            runs[-1][1] = line
         else:
-            out.append(str(line))
-    return ",".join(out)
+            runs.append([line, line])
+    return ",".join(str(a) if a == b else f"{a}-{b}" for a, b in runs)
 
 
 def _names(names: list[str], most: int = 4) -> str:
