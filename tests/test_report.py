@@ -236,8 +236,12 @@ def _claims_section(page: str) -> str:
 
 
 def test_claims_not_reproduced_come_first_and_are_never_capped(tmp_path):
-    page = build_report(SEED, _seed_tables(tmp_path)).read_text(encoding="utf-8")
-    claims = _claims_section(page)
+    from casekit.outputs import write_table
+    from casekit.rules import claims as claim_rules
+
+    case = load_case(SEED)
+    write_table(claim_rules.check_claims(case), tmp_path / "tables" / "claims.csv")
+    claims = _claims_section(render_report(case, tmp_path))
     # C24 (mUICC IV vs IVA) is the seed's only claim that differs: it is the first row
     assert claims.index("<td>C24</td>") < claims.index("<td>C01</td>")
     # 20 claims that do not reproduce, 10 reproduced: every one of the 20 stays in view
@@ -305,10 +309,10 @@ def test_care_section_from_the_run_s_care_table(tmp_path):
     from casekit.outputs import write_table
     from casekit.rules.care import care_table
 
-    out = _seed_tables(tmp_path)
-    assert 'id="care"' not in build_report(SEED, out).read_text(encoding="utf-8")
-    write_table(care_table(load_case(SEED)), out / "tables" / "care.csv")
-    page = build_report(SEED, out).read_text(encoding="utf-8")
+    out, case = tmp_path, load_case(SEED)
+    assert 'id="care"' not in render_report(case, out)
+    write_table(care_table(case), out / "tables" / "care.csv")
+    page = render_report(case, out)
     assert '<a href="#care">CARE checklist</a>' in page
     care = page[page.index('id="care"'):page.index('id="assumptions"')]
     assert "11 of 13 CARE items present, 0 partial, 2 missing" in care
