@@ -114,7 +114,7 @@ _CONSENT = r"\bconsent"
 ITEMS: tuple[Item, ...] = (
     Item(1, "Title", (
         Part("the title", (Look("fact", ("title",)),),
-             "a `title` fact quoting the paper's title"),
+             "a title fact quoting the paper's title"),
         Part("the words 'case report' in the title",
              (Look("fact_value", ("title", r"(?i)\bcase reports?\b")),),
              "CARE asks for the words 'case report' in the title, after the focus of the "
@@ -123,7 +123,7 @@ ITEMS: tuple[Item, ...] = (
     Item(2, "Key words", (
         Part("2 to 5 key words", (Look("fact", ("keywords",)),
                                   Look("text", (r"(?i)^\s*key\s?words?\b",))),
-             "a `keywords` fact: the paper's 2-5 key words separated by ';' (or source.txt "
+             "a keywords fact: the paper's 2-5 key words separated by ';' (or source.txt "
              "with its key-words line)"),
     )),
     Item(3, "Abstract", (
@@ -140,17 +140,17 @@ ITEMS: tuple[Item, ...] = (
     Item(5, "Patient information", (
         Part("de-identified demographics", (Look("fact", ("age_years", "sex", "ethnicity",
                                                           "occupation")),),
-             "`age_years` and `sex` facts"),
+             "age_years and sex facts"),
         Part("main symptoms (presenting concerns)",
              (Look("fact", ("symptoms", "presenting_symptoms", "chief_complaint")),
               Look("event", (r"(?i)present(?:ation|ed|ing)|symptom|complain",))),
-             "the presenting symptoms: a `presentation` timeline event or a `symptoms` fact"),
+             "the presenting symptoms: a presentation timeline event or a symptoms fact"),
         Part("medical, family and psychosocial history",
              (Look("fact", ("aetiology", "etiology", "medical_history", "comorbidities",
                             "family_history", "psychosocial_history", "cirrhosis",
                             "alcohol", "smoking", "smoking_pack_years", "prior_treatment")),),
-             "the history as facts (e.g. `aetiology`, `comorbidities`, `family_history`, "
-             "`smoking_pack_years`)"),
+             "the history as facts (e.g. aetiology, comorbidities, family_history, "
+             "smoking_pack_years)"),
     )),
     Item(6, "Clinical findings", (
         Part("physical examination and important clinical findings",
@@ -158,13 +158,13 @@ ITEMS: tuple[Item, ...] = (
                             "performance_status", "karnofsky", "ascites", "encephalopathy",
                             "weight_kg", "bmi")),
               Look("heading", (_SECTIONS["clinical_findings"],))),
-             "the examination findings as facts (e.g. `ecog`, `ascites`), quoted from the "
+             "the examination findings as facts (e.g. ecog, ascites), quoted from the "
              "paper"),
     )),
     Item(7, "Timeline", (
         Part("the episode of care as dated events", (Look("course"),),
              "at least two timeline events, with the intervals the paper states "
-             "marked `reported`"),
+             "marked reported"),
         Part("interventions and the assessments after them", (Look("treated_then_assessed"),),
              "a treatment event (systemic or locoregional) and an imaging, lab or outcome "
              "event after it"),
@@ -173,24 +173,24 @@ ITEMS: tuple[Item, ...] = (
         Part("the diagnosis", (Look("fact", ("cancer", "histology", "diagnosis")),
                                Look("category", ("diagnosis",)),
                                Look("heading", (_SECTIONS["diagnosis"],))),
-             "`cancer` and `histology` facts, or a `diagnosis` timeline event"),
+             "cancer and histology facts, or a diagnosis timeline event"),
         Part("diagnostic methods (imaging, laboratory tests, biopsy)",
              (Look("before_treatment"),
               Look("event", (r"(?i)biops|patholog|histolog|cytolog",), )),
              "the baseline imaging and laboratory results: lesions.csv and labs.csv rows at "
              "events before the first treatment"),
         Part("prognostic characteristics (stage)", (Look("fact_key", (r"(?:^|_)stage",)),),
-             "the stage as facts (e.g. `t_stage`, `n_stage`, `m_stage`, or the stage the "
+             "the stage as facts (e.g. t_stage, n_stage, m_stage, or the stage the "
              "paper reports)"),
     )),
     Item(9, "Therapeutic intervention", (
         Part("the types of intervention", (Look("category", TREATMENT_CATEGORIES),),
-             "the treatments as `systemic` or `locoregional` timeline events"),
+             "the treatments as systemic or locoregional timeline events"),
         Part("administration (dose, strength, schedule, duration)",
              (Look("fact_key", (r"dose|_mg(?:_|$)|_gbq|_gy$|cycles|schedule|regimen",)),
               Look("event", (r"(?i)\d\s*(?:mg|g|gbq|gy|mg/kg|mg/m2|iu)\b",
                              *TREATMENT_CATEGORIES))),
-             "the doses and schedule as facts (e.g. `<drug>_dose_mg`, `cycles_total`) or in "
+             "the doses and schedule as facts (e.g. <drug>_dose_mg, cycles_total) or in "
              "the treatment events' labels"),
     )),
     Item(10, "Follow-up and outcomes", (
@@ -198,12 +198,12 @@ ITEMS: tuple[Item, ...] = (
              "lesions, labs or reported responses at events after the first treatment"),
         Part("the outcome", (Look("category", ("outcome",)),
                              Look("fact", ("outcome", "vital_status", "survival"))),
-             "an `outcome` timeline event or fact: the patient's state at last follow-up"),
+             "an outcome timeline event or fact: the patient's state at last follow-up"),
         Part("tolerability and adverse events",
              (Look("category", ("adverse_event",)),
               Look("fact_key", (r"adverse|toxicit|ctcae|tolerab",))),
-             "adverse events as `adverse_event` timeline events, or a fact saying there were "
-             "none (e.g. `other_adverse_events`)"),
+             "adverse events as adverse_event timeline events, or a fact saying there were "
+             "none (e.g. other_adverse_events)"),
     )),
     Item(11, "Discussion", (
         Part("strengths and limitations, the literature, conclusions",
@@ -215,13 +215,13 @@ ITEMS: tuple[Item, ...] = (
         Part("the patient's perspective", (Look("fact", ("patient_perspective",)),
                                            Look("heading", (_SECTIONS["perspective"],)),
                                            Look("text", (r"(?i)" + _SECTIONS["perspective"],))),
-             "the patient's perspective when the paper gives one (a `patient_perspective` "
+             "the patient's perspective when the paper gives one (a patient_perspective "
              "fact, or source.txt); CARE asks for it whenever possible"),
     )),
     Item(13, "Informed consent", (
         Part("informed consent", (Look("fact", ("informed_consent", "consent")),
                                   Look("text", (r"(?i)" + _CONSENT,))),
-             "an `informed_consent` fact quoting the paper's consent statement (or that it "
+             "an informed_consent fact quoting the paper's consent statement (or that it "
              "was waived)"),
     )),
 )

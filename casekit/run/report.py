@@ -90,6 +90,7 @@ COLUMN_LABELS = {
     "end_event_id": "End event", "rule": "Rule", "table": "Table", "item": "Item",
     "reason": "Reason", "care_item": "#", "topic": "CARE item", "verdict": "Verdict",
     "evidence": "Evidence (file:line)", "to_complete": "To complete",
+    "care_evidence": "Evidence (file:line); what would complete the item",
 }
 #: Claims needing a reader's attention first: the cap on long tables hides only reproduced
 #: ones. An outcome not listed (a future one) counts as needing attention.
@@ -456,7 +457,12 @@ def _care_section(folder: Path, allowed: frozenset[str] | None = None) -> list[s
         return []
     from casekit.rules.care import care_summary
 
-    header, rows = list(frame.columns), frame.values.tolist()
+    # evidence and what would complete an item share a column: four columns fit a phone
+    header = ["care_item", "topic", "verdict", "care_evidence"]
+    rows = [[r.care_item, r.topic, r.verdict,
+             "; ".join(filter(None, [r.evidence, r.to_complete and
+                                     f"to complete: {r.to_complete}"]))]
+            for r in frame.itertuples(index=False)]
     return ['<h2 id="care">CARE checklist</h2>',
             f"<p>{_e(care_summary(frame))}: the case folder scored against the CARE "
             "guidelines for case reports (Gagnier et al. 2013; Riley et al., J Clin "
