@@ -159,7 +159,7 @@ def test_key_findings_lead_and_are_computed_from_the_tables(tmp_path):
     assert ("ct_c3 (day 62): RECIST 1.1 PR (target sum \u221235.7 % from baseline); mRECIST PR "
             "(target sum \u221235.7 % from baseline) \u2014 authors: PR, agrees") in findings
     # ct_c6 under mRECIST: PD from a new lesion (the node past 2 cm), as the authors said
-    assert "mRECIST PD (new lesion(s)) \u2014 authors: PD, agrees" in findings
+    assert "mRECIST PD (one or more new lesions) \u2014 authors: PD, agrees" in findings
     assert "suspected new lesions not counted" in findings
     # AFP: (654.0 - 326.4) / 654.0 = 50.1 % -> 50 %; 1335.2 / 326.4 = 4.09 -> 4.1-fold
     assert ("AFP fell 50 % from 654.0 ng/mL on day \u22121 to a nadir of 326.4 ng/mL on day 62, "

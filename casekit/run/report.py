@@ -542,7 +542,7 @@ def call_basis(row: pd.Series) -> str:
     if row["non_target_response"] == "PD":
         parts.append("non-target progression")
     if row["new_lesions"] == "yes":
-        parts.append("new lesion(s)")
+        parts.append("one or more new lesions")  # RECIST 1.1 §4.3.1, PD: "one or more"
     if overall in ("PR", "SD", "CR") or not parts:
         parts.insert(0, f"target sum {_pct(row['change_from_baseline_pct'])} from baseline")
     if row["new_lesions"] == "suspected":
