@@ -266,6 +266,7 @@ def test_a_synthetic_case_says_once_that_its_values_are_invented(tmp_path):
     assert findings.count("synthetic: invented") == 1
     assumptions = _text(page[page.index('id="assumptions"'):])
     assert "All 47 values of this case are assumed, for one reason: synthetic:" in assumptions
+    assert "Reason" not in assumptions  # not repeated in each of the 47 rows
     assert "value(s)" not in page and "difference(s)" not in page
 
 

@@ -490,9 +490,11 @@ def _assumptions(case: Case) -> list[str]:
     if rows.empty:
         parts.append("<p>The case marks no value as assumed.</p>")
         return parts
-    if len(rows) == _value_count(case) and rows["reason"].nunique() == 1:
+    reason = one_reason(case, rows)
+    if reason is not None:
         parts.append(f"<p>All {len(rows)} values of this case are assumed, for one reason: "
-                     f"{_e(rows['reason'].iloc[0])}.</p>")
+                     f"{_e(reason)}.</p>")
+        rows = rows.drop(columns="reason")  # the same in every row
     else:
         parts.append(f"<p>{_e(plural(len(rows), 'value'))} "
                      f"{'is' if len(rows) == 1 else 'are'} not stated by the paper; each was "
@@ -685,9 +687,13 @@ def _care_findings(table: pd.DataFrame | None) -> list[str]:
     return [f"<li>{_e('; '.join(bits))} (section below).</li>"]
 
 
-def _value_count(case: Case) -> int:
-    """How many rows the case's provenance tables hold (each is one value)."""
-    return sum(len(getattr(case, name)) for name in overview.PROVENANCE_TABLES)
+def one_reason(case: Case, assumed: pd.DataFrame) -> str | None:
+    """The reason when every value of the case is assumed for the same one (a synthetic
+    demo case: "synthetic: invented ..."), else None. ``assumed``: overview.assumptions."""
+    values = sum(len(getattr(case, name)) for name in overview.PROVENANCE_TABLES)
+    if len(assumed) and len(assumed) == values and assumed["reason"].nunique() == 1:
+        return str(assumed["reason"].iloc[0])
+    return None
 
 
 def _grouped(rows: pd.DataFrame) -> list[str]:
@@ -711,9 +717,9 @@ def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> lis
     case whose every value is assumed for one reason (a synthetic demo case) says so once."""
     rows = overview.assumptions(case)
     bits: list[str] = []
-    if len(rows) and len(rows) == _value_count(case) and rows["reason"].nunique() == 1:
-        bits.append(f"all values of this case are assumed, for one reason: "
-                    f"{rows['reason'].iloc[0]}")
+    reason = one_reason(case, rows)
+    if reason is not None:
+        bits.append(f"all values of this case are assumed, for one reason: {reason}")
     else:
         lesion_rows = rows[(rows["table"] == "lesions")
                            | ((rows["table"] == "facts")
