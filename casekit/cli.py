@@ -1,5 +1,5 @@
-"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite|series|import-sdtm|
-export-sdtm|concordance`` (the console script) or ``python -m casekit ...``; the same parser
+"""Command line: ``casekit validate|run|new-case|refresh-notebooks|cite|care|series|
+import-sdtm|export-sdtm|concordance`` (the console script) or ``python -m casekit ...``; the same parser
 serves both, named after the way it was started.
 
 Exit codes: 0 success, 1 a notebook failed, 2 bad input (with ``file:line:column`` messages
@@ -161,6 +161,58 @@ def _add_cite_command(sub) -> None:
     cite.set_defaults(func=_cite)
 
 
+def care_text(table, case_dir: str) -> str:
+    """The CARE table as plain text: a summary line, then per item its verdict, evidence and
+    what would complete it."""
+    from casekit.rules.care import care_summary
+
+    lines = [f"CARE checklist for {case_dir} (Gagnier et al. 2013; Riley et al., "
+             f"J Clin Epidemiol 2017;89:218-235): {care_summary(table)}"]
+    for row in table.itertuples(index=False):
+        lines.append(f"{row.care_item:2d}. {row.topic}: {row.verdict}")
+        if row.evidence:
+            lines.append(f"    evidence: {row.evidence}")
+        if row.to_complete:
+            lines.append(f"    to complete: {row.to_complete}")
+    return "\n".join(lines) + "\n"
+
+
+def _care(args: argparse.Namespace) -> int:
+    from casekit.case import load_case
+    from casekit.outputs import table_bytes
+    from casekit.owned import OutFolderRefused, write_output_file
+    from casekit.rules.care import care_table
+
+    def score() -> None:
+        table = care_table(load_case(args.case))
+        if args.out is None:
+            print(care_text(table, args.case), end="")
+            return
+        write_output_file(args.out, table_bytes(table), [(args.case, "the case folder")])
+        print(args.out)
+
+    return _bad_input_as_exit_2(score, (OutFolderRefused,), args.out or args.case,
+                                invalid_case=args.case)
+
+
+def _add_care_command(sub) -> None:
+    care = sub.add_parser(
+        "care", help="score a case folder against the 13 items of the CARE checklist",
+        description="Score a case folder against the CARE guidelines for case reports "
+        "(Gagnier et al. 2013; Riley et al., J Clin Epidemiol 2017;89:218-235): each of the "
+        "13 items (title, key words, abstract, introduction, patient information, clinical "
+        "findings, timeline, diagnostic assessment, therapeutic intervention, follow-up and "
+        "outcomes, discussion, patient perspective, informed consent) is present, partial "
+        "or missing, with its evidence as file:line and what would complete it. The "
+        "mapping is in data/README.md. Exit 2 for an invalid case or an --out that cannot "
+        "be written.")
+    care.add_argument("--case", required=True, metavar="DIR", help="the case folder")
+    care.add_argument("--out", metavar="FILE.csv",
+                      help="write the table as CSV (13 rows) instead of printing it; an "
+                      "existing file is never overwritten")
+    care.set_defaults(func=_care)
+
+
 def _add_series_command(sub) -> None:
     """``series``: many case folders as one cohort, fanned out on Dask (casekit.series)."""
     series = sub.add_parser(
@@ -308,7 +360,13 @@ def _add_sdtm_commands(sub) -> None:
 def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog=prog, description=DESCRIPTION)
     sub = parser.add_subparsers(dest="command", required=True)
-    validate = sub.add_parser("validate", help="check a case folder against the format")
+    validate = sub.add_parser(
+        "validate", help="check a case folder against the format",
+        description="Check a case folder against the case-folder format (data/README.md): "
+        "columns, vocabularies, units, event references, sanity limits and, when the folder "
+        "holds source.txt, every reported snippet. Prints every problem as "
+        "file:line:column: message, and warnings (valid, but something could not be "
+        "checked). Reads only; never writes. Exit 0 when valid, 2 when not.")
     validate.add_argument("case", help="the case folder")
     validate.set_defaults(func=_validate)
 
@@ -342,12 +400,19 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
     new.add_argument("folder", help="the new case folder")
     new.set_defaults(func=_new_case)
 
-    refresh = sub.add_parser("refresh-notebooks",
-                             help="re-execute the stored notebooks in place for the default "
-                             "case (before committing)")
+    refresh = sub.add_parser(
+        "refresh-notebooks", help="re-execute the stored notebooks in place for the default "
+        "case (before committing)",
+        description="Re-execute the notebooks stored in notebooks/ (or --notebooks-dir) in "
+        "place for the default case, data/jlc2022, and strip their run metadata, so that "
+        "the tests (nbval) compare against current outputs: after changing code or data, "
+        "or to restore notebooks changed by running them in JupyterLab. 'make notebooks' "
+        "does this for both collections. Exit 0 when every notebook ran, 1 when one "
+        "failed, 2 for bad input.")
     _execution_options(refresh, "refresh")
     refresh.set_defaults(func=_refresh)
     _add_cite_command(sub)
+    _add_care_command(sub)
     _add_series_command(sub)
     _add_sdtm_commands(sub)
     return parser

@@ -46,12 +46,11 @@ def protected_folders() -> list[tuple[Path, str, bool]]:
             (REPO_DIR / "casekit", "the casekit package", True)]
 
 
-def check_folder(out_arg: str | os.PathLike, inputs: Iterable[tuple[str | os.PathLike, str]],
-                 protected: Iterable[tuple[Path, str, bool]] | None = None) -> Path:
-    """The resolved output folder, or OutFolderRefused: ``--out`` empty or blank; one of
-    ``inputs`` (``(folder, what)``: the command reads it), anything inside it or holding it;
-    a ``protected`` folder (default :func:`protected_folders`) by its rule; a file.
-    Symlinks are resolved first, so a link into an input counts as the input."""
+def _refuse_protected(out_arg: str | os.PathLike,
+                      inputs: Iterable[tuple[str | os.PathLike, str]],
+                      protected: Iterable[tuple[Path, str, bool]] | None, why: str) -> Path:
+    """``out_arg`` resolved, or OutFolderRefused when it is empty, an input or a protected
+    folder (inside it or holding it, by the folder's rule); ``why`` ends the message."""
     if not str(out_arg).strip():
         raise OutFolderRefused("--out is empty (an unset shell variable?); give the output "
                                "folder explicitly")
@@ -62,13 +61,45 @@ def check_folder(out_arg: str | os.PathLike, inputs: Iterable[tuple[str | os.Pat
                                           else protected)]
     for folder, what, inside_too in rules:
         if out == folder or out in folder.parents or (inside_too and folder in out.parents):
-            raise OutFolderRefused(
-                f"--out {out_arg} is {what} ({folder}), inside it or holds it; a run writes "
-                "and deletes files in its output folder, so give it a folder of its own, "
-                "e.g. build/<case>")
+            raise OutFolderRefused(f"--out {out_arg} is {what} ({folder}), inside it or holds "
+                                   f"it; {why}")
+    return out
+
+
+def check_folder(out_arg: str | os.PathLike, inputs: Iterable[tuple[str | os.PathLike, str]],
+                 protected: Iterable[tuple[Path, str, bool]] | None = None) -> Path:
+    """The resolved output folder, or OutFolderRefused: ``--out`` empty or blank; one of
+    ``inputs`` (``(folder, what)``: the command reads it), anything inside it or holding it;
+    a ``protected`` folder (default :func:`protected_folders`) by its rule; a file.
+    Symlinks are resolved first, so a link into an input counts as the input."""
+    out = _refuse_protected(out_arg, inputs, protected,
+                            "a run writes and deletes files in its output folder, so give it "
+                            "a folder of its own, e.g. build/<case>")
     if os.path.lexists(out) and not out.is_dir():
         raise OutFolderRefused(f"--out {out_arg}: exists and is not a folder")
     return out
+
+
+def write_output_file(out_arg: str | os.PathLike, data: bytes,
+                      inputs: Iterable[tuple[str | os.PathLike, str]],
+                      protected: Iterable[tuple[Path, str, bool]] | None = None) -> Path:
+    """Write ``data`` (atomically) to the one output file ``--out`` names, under the folder
+    rules of :func:`check_folder` (never into an input or a protected folder). A file that
+    already exists is never overwritten, as nothing records who wrote a lone file: it is
+    refused unless it already holds exactly ``data`` (then nothing is written)."""
+    out = _refuse_protected(out_arg, inputs, protected,
+                            "casekit never writes there, so give a path elsewhere, e.g. "
+                            "build/<name>")
+    if os.path.lexists(out):
+        if out.is_dir() or not out.is_file():
+            raise OutFolderRefused(f"--out {out_arg}: exists and is not a file")
+        if out.read_bytes() != data:
+            raise OutFolderRefused(f"--out {out_arg}: exists; casekit never overwrites a file "
+                                   "it cannot tell it wrote, so remove it or choose another "
+                                   "--out (nothing written)")
+        return Path(out_arg)
+    write_bytes(out, data)
+    return Path(out_arg)
 
 
 # ------------------------------------------------------------------ hashing

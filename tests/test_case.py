@@ -233,5 +233,9 @@ def test_cli_invalid_case_exits_2_with_located_messages(tmp_path):
 
 
 def test_cli_missing_folder_exits_2(tmp_path):
+    # issue 21: a path that does not exist is said so, not "is not a folder"
     result = run_cli("validate", str(tmp_path / "absent"))
-    assert result.returncode == 2 and "is not a folder" in result.stdout
+    assert result.returncode == 2 and "absent:1:1: does not exist;" in result.stdout
+    (tmp_path / "afile").write_text("x")
+    result = run_cli("validate", str(tmp_path / "afile"))
+    assert result.returncode == 2 and "afile:1:1: is not a folder;" in result.stdout

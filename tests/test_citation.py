@@ -182,7 +182,7 @@ def test_cite_bibtex_without_a_matching_reference_uses_the_facts(tmp_path):
 def test_cite_invalid_case_is_bad_input(tmp_path, capsys):
     assert cli.main(["cite", "--case", str(tmp_path / "absent")]) == cli.EXIT_BAD_INPUT
     err = capsys.readouterr().err
-    assert err.startswith("error: ") and "is not a folder" in err and "Traceback" not in err
+    assert err.startswith("error: ") and "does not exist" in err and "Traceback" not in err
 
 
 def test_cite_unknown_format_is_bad_input(capsys):

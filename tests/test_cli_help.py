@@ -76,3 +76,14 @@ def test_every_subcommand_help_is_clean_text(capsys, name):
 def test_a_usage_error_names_the_program_as_started(capsys):
     assert cli.main(["nope"], prog="python -m casekit") == cli.EXIT_BAD_INPUT
     assert capsys.readouterr().err.startswith("usage: python -m casekit ")
+
+
+@pytest.mark.parametrize("name", subcommands())
+def test_every_subcommand_has_a_description(capsys, name):
+    """Issue 21: `validate --help` and `refresh-notebooks --help` printed only the usage and
+    the options; every subcommand says what it does in a paragraph of its own."""
+    out = help_text(capsys, [name])
+    usage, _, rest = out.partition("\n\n")
+    first = rest.split("\n\n", 1)[0]
+    assert not first.startswith(("positional arguments:", "options:")), out
+    assert len(first.split()) >= 8, first

@@ -159,14 +159,14 @@ def test_key_findings_lead_and_are_computed_from_the_tables(tmp_path):
     assert ("ct_c3 (day 62): RECIST 1.1 PR (target sum \u221235.7 % from baseline); mRECIST PR "
             "(target sum \u221235.7 % from baseline) \u2014 authors: PR, agrees") in findings
     # ct_c6 under mRECIST: PD from a new lesion (the node past 2 cm), as the authors said
-    assert "mRECIST PD (new lesion(s)) \u2014 authors: PD, agrees" in findings
+    assert "mRECIST PD (one or more new lesions) \u2014 authors: PD, agrees" in findings
     assert "suspected new lesions not counted" in findings
     # AFP: (654.0 - 326.4) / 654.0 = 50.1 % -> 50 %; 1335.2 / 326.4 = 4.09 -> 4.1-fold
     assert ("AFP fell 50 % from 654.0 ng/mL on day \u22121 to a nadir of 326.4 ng/mL on day 62, "
             "then rose 4.1-fold to 1,335.2 ng/mL on day 125.") in findings
     assert "Child-Pugh A5" in findings and "BCLC C (paper: C)" in findings
-    # claims.csv of the seed: 28 claims, one declared a known difference
-    assert "27 of 28 claims reproduced, 1 known difference(s)" in findings
+    # claims.csv of the seed: 28 claims, one (C24) declared a known difference
+    assert "27 of 28 claims reproduced, 1 known difference (C24), with its reason" in findings
     assert "node_cha @ mri_baseline = 1.9 cm short_axis (assumed" in findings
 
 
@@ -181,8 +181,9 @@ def test_tables_have_human_headers_consistent_numbers_and_a_cap(tmp_path):
     assert '<td class="num">7,497.0</td>' not in page
     # claims: the computed lung shunt fraction keeps its two decimals beside the paper's 20
     assert '<td class="num">20</td><td class="num">2.38</td>' in page
-    # 28 claims > 15: capped, counted, linked to the CSV beside the report
-    assert "First 15 of 28 rows; 13 more not shown." in page
+    # 28 claims > 15: capped, counted, linked to the CSV beside the report; the known
+    # difference C24 leads, so only reproduced claims are hidden
+    assert "First 15 of 28 rows; 13 more not shown, all reproduced." in page
     assert '<a href="tables/claims.csv">tables/claims.csv</a>' in page
     # captions say what a figure shows, not only its file name
     assert "not produced" not in page.split('id="tables"')[1]
@@ -225,3 +226,102 @@ def test_key_findings_use_only_the_files_the_run_wrote(tmp_path):
     findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
     assert "ct_c3" not in findings and "authors:" not in findings
     assert "AFP fell 50 %" in findings  # markers.csv was written by the run
+
+
+# ------------------------------------------------------------ issue 21
+
+
+def _claims_section(page: str) -> str:
+    return page[page.index("(claims.csv)"):].split("<h", 1)[0]
+
+
+def test_claims_not_reproduced_come_first_and_are_never_capped(tmp_path):
+    from casekit.outputs import write_table
+    from casekit.rules import claims as claim_rules
+
+    case = load_case(SEED)
+    write_table(claim_rules.check_claims(case), tmp_path / "tables" / "claims.csv")
+    claims = _claims_section(render_report(case, tmp_path))
+    # C24 (mUICC IV vs IVA) is the seed's only claim that differs: it is the first row
+    assert claims.index("<td>C24</td>") < claims.index("<td>C01</td>")
+    # 20 claims that do not reproduce, 10 reproduced: every one of the 20 stays in view
+    rows = "".join(f"C{i:02d},claim {i},{'does not reproduce' if i % 3 else 'reproduced'}\n"
+                   for i in range(1, 31))
+    (tmp_path / "tables" / "claims.csv").write_text("claim_id,statement,outcome\n" + rows)
+    claims = _claims_section(build_report(SEED, tmp_path).read_text(encoding="utf-8"))
+    for i in range(1, 31):
+        assert (f"<td>C{i:02d}</td>" in claims) == bool(i % 3), i
+    assert "First 20 of 30 rows; 10 more not shown, all reproduced." in claims
+
+
+def test_a_synthetic_case_says_once_that_its_values_are_invented(tmp_path):
+    demo = REPO / "data" / "demo-melanoma"
+    page = build_report(demo, _seed_tables_of(demo, tmp_path)).read_text(encoding="utf-8")
+    findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
+    # every row of demo-melanoma's facts, timeline, labs and lesions is assumed with the
+    # same source, "synthetic: invented for the demo case (not from any patient)"
+    line = ("all values of this case are assumed, for one reason: synthetic: invented for the "
+            "demo case (not from any patient)")
+    assert line in findings
+    assert findings.count("synthetic: invented") == 1
+    assumptions = _text(page[page.index('id="assumptions"'):])
+    assert "All 47 values of this case are assumed, for one reason: synthetic:" in assumptions
+    assert "Reason" not in assumptions  # not repeated in each of the 47 rows
+    assert "value(s)" not in page and "difference(s)" not in page
+
+
+def _seed_tables_of(case_dir: Path, out: Path) -> Path:
+    from casekit.outputs import write_table
+    from casekit.rules import response
+
+    case = load_case(case_dir)
+    write_table(response.response_table(case.lesions, case.responses,
+                                        criteria=applicable_criteria(case),
+                                        **response.case_options(case)),
+                out / "tables" / "response.csv")
+    return out
+
+
+def test_assumed_values_sharing_a_reason_are_one_line(tmp_path):
+    import shutil
+
+    case_dir = tmp_path / "case"
+    shutil.copytree(REPO / "tests" / "fixtures" / "minimal", case_dir)
+    lesions = (case_dir / "lesions.csv").read_text(encoding="utf-8").splitlines()
+    header = lesions[0].split(",")
+    status, source = header.index("status"), header.index("source")
+    body = []
+    for line in lesions[1:]:
+        cells = line.split(",")
+        cells[status], cells[source] = "assumed", "read off the figure"
+        body.append(",".join(cells))
+    (case_dir / "lesions.csv").write_text("\n".join([lesions[0], *body]) + "\n",
+                                          encoding="utf-8")
+    page = build_report(case_dir, _seed_tables_of(case_dir, tmp_path / "out")).read_text(
+        encoding="utf-8")
+    findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
+    n = len(body)
+    assert n >= 2
+    assert f"{n} values (" in findings and ") assumed: read off the figure" in findings
+    assert findings.count("read off the figure") == 1
+
+
+def test_care_section_from_the_run_s_care_table(tmp_path):
+    from casekit.outputs import write_table
+    from casekit.rules.care import care_table
+
+    out, case = tmp_path, load_case(SEED)
+    assert 'id="care"' not in render_report(case, out)
+    write_table(care_table(case), out / "tables" / "care.csv")
+    page = render_report(case, out)
+    assert '<a href="#care">CARE checklist</a>' in page
+    care = page[page.index('id="care"'):page.index('id="assumptions"')]
+    assert "11 of 13 CARE items present, 0 partial, 2 missing" in care
+    assert care.count('class="st-present"') == 11 and care.count('class="st-missing"') == 2
+    assert "<td>facts.csv:2 (title)</td>" in care
+    assert "(care.csv)" not in page  # its own section, not again among the tables
+    findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
+    assert ("11 of 13 CARE items present, 0 partial, 2 missing; missing: key words, "
+            "patient perspective") in findings
+    # a run that did not write care.csv shows none, even if one lies in the folder
+    assert 'id="care"' not in render_report(load_case(SEED), out, files=["tables/claims.csv"])

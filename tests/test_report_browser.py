@@ -23,6 +23,7 @@ import pytest
 from casekit.case import load_case
 from casekit.outputs import write_table
 from casekit.rules import claims, markers, response, scores
+from casekit.rules.care import care_table
 from casekit.run.report import build_report
 
 REPO = Path(__file__).resolve().parents[1]
@@ -66,6 +67,7 @@ def report(tmp_path_factory) -> Path:
                 tables / "markers.csv")
     write_table(scores.score_table(case.labs, case.facts_dict), tables / "scores.csv")
     write_table(claims.check_claims(case), tables / "claims.csv")
+    write_table(care_table(case), tables / "care.csv")  # as notebook 07 writes it
     shutil.copytree(REPO / "figures", out / "figures")
     return build_report(SEED, out)
 
@@ -111,3 +113,6 @@ def test_phone_width_never_scrolls_the_page_sideways(report):
     assert layout["images"] and all(w <= layout["inner"] for w in layout["images"])
     # wide tables scroll inside their own box instead
     assert any(b["scroll"] > b["client"] for b in layout["boxes"])
+    # the CARE checklist (issue 21) keeps to four columns so it fits without scrolling
+    care = [b for b in layout["boxes"] if b["table"].startswith("#CARE item")]
+    assert len(care) == 1 and care[0]["scroll"] <= care[0]["client"], care

@@ -121,3 +121,21 @@ def test_cli_new_case(tmp_path, capsys):
     afile.write_text("x")
     assert cli.main(["new-case", str(afile)]) == 2
     assert "not a folder" in capsys.readouterr().err
+
+
+def test_readme_names_every_criterion_and_the_fact_that_decides(tmp_path):
+    """Issue 21: the README listed "mRECIST or RECIST1.1" (no iRECIST) and never said that
+    the fact `cancer` decides which criteria apply (casekit.rules.criteria)."""
+    from casekit.rules.criteria import CHECKPOINT_INHIBITORS, is_hepatocellular
+
+    new_case(tmp_path / "c")
+    readme = (tmp_path / "c" / "README.md").read_text(encoding="utf-8")
+    assert "(`RECIST1.1`, `mRECIST` or `iRECIST`;" in readme
+    assert "mRECIST` or `RECIST1.1`" not in readme
+    assert "`iUPD`, `iCPD`" in readme  # iRECIST's categories, which responses.csv accepts
+    assert "## Which response criteria apply" in readme
+    assert "The fact `cancer`" in readme and "mRECIST too when `cancer`" in readme
+    # the examples it gives are the ones casekit.rules.criteria acts on
+    assert is_hepatocellular("hepatocellular carcinoma") and is_hepatocellular("HCC")
+    assert {"pembrolizumab", "atezolizumab"} <= set(CHECKPOINT_INHIBITORS)
+    assert "casekit care --case" in readme

@@ -98,7 +98,7 @@ class _Table:
     def lines(self) -> list[int]:
         if self._lines is None:
             text = self.file.read_bytes().decode("utf-8-sig")
-            self._lines = [line for line, record in _records(text)
+            self._lines = [line for line, record in csv_records(text)
                            if len(record) == len(self.header)][1:]  # [0] is the header
         return self._lines
 
@@ -174,7 +174,7 @@ class Case:
 # ---------------------------------------------------------------- reading
 
 
-def _records(text: str) -> Iterator[tuple[int, list[str]]]:
+def csv_records(text: str) -> Iterator[tuple[int, list[str]]]:
     """(physical line where the record starts, fields) for every record that is not blank."""
     reader = csv.reader(io.StringIO(text, newline=""))
     start = 1
@@ -223,7 +223,7 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
         problems.append(Problem(shown, 1, 1, "file is empty; expected a header row: "
                                 + ",".join(schema.columns(name))))
         return None
-    header = [h.strip() for h in next(_records(text[:1_000_000]), (1, [""]))[1]]
+    header = [h.strip() for h in next(csv_records(text[:1_000_000]), (1, [""]))[1]]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name_ in duplicated:
         problems.append(Problem(shown, 1, header.index(name_) + 1,
@@ -237,7 +237,7 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
         return _Table(shown, frame, header, path, has_example=has_example)
     # A ragged file: read it record by record to say where, and keep the good rows.
     rows, lines = [], []
-    records = _records(raw.decode("utf-8-sig"))
+    records = csv_records(raw.decode("utf-8-sig"))
     next(records, None)  # the header
     for start, record in records:
         if len(record) != len(header):
@@ -255,7 +255,7 @@ def _every_row_has(raw: bytes, fields: int) -> bool:
     row with empty cells without a word, so this is counted here: by commas per line when
     the file has no quotes (fast), else by the csv module."""
     if b'"' in raw:
-        return all(len(record) == fields for _, record in _records(raw.decode("utf-8-sig")))
+        return all(len(record) == fields for _, record in csv_records(raw.decode("utf-8-sig")))
     commas = fields - 1
     for line in io.BytesIO(raw):
         if line.count(b",") != commas and line.strip(b", \t\r\n"):
@@ -583,8 +583,9 @@ def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     problems: list[Problem] = []
     warnings: list[Problem] = []
     if not folder.is_dir():
-        return _Checked({}, Findings([Problem(label, 1, 1, "is not a folder; expected a case "
-                                              "folder of CSV files")], []), {}, None)
+        what = "is not a folder" if folder.exists() else "does not exist"
+        return _Checked({}, Findings([Problem(label, 1, 1, f"{what}; expected a case folder "
+                                              "of CSV files")], []), {}, None)
     size = sum((folder / n).stat().st_size for n in _CASE_FILES if (folder / n).is_file())
     progress = _Progress(echo, size)
     tables: dict[str, _Table] = {}

@@ -27,6 +27,11 @@ def _item(table: str, row: pd.Series) -> tuple[str, str]:
     return f"{row['lesion_id']} @ {row['event_id']}", size or row["assessment"]
 
 
+def plural(n: int, word: str, many: str | None = None) -> str:
+    """``1 claim``, ``2 claims``; ``many`` for an irregular plural (``analysis``/``analyses``)."""
+    return f"{n} {word if n == 1 else many or word + 's'}"
+
+
 def provenance_counts(case: Case) -> pd.DataFrame:
     """How many rows of each table are reported, derived or assumed (with a total row and column)."""
     counts = pd.DataFrame({

@@ -70,20 +70,27 @@ dictionary, `data/README.md`. In short:
 Files (a `*` marks the required ones):
 
 - `facts.csv`*: one scalar fact per row (`key`, `value`, `unit`). `title` is required;
-  `citation`, `doi`, `age_years`, `sex` and `aetiology` head the report.
+  `citation`, `doi`, `age_years`, `sex`, `cancer` and `aetiology` head the report;
+  `cancer` also decides which response criteria apply (below).
 - `timeline.csv`*: one event per row, placed `offset_days` after its `anchor` event
   (empty anchor = a root event, on day `offset_days`).
 - `labs.csv`*: one laboratory value per row (`test` such as AFP, `value`, `unit`); may
   keep only its header.
 - `lesions.csv`*: one lesion measurement or assessment per row, at an imaging event.
-- `responses.csv`: the responses the authors reported (`mRECIST` or `RECIST1.1`;
-  `CR`, `PR`, `SD`, `PD`, `NE`).
+- `responses.csv`: the responses the authors reported, one per scan and criteria
+  ({criteria_names}; `CR`, `PR`, `SD`, `non-CR/non-PD`, `PD`,
+  `NE`, and iRECIST's `iCR`, `iPR`, `iSD`, `iUPD`, `iCPD`, `non-iCR/non-iUPD`).
 - `claims.csv`: the paper's quantitative claims, recomputed by the claims notebook.
 - `source.txt`: the paper's text; every `reported` snippet must then be found in it.
 
+## Which response criteria apply
+
+{criteria_rule}
+
 ## Filling it in
 
-1. Put the paper's title in `facts.csv` (`status` `reported`, `source` a verbatim snippet).
+1. Put the paper's title and the `cancer` in `facts.csv` (`status` `reported`, `source` a
+   verbatim snippet).
 2. Build the timeline: pick a root event (day 0, e.g. the first dose) and place every other
    event relative to an anchor. Dates the paper does not give are `assumed`, with the reason.
 3. Add labs, lesions, reported responses and claims, each row pointing at a timeline event.
@@ -101,7 +108,25 @@ From the repository root, with the project's virtual environment (`make setup`):
 
 (`.venv/bin/casekit validate {path}` is the same command.) `validate` lists every problem as `file:line:column: message`; `run` executes the notebook
 collection for this case and writes `build/{name}/report.html`.
+`.venv/bin/python -m casekit care --case {path}` then says which items of the CARE
+checklist for case reports the folder shows, and what would complete the others.
 """
+
+
+# What casekit.rules.criteria.applicable_criteria does, in words (case/ does not import
+# rules/; tests/test_scaffold.py checks the two agree on every criterion).
+CRITERIA_RULE = """\
+The fact `cancer` (free text: `hepatocellular carcinoma`, `cutaneous melanoma`, ...) decides
+them, with the timeline. RECIST 1.1 applies to every solid tumour; mRECIST too when `cancer`
+names hepatocellular carcinoma (or HCC); iRECIST too when a timeline label names an immune
+checkpoint inhibitor (e.g. pembrolizumab, atezolizumab). Without a `cancer` fact mRECIST
+never applies. A `criteria` fact (`RECIST1.1;iRECIST`, names separated by `;`) overrides
+both rules."""
+
+
+def _names(words) -> str:
+    quoted = [f"`{w}`" for w in words]
+    return ", ".join(quoted[:-1]) + " or " + quoted[-1] if len(quoted) > 1 else quoted[0]
 
 
 class ScaffoldError(ValueError):
@@ -140,6 +165,8 @@ def new_case(folder: str | Path) -> list[Path]:
     assert not missing, f"no example row for {sorted(missing)}"
     written = [write_bytes(folder / name, _csv_text(name, EXAMPLE_ROWS[name]).encode("utf-8"))
                for name in names]
-    readme = README.format(name=folder.resolve().name, path=folder.as_posix())
+    readme = README.format(name=folder.resolve().name, path=folder.as_posix(),
+                           criteria_rule=CRITERIA_RULE,
+                           criteria_names=_names(schema.RESPONSE_CRITERIA))
     written.append(write_bytes(folder / "README.md", readme.encode("utf-8")))
     return written

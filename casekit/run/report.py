@@ -5,10 +5,15 @@ tables the notebooks left in ``OUT/tables`` (and from the case): the response at
 under each criterion that applies, beside the authors' call with why they agree or differ;
 the best overall response; time-to-event endpoints when ``endpoints.csv`` exists; each
 marker's trajectory in one sentence; liver scores and stage where they apply; how many of
-the paper's claims reproduce; and the assumptions the calls rest on. Then the evidence:
+the paper's claims reproduce (naming those that do not); how the case scores against the
+CARE checklist when the run wrote ``care.csv``; and the assumptions the calls rest on,
+grouped by reason (a synthetic case whose every value is invented says so once). Then
+the evidence:
 figures (base64 data URIs, PNG preferred, with captions saying what they show) and tables
 (human column headers with units, numbers at the precision they were given, long tables
-capped with a link to the full CSV beside the report).
+capped with a link to the full CSV beside the report; the claims table lists every claim
+that is not reproduced first, so the cap never hides one), and the CARE checklist
+(:mod:`casekit.rules.care`) as a section of its own.
 
 Sections that do not apply to the case (:mod:`casekit.case.sections`) are left out; an
 expected output that is absent is named as "not produced for this case"; a table with no
@@ -32,8 +37,10 @@ import pandas as pd
 
 import casekit
 from casekit.case import Case, load_case, overview, sections
+from casekit.case.overview import plural
 from casekit.outputs import write_bytes
 from casekit.plot.figures import criteria_name
+from casekit.rules import claims as claim_rules
 from casekit.rules import response
 from casekit.rules import markers as marker_rules
 from casekit.rules.criteria import applicable_criteria
@@ -60,6 +67,9 @@ TABLE_TITLES = {
     "scores": "Liver function scores",
     "claims": "The paper's claims, recomputed",
 }
+#: Tables shown in a section of their own, not among the evidence tables.
+OWN_SECTION_TABLES = ("care",)
+CARE_TABLE = "care.csv"
 MISSING = "not produced for this case"
 NONE_FOR_CASE = "none for this case"
 #: Rows shown of a long table; the rest are counted and linked to the full CSV.
@@ -79,8 +89,14 @@ COLUMN_LABELS = {
     "note": "Note", "endpoint": "Endpoint", "event": "Event observed",
     "time_days": "Time (days)", "start_day": "Start day", "end_day": "End day",
     "end_event_id": "End event", "rule": "Rule", "table": "Table", "item": "Item",
-    "reason": "Reason",
+    "reason": "Reason", "care_item": "#", "topic": "CARE item", "verdict": "Verdict",
+    "evidence": "Evidence (file:line)", "to_complete": "To complete",
+    "care_evidence": "Evidence (file:line); what would complete the item",
 }
+#: Claims needing a reader's attention first: the cap on long tables hides only reproduced
+#: ones. An outcome not listed (a future one) counts as needing attention.
+CLAIM_ORDER = {claim_rules.DIFFERS: 0, claim_rules.NOT_COMPUTABLE: 1, claim_rules.KNOWN: 2,
+               claim_rules.REPRODUCED: 3}
 #: The response table's columns in the report: the call and the authors' call stay in view.
 RESPONSE_COLUMNS = ("event_id", "day", "criteria", "target_sum_cm", "change_from_baseline_pct",
                     "change_from_nadir_pct", "target_response", "non_target_response",
@@ -108,7 +124,8 @@ margin:.4rem 0}th,td{border:1px solid #d0d0d0;padding:.25rem .45rem;text-align:l
 vertical-align:top}td{max-width:24rem}th{background:#f1f3f5}
 tr:nth-child(even) td{background:#fafafa}td.num{text-align:right;white-space:nowrap;
 font-variant-numeric:tabular-nums}.st-pass,.st-ok,.st-reproduced,.st-true,.st-agrees{
-color:#176b2c;font-weight:600}.st-fail,.st-does_not_reproduce,.st-false,.st-differs{
+color:#176b2c;font-weight:600}.st-present{color:#176b2c;font-weight:600}
+.st-partial{color:#8a5a00;font-weight:600}.st-missing{color:#b3261e;font-weight:600}.st-fail,.st-does_not_reproduce,.st-false,.st-differs{
 color:#b3261e;font-weight:600}.st-known_difference,.st-not_computable,.st-assumed{color:#8a5a00}
 .more{font-size:.85rem;color:#444}
 footer{margin-top:2.5rem;font-size:.8rem;color:#555;border-top:1px solid #ccc;
@@ -321,10 +338,11 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 def html_table(header: list[str], rows: list[list[str]], link: str | None = None,
-               max_rows: int | None = None) -> str:
+               max_rows: int | None = None, hidden_are: str = "") -> str:
     """An escaped HTML table with human headers and consistently formatted numbers;
     numbers right-aligned, status-like cells classed by value. No rows: "none for this
-    case". More than ``max_rows``: the first rows, the count of the rest and ``link``."""
+    case". More than ``max_rows``: the first rows, the count of the rest (``hidden_are``
+    says what they all are, e.g. "all reproduced") and ``link``."""
     if not rows:
         return f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>'
     status_cols = {i for i, h in enumerate(header) if h.strip().lower() in _STATUS_COLUMNS}
@@ -351,8 +369,9 @@ def html_table(header: list[str], rows: list[list[str]], link: str | None = None
     if hidden:
         where = (f' The full table is <a href="{_e(link)}">{_e(link)}</a> beside this report.'
                  if link else "")
+        what = f", {hidden_are}" if hidden_are else ""
         out.append(f'<p class="more">First {max_rows} of {max_rows + hidden} rows; '
-                   f"{hidden} more not shown.{where}</p>")
+                   f"{hidden} more not shown{_e(what)}.{where}</p>")
     return "".join(out)
 
 
@@ -385,7 +404,8 @@ def expected_tables(case: Case) -> list[str]:
 
 def _tables(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[str]:
     present = sorted(p.stem for p in _selected(folder, allowed)
-                     if p.suffix == ".csv" and not p.name.startswith("."))
+                     if p.suffix == ".csv" and not p.name.startswith(".")
+                     and p.stem not in OWN_SECTION_TABLES)
     parts = ['<h2 id="tables">Tables</h2>']
     criteria = applicable_criteria(case)
     for stem in _ordered(expected_tables(case), present):
@@ -403,12 +423,56 @@ def _tables(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> 
             parts.append(f"<p>Criteria that apply to this case: "
                          f"{_e(', '.join(criteria_name(c) for c in criteria))}; every column "
                          f"is in <a href=\"{link}\">{link}</a>.</p>")
+        cap, hidden_are = MAX_ROWS, ""
         if header and "outcome" in header:
             noun = "claims" if stem == "claims" else "rows"
             parts.append(f"<p>{_e(outcome_summary(header, rows, noun))}</p>")
-        parts.append(html_table(header, rows, link=link, max_rows=MAX_ROWS) if header else
-                     f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>')
+            if stem == "claims":
+                rows = claims_first(header, rows)
+                cap, hidden_are = max(MAX_ROWS, attention_count(header, rows)), "all reproduced"
+        parts.append(html_table(header, rows, link=link, max_rows=cap, hidden_are=hidden_are)
+                     if header else f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>')
     return parts
+
+
+def _claim_rank(header: list[str], row: list[str]) -> int:
+    at = header.index("outcome")
+    return CLAIM_ORDER.get(row[at] if at < len(row) else "", 0)
+
+
+def claims_first(header: list[str], rows: list[list[str]]) -> list[list[str]]:
+    """Claims that do not reproduce, are not computable or differ for a known reason first
+    (in that order), then the reproduced ones; the file's order within each."""
+    return sorted(rows, key=lambda row: _claim_rank(header, row))
+
+
+def attention_count(header: list[str], rows: list[list[str]]) -> int:
+    """How many claims are not reproduced (each must stay in view under the cap)."""
+    return sum(_claim_rank(header, row) < CLAIM_ORDER[claim_rules.REPRODUCED] for row in rows)
+
+
+def _care_section(folder: Path, allowed: frozenset[str] | None = None) -> list[str]:
+    """The CARE checklist the run wrote (``tables/care.csv``): its summary and every item
+    with its verdict, evidence and what would complete it. Nothing when it is absent."""
+    frame = _frame(folder / CARE_TABLE, allowed)
+    if frame is None:
+        return []
+    from casekit.rules.care import care_summary
+
+    # evidence and what would complete an item share a column: four columns fit a phone
+    header = ["care_item", "topic", "verdict", "care_evidence"]
+    rows = [[r.care_item, r.topic, r.verdict,
+             "; ".join(filter(None, [r.evidence, r.to_complete and
+                                     f"to complete: {r.to_complete}"]))]
+            for r in frame.itertuples(index=False)]
+    return ['<h2 id="care">CARE checklist</h2>',
+            f"<p>{_e(care_summary(frame))}: the case folder scored against the CARE "
+            "guidelines for case reports (Gagnier et al. 2013; Riley et al., J Clin "
+            "Epidemiol 2017;89:218-235). An item is present when the folder shows every "
+            "part of it, partial when it shows some, or only assumed values. The mapping is "
+            "in the project's data/README.md; the table is "
+            '<a href="tables/care.csv">tables/care.csv</a>.</p>',
+            html_table(header, rows)]
 
 
 def outcome_summary(header: list[str], rows: list[list[str]], noun: str = "rows") -> str:
@@ -428,8 +492,15 @@ def _assumptions(case: Case) -> list[str]:
     if rows.empty:
         parts.append("<p>The case marks no value as assumed.</p>")
         return parts
-    parts.append(f"<p>{len(rows)} value(s) are not stated by the paper; each was chosen "
-                 "for the reason given.</p>")
+    reason = one_reason(case, rows)
+    if reason is not None:
+        parts.append(f"<p>All {len(rows)} values of this case are assumed, for one reason: "
+                     f"{_e(reason)}.</p>")
+        rows = rows.drop(columns="reason")  # the same in every row
+    else:
+        parts.append(f"<p>{_e(plural(len(rows), 'value'))} "
+                     f"{'is' if len(rows) == 1 else 'are'} not stated by the paper; each was "
+                     "chosen for the reason given.</p>")
     parts.append(html_table(list(rows.columns), rows.astype(str).values.tolist()))
     return parts
 
@@ -446,6 +517,7 @@ _NEEDS = {
     "claims.csv": ("outcome",),
     "endpoints.csv": ("criteria", "endpoint", "event", "time_days"),
     "bor.csv": ("criteria", "confirmed", "bor", "event_id"),
+    CARE_TABLE: ("care_item", "topic", "verdict", "evidence", "to_complete"),
 }
 
 
@@ -475,7 +547,7 @@ def call_basis(row: pd.Series) -> str:
     if row["non_target_response"] == "PD":
         parts.append("non-target progression")
     if row["new_lesions"] == "yes":
-        parts.append("new lesion(s)")
+        parts.append("one or more new lesions")  # RECIST 1.1 §4.3.1, PD: "one or more"
     if overall in ("PR", "SD", "CR") or not parts:
         parts.insert(0, f"target sum {_pct(row['change_from_baseline_pct'])} from baseline")
     if row["new_lesions"] == "suspected":
@@ -586,28 +658,80 @@ def _claim_findings(table: pd.DataFrame | None) -> list[str]:
     n = len(table)
     ok = int((table["outcome"] == "reproduced").sum())
     known = int((table["outcome"] == "known difference").sum())
-    text = f"{ok} of {n} claims reproduced"
+    text = f"{ok} of {plural(n, 'claim')} reproduced"
+    ids = lambda frame: ", ".join(frame["claim_id"]) if "claim_id" in frame else ""  # noqa: E731
     if known:
-        text += f", {known} known difference(s) with their reason"
-    rest = n - ok - known
-    if rest:
-        text += f", <b>{rest} not reproduced</b>"
-    return [f"<li>Claims of the paper: {text} (table below).</li>"]
+        which = ids(table[table["outcome"] == claim_rules.KNOWN])
+        text += (f", {_e(plural(known, 'known difference'))}"
+                 + (f" ({_e(which)})" if which else "")
+                 + f", with {'its reason' if known == 1 else 'their reasons'}")
+    rest = table[~table["outcome"].isin([claim_rules.REPRODUCED, claim_rules.KNOWN])]
+    if len(rest):
+        which = ids(rest)
+        text += f", <b>{len(rest)} not reproduced</b>" + (f" ({_e(which)})" if which else "")
+    where = "table below, those not reproduced first" if known or len(rest) else "table below"
+    return [f"<li>Claims of the paper: {text} ({where}).</li>"]
+
+
+def _care_findings(table: pd.DataFrame | None) -> list[str]:
+    """One line: how the case scores against CARE and which items it lacks."""
+    if table is None or table.empty:
+        return []
+    from casekit.rules.care import MISSING as CARE_MISSING, PARTIAL, care_summary
+
+    bits = [care_summary(table)]
+    for verdict in (CARE_MISSING, PARTIAL):
+        topics = table.loc[table["verdict"] == verdict, "topic"].str.lower().tolist()
+        if topics:
+            bits.append(f"{verdict}: {', '.join(topics)}")
+    return [f"<li>{_e('; '.join(bits))} (section below).</li>"]
+
+
+def one_reason(case: Case, assumed: pd.DataFrame) -> str | None:
+    """The reason when every value of the case is assumed for the same one (a synthetic
+    demo case: "synthetic: invented ..."), else None. ``assumed``: overview.assumptions."""
+    values = sum(len(getattr(case, name)) for name in overview.PROVENANCE_TABLES)
+    if len(assumed) and len(assumed) == values and assumed["reason"].nunique() == 1:
+        return str(assumed["reason"].iloc[0])
+    return None
+
+
+def _grouped(rows: pd.DataFrame) -> list[str]:
+    """One line per assumed value, or per reason when several values share it."""
+    bits = []
+    for reason, group in rows.groupby("reason", sort=False):
+        if len(group) == 1:
+            r = group.iloc[0]
+            bits.append(f"{r['item']} = {r['value']} (assumed: {reason})")
+            continue
+        names = list(group["item"])
+        shown = ", ".join(names[:4]) + (f" and {len(names) - 4} more" if len(names) > 4 else "")
+        bits.append(f"{len(group)} values ({shown}) assumed: {reason}")
+    return bits
 
 
 def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> list[str]:
     """The assumptions the response calls rest on: assumed lesion rows, assumed facts the
     response rules read (e.g. which nodes are porta hepatis nodes), assumed scan timings,
-    and suspected new lesions left uncounted."""
+    and suspected new lesions left uncounted. Values that share a reason are one line; a
+    case whose every value is assumed for one reason (a synthetic demo case) says so once."""
     rows = overview.assumptions(case)
-    lesion_rows = rows[(rows["table"] == "lesions")
-                       | ((rows["table"] == "facts") & rows["item"].isin(response.RESPONSE_FACTS))]
-    scans = set(case.timeline.loc[case.timeline["category"] == "imaging", "event_id"])
-    timing = rows[(rows["table"] == "timeline") & rows["item"].isin(scans)]
-    bits = [f"{r.item} = {r.value} (assumed: {r.reason})" for r in lesion_rows.itertuples()]
-    if len(timing):
-        bits.append(f"the days of {len(timing)} of {len(scans)} scans are assumed "
-                    "(intervals such as the confirmation window depend on them)")
+    bits: list[str] = []
+    reason = one_reason(case, rows)
+    if reason is not None:
+        bits.append(f"all values of this case are assumed, for one reason: {reason}")
+    else:
+        lesion_rows = rows[(rows["table"] == "lesions")
+                           | ((rows["table"] == "facts")
+                              & rows["item"].isin(response.RESPONSE_FACTS))]
+        scans = set(case.timeline.loc[case.timeline["category"] == "imaging", "event_id"])
+        timing = rows[(rows["table"] == "timeline") & rows["item"].isin(scans)]
+        bits += _grouped(lesion_rows)
+        if len(timing):
+            one = len(timing) == 1
+            bits.append(f"the {'day' if one else 'days'} of {len(timing)} of "
+                        f"{plural(len(scans), 'scan')} {'is' if one else 'are'} assumed "
+                        "(intervals such as the confirmation window depend on them)")
     if response_table is not None and (response_table["new_lesions"] == "suspected").any():
         bits.append("suspected new lesions are not counted as new lesions")
     if not bits:
@@ -634,6 +758,7 @@ def _key_findings(case: Case, folder: Path,
         items += _marker_findings(marker_table)
     items += _score_findings(case, _frame(folder / "scores.csv", allowed))
     items += _claim_findings(_frame(folder / "claims.csv", allowed))
+    items += _care_findings(_frame(folder / CARE_TABLE, allowed))
     items += _assumption_findings(case, response_table)
     crit = ", ".join(criteria_name(c) for c in criteria)
     parts = ['<section class="findings"><h2 id="findings">Key findings</h2>',
@@ -676,9 +801,11 @@ def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = (), *
     allowed = None if files is None else frozenset(files)
     title = case.title or "Untitled case"
     body = _header(case)
+    care = _care_section(out / "tables", allowed)
     body.append('<nav><a href="#findings">Key findings</a><a href="#evidence">Evidence</a>'
                 '<a href="#figures">Figures</a><a href="#tables">Tables</a>'
-                '<a href="#assumptions">Assumptions</a></nav>')
+                + ('<a href="#care">CARE checklist</a>' if care else "")
+                + '<a href="#assumptions">Assumptions</a></nav>')
     failed = sorted(failed)
     if failed:
         body.append('<div class="banner"><strong>Incomplete run.</strong> These notebooks '
@@ -690,6 +817,7 @@ def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = (), *
                 "are computed from, then every assumption the case makes.</p>")
     body += _figures(out / "figures", case, allowed)
     body += _tables(out / "tables", case, allowed)
+    body += care
     body += _assumptions(case)
     licence = case.fact("licence")
     footer = (f"Generated by casekit {_e(casekit.__version__)} from the case folder "

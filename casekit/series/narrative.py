@@ -4,9 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-
-def _plural(n: int, word: str) -> str:
-    return f"{n} {word}{'' if n == 1 else 's'}"
+from casekit.case.overview import plural as _plural
 
 
 def cohort(tables) -> str:
