@@ -146,3 +146,16 @@ def test_report_leads_with_findings_for_melanoma(run):
         assert absent.lower() not in text.lower(), absent
     assert sorted(p.stem for p in (run / "figures").glob("*.png")) == [
         "markers", "spider", "timeline"]
+
+
+def test_melanoma_says_nothing_of_mrecist_or_porta_hepatis(run):
+    # issue 21: mRECIST does not apply to a melanoma, so neither its report nor the outputs
+    # of its notebook 04 may explain a porta hepatis reading "under mRECIST".
+    report = _visible_text((run / "report.html").read_text(encoding="utf-8"))
+    assert "mRECIST" not in report and "porta hepatis" not in report.lower()
+    import json
+
+    nb = json.loads((run / "notebooks" / "04_tumour_response.ipynb").read_text(encoding="utf-8"))
+    outputs = json.dumps([c.get("outputs", []) for c in nb["cells"] if c["cell_type"] == "code"])
+    outputs = re.sub(r'"image/png": "[^"]*"', "", outputs)
+    assert "porta hepatis" not in outputs.lower() and "mRECIST" not in outputs

@@ -66,8 +66,8 @@ def test_report_content(out):
     assert html.index("(claims.csv)") < html.index("(zz_other.csv)")
     # assumptions from every case table, with reasons
     assumptions = html[html.index('id="assumptions"'):]
-    for text in ("ascites", "tare_activity_gbq", "(left empty)", "node_cha @ mri_baseline",
-                 "1.9 cm short_axis", "day 21 (+21 d from c1)", "3-weekly cycles"):
+    for text in ("ascites", "tare_activity_gbq", "(left empty)", "node_cha at Baseline dynamic MRI (Primovist)",
+                 "1.9 cm short_axis", "day 21 (+21 d from Cycle 1 atezolizumab/bevacizumab (other hospital))", "3-weekly cycles"):
         assert text in assumptions, text
     assert f"casekit {casekit.__version__}" in html
 
@@ -126,19 +126,18 @@ def test_claims_outcomes_are_summarised(tmp_path):
 
 
 def _seed_tables(out: Path) -> Path:
+    from casekit import derive
     from casekit.outputs import write_table
-    from casekit.rules import claims, markers, response, scores
+    from casekit.rules import claims
 
     case = load_case(SEED)
     tables = out / "tables"
-    # as notebook 04 writes it: the criteria that apply and the case's node reading
-    write_table(response.response_table(case.lesions, case.responses,
-                                        criteria=applicable_criteria(case),
-                                        **response.case_options(case)),
-                tables / "response.csv")
-    write_table(markers.marker_table(case.labs, ("AFP", "PIVKA-II", "HBV-DNA")),
-                tables / "markers.csv")
-    write_table(scores.score_table(case.labs, case.facts_dict), tables / "scores.csv")
+    # as notebooks 03-05 write them: the case's derivation, once
+    derived = derive.derive_case(case)
+    for name in ("response", "bor", "endpoints", "markers"):
+        write_table(derived.table(name), tables / f"{name}.csv")
+    write_table(derived.scores, tables / "scores.csv")
+    write_table(derive.sensitivity(case, derived.options), tables / "sensitivity.csv")
     write_table(claims.check_claims(case), tables / "claims.csv")
     return out
 
@@ -155,8 +154,10 @@ def test_key_findings_lead_and_are_computed_from_the_tables(tmp_path):
     findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
     # criteria: the seed is HCC (mRECIST) treated with atezolizumab (iRECIST)
     assert "Response criteria that apply: RECIST 1.1, mRECIST, iRECIST." in findings
-    # ct_c3: sum 14.0 -> 9.0 cm: (9.0 - 14.0) / 14.0 = -35.7 % -> PR; the authors said PR
-    assert ("ct_c3 (day 62): RECIST 1.1 PR (target sum \u221235.7 % from baseline); mRECIST PR "
+    # ct_c3: sum 14.0 -> 9.0 cm: (9.0 - 14.0) / 14.0 = -35.7 % -> PR; the authors said PR.
+    # Scans are named by their timeline label, never by a raw event id (issue 21).
+    assert "ct_c3" not in findings and "ct_c6" not in findings
+    assert ("Response CT after cycle 3 (day 62): RECIST 1.1 PR (target sum \u221235.7 % from baseline); mRECIST PR "
             "(target sum \u221235.7 % from baseline) \u2014 authors: PR, agrees") in findings
     # ct_c6 under mRECIST: PD from a new lesion (the node past 2 cm), as the authors said
     assert "mRECIST PD (one or more new lesions) \u2014 authors: PD, agrees" in findings
@@ -167,7 +168,7 @@ def test_key_findings_lead_and_are_computed_from_the_tables(tmp_path):
     assert "Child-Pugh A5" in findings and "BCLC C (paper: C)" in findings
     # claims.csv of the seed: 28 claims, one (C24) declared a known difference
     assert "27 of 28 claims reproduced, 1 known difference (C24), with its reason" in findings
-    assert "node_cha @ mri_baseline = 1.9 cm short_axis (assumed" in findings
+    assert "node_cha at Baseline dynamic MRI (Primovist) = 1.9 cm short_axis (assumed" in findings
 
 
 def test_tables_have_human_headers_consistent_numbers_and_a_cap(tmp_path):
@@ -209,8 +210,10 @@ def test_sections_that_do_not_apply_are_left_out(tmp_path):
 def test_key_findings_name_every_score_and_the_node_reading_the_mrecist_call_rests_on(tmp_path):
     page = build_report(SEED, _seed_tables(tmp_path)).read_text(encoding="utf-8")
     findings = _text(page[page.index('id="findings"'):page.index('id="evidence"')])
-    # the seed has neither creatinine nor sodium: both MELD variants say so by name
-    assert "MELD-Na not computable" in findings and "MELD 3.0 not computable" in findings
+    # the seed has neither creatinine nor sodium: "not computable" once per missing input,
+    # naming the scores (MELD lacks creatinine; MELD 3.0 and MELD-Na lack both)
+    assert "MELD 3.0 and MELD-Na not computable: no creatinine (CREAT), sodium (SODIUM)" in findings
+    assert findings.count("not computable") == 2
     assert "meld_na" not in findings and "meld_3" not in findings
     # the mRECIST PD at ct_c6 exists only because node_cha is read as a porta hepatis node
     # (an assumed fact); a reader of the findings must see that assumption
@@ -325,3 +328,15 @@ def test_care_section_from_the_run_s_care_table(tmp_path):
             "patient perspective") in findings
     # a run that did not write care.csv shows none, even if one lies in the folder
     assert 'id="care"' not in render_report(load_case(SEED), out, files=["tables/claims.csv"])
+
+
+def test_endpoints_are_a_small_table_with_os_and_the_sensitivity_table_is_shown(tmp_path):
+    page = build_report(SEED, _seed_tables(tmp_path)).read_text(encoding="utf-8")
+    findings = page[page.index('id="findings"'):page.index('id="evidence"')]
+    assert '<table class="endpoints">' in findings
+    text = _text(findings)
+    # mRECIST PFS: day 0 -> PD at the cycle-6 CT, day 125; OS censored at day 132 (alive)
+    assert "mRECIST125 days, progression at Response CT after cycle 6" in text.replace("\n", "")
+    assert "Overall survival: 132 days, censored (last known alive)" in text
+    # the assumptions name the sensitivity table; the report has it (issue 21 item 1)
+    assert "(sensitivity.csv)" in page and "no node read as porta hepatis" in page

@@ -7,6 +7,7 @@ Llovet, Semin Liver Dis 2010;30:52-60); the arithmetic is in the comments.
 
 import itertools
 import math
+from pathlib import Path
 
 import pandas as pd
 import pytest
@@ -626,10 +627,26 @@ def test_lesion_changes_follow_targets_measured_non_targets_and_the_sum():
     # primary (target, longest as proxy): (9 - 14) / 14 = -35.7 %, (6.8 - 14) / 14 = -51.4 %
     assert changes.loc[("primary", "ct3"), "change_pct"] == -35.7
     assert changes.loc[("primary", "ct6"), "change_pct"] == -51.4
-    # node (non-target under mRECIST, 1.9 < 2.0 cm): (3.3 - 1.9) / 1.9 = +73.7 %
-    assert changes.loc[("cha_node", "ct6"), ["role", "change_pct"]].tolist() == ["non_target", 73.7]
+    # node: 1.9 < 2.0 cm, not disease at baseline under mRECIST (a possible new lesion, not
+    # a non-target, issue 21): (3.3 - 1.9) / 1.9 = +73.7 %
+    assert changes.loc[("cha_node", "ct6"), ["role", "change_pct"]].tolist() == ["not_disease", 73.7]
     # the sum is the primary alone; baseline rows are 0 %
     assert changes.loc[("target sum", "ct6"), "change_pct"] == -51.4
     assert changes.loc[("target sum", "mri"), "change_pct"] == 0.0
     # mets and thrombus have no size: not followed
     assert "mets" not in changes.index.get_level_values(0)
+
+
+def test_spider_roles_follow_the_criteria():
+    # The seed's node_cha: 1.9 cm short axis at baseline. RECIST 1.1: a pathological node
+    # (>= 1 cm) that is not a target -> non_target. mRECIST reads it as a porta hepatis node,
+    # malignant only from 2 cm (Lencioni & Llovet 2010): not disease at baseline, followed as
+    # a possible new lesion -> not_disease, never labelled a non-target (issue 21).
+    from casekit.case import load_case
+    from casekit.rules.response import case_options
+
+    case = load_case(Path(__file__).resolve().parents[1] / "data" / "jlc2022")
+    options = case_options(case)
+    roles = {c: lesion_changes(case.lesions, c, **options).drop_duplicates("lesion_id")
+             .set_index("lesion_id")["role"].get("node_cha") for c in ("RECIST1.1", "mRECIST")}
+    assert roles == {"RECIST1.1": "non_target", "mRECIST": "not_disease"}

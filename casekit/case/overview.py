@@ -14,17 +14,21 @@ PROVENANCE_TABLES = ("facts", "timeline", "labs", "lesions")
 ASSUMPTION_COLUMNS = ["table", "item", "value", "reason"]
 
 
-def _item(table: str, row: pd.Series) -> tuple[str, str]:
-    """A readable name and value for one row of a case table."""
+def _item(table: str, row: pd.Series, labels: dict | None = None) -> tuple[str, str]:
+    """A readable name and value for one row of a case table; an event is named by its
+    timeline label (``labels``), so a reader never meets a raw event id."""
+    labels = labels or {}
+    at = labels.get(row.get("event_id", ""), row.get("event_id", ""))
     if table == "facts":
         value = f"{row['value']} {row['unit']}".strip() if row["value"] else "(left empty)"
         return row["key"], value
     if table == "timeline":
-        return row["event_id"], f"day {row['day']} ({row['offset_days']:+d} d from {row['anchor'] or 'root'})"
+        anchor = labels.get(row["anchor"], row["anchor"]) if row["anchor"] else "the root"
+        return at, f"day {row['day']} ({row['offset_days']:+d} d from {anchor})"
     if table == "labs":
-        return f"{row['test']} @ {row['event_id']}", f"{row['value_as_reported']} {row['unit_as_reported']}"
+        return f"{row['test']} at {at}", f"{row['value_as_reported']} {row['unit_as_reported']}"
     size = "" if pd.isna(row["size_cm"]) else f"{row['size_cm']:g} cm {row['measure']}"
-    return f"{row['lesion_id']} @ {row['event_id']}", size or row["assessment"]
+    return f"{row['lesion_id']} at {at}", size or row["assessment"]
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
@@ -47,10 +51,11 @@ def provenance_counts(case: Case) -> pd.DataFrame:
 def assumptions(case: Case) -> pd.DataFrame:
     """Every assumed value of the case, with the reason its table gives."""
     rows = []
+    labels = dict(zip(case.timeline["event_id"], case.timeline["label"]))
     for name in PROVENANCE_TABLES:
         frame = getattr(case, name)
         for _, row in frame[frame["status"] == "assumed"].iterrows():
-            item, value = _item(name, row)
+            item, value = _item(name, row, labels)
             rows.append({"table": name, "item": item, "value": value, "reason": row["source"]})
     return pd.DataFrame(rows, columns=ASSUMPTION_COLUMNS)
 

@@ -25,6 +25,8 @@ The tables (:data:`TABLES` gives each one's file name and columns):
 - ``scores`` (``scores.csv``): liver scores where the case has the labs
   (:func:`casekit.rules.scores.score_table`).
 - ``subject`` (``subject.csv``): one row: what the case is, its follow-up and vital status.
+- ``sensitivity.csv``, on demand (:func:`sensitivity`): which reported calls survive the
+  details the paper leaves out.
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from casekit.rules import response as response_rules
 from casekit.rules.best_response import BOR_COLUMNS, best_overall_response
 
 __all__ = ["CONVENTIONS", "OPTIONS", "TABLES", "Derived", "Options", "check_parameters",
-           "derive_case", "resolve_options"]
+           "derive_case", "resolve_options", "sensitivity"]
 
 RESPONSE_COLUMNS = response_rules.ASSESSMENT_COLUMNS + ["reported_response"]
 BEST_CHANGE_COLUMNS = ["criteria", "best_change_pct", "event_id", "day", "progression_event_id",
@@ -241,6 +243,18 @@ def _subject(case, options: Options, response, markers, not_assessed) -> pd.Data
         reference_start_date=case.fact("reference_start_date", ""),
         markers=";".join(dict.fromkeys(markers["test"])),
         reported_calls=len(case.responses))], columns=SUBJECT_COLUMNS)
+
+
+def sensitivity(case, options: Options) -> pd.DataFrame:
+    """``sensitivity.csv``: does each call the authors reported survive other readings of
+    the details the paper leaves out (:func:`casekit.rules.response.sensitivity`: the other
+    criteria, iRECIST, whole-tumour diameters, node roles, axes and porta hepatis readings,
+    node growth read as unequivocal, suspected lesions counted)? Derived with the case's
+    options, on demand: it re-runs the engine about ten times per reported call."""
+    if case.responses.empty:
+        return pd.DataFrame(columns=response_rules.SENSITIVITY_COLUMNS)
+    return response_rules.sensitivity(case.lesions, case.responses,
+                                      porta_hepatis=options.porta_hepatis)
 
 
 def derive_case(case, options: Options | None = None, **parameters) -> Derived:

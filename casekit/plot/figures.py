@@ -610,7 +610,7 @@ def _lesion_look(role: str, i: int) -> dict:
         return {"color": "#BDBDBD", "lw": 5.0, "zorder": 1, "marker": "s", "ms": 6.5,
                 "mfc": "#BDBDBD", "mec": "#8C8C8C", "solid_capstyle": "round"}
     colour = LINE_COLOURS[i % 6]
-    if role == "non_target":
+    if role in ("non_target", "not_disease"):
         return {"color": colour, "lw": 1.1, "ls": (0, (4, 2)), "zorder": 3, "marker": "o",
                 "ms": 3.5, "mfc": "white"}
     return {"color": colour, "lw": 1.2, "zorder": 3, "marker": "o", "ms": 3.5}
@@ -623,9 +623,12 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     """Spider plot: % change from baseline per lesion and of the target sum.
 
     ``lesion_changes`` needs ``lesion_id, day, change_pct`` (and ``role``: ``target``,
-    ``non_target``, ``sum``); the target-sum line has ``lesion_id == "target sum"``.
-    Targets are solid lines, measured non-targets dashed with hollow markers and
-    "(non-target)" in the legend, the target sum a broad grey band underneath.
+    ``non_target``, ``not_disease``, ``sum``); the target-sum line has ``lesion_id ==
+    "target sum"``. Targets are solid lines, measured non-targets dashed with hollow
+    markers and "(non-target)" in the legend, a node that was not disease at baseline under
+    the criteria likewise with "(not disease at baseline)" (under mRECIST a porta hepatis
+    node below 2 cm: its growth is a new lesion, not non-target progression), the target
+    sum a broad grey band underneath.
     ``response`` (``day, criteria, overall_response``) labels each assessment at the top.
     ``criteria`` (default: the criteria in ``response``) names the rules in the title, so a
     plot never claims criteria it was not computed under. Dashed lines mark the RECIST
@@ -650,7 +653,8 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     for i, lesion in enumerate(lesions):
         line = rows[rows["lesion_id"] == lesion]
         role = str(line["role"].iloc[0])
-        label = f"{lesion} (non-target)" if role == "non_target" else str(lesion)
+        label = {"non_target": f"{lesion} (non-target)",
+                 "not_disease": f"{lesion} (not disease at baseline)"}.get(role, str(lesion))
         ax.plot(line["day"], line["change_pct"], label=label, **_lesion_look(role, i))
     values = rows["change_pct"].tolist() + [PR_THRESHOLD_PCT, PD_THRESHOLD_PCT]
     ax.set_ylim(min(values) - 12, max(values) + 12)

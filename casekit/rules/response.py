@@ -189,8 +189,9 @@ def lesion_changes(lesions: pd.DataFrame, criteria: str, **options) -> pd.DataFr
     ``criteria`` (targets, with the proxy rule of :func:`assess`) or, for measured
     non-targets such as a lymph node, its own recorded measure; ``role`` says which
     (``target``, ``non_target``, or ``sum`` for the target-sum rows, whose ``lesion_id``
-    is ``"target sum"``). A node that is not disease at baseline under ``criteria`` is
-    drawn as ``non_target`` too. change_pct = (size - baseline size) / baseline size x 100,
+    is ``"target sum"``). A node that is not disease at baseline under ``criteria`` (below
+    its malignancy threshold: 1 cm, a porta hepatis node 2 cm under mRECIST) is
+    ``not_disease``: followed only as a possible new lesion, never a non-target. change_pct = (size - baseline size) / baseline size x 100,
     rounded to 0.1 (Eisenhauer 2009 §4.3.1 defines the same change for the sum).
     ``options`` as in :func:`assess`.
     """
@@ -220,7 +221,8 @@ def lesion_changes(lesions: pd.DataFrame, criteria: str, **options) -> pd.DataFr
                 continue
             rows.append(dict(lesion_id=lesion_id, event_id=event_id, day=day, size_cm=L.cm(size),
                              measure=measure,
-                             role="target" if lesion_id in plan.targets else "non_target",
+                             role=("target" if lesion_id in plan.targets else "non_target"
+                                   if lesion_id in plan.non_targets else "not_disease"),
                              change_pct=_percent_change(size, base)))
     for r in assess(lesions, criteria, **options).itertuples(index=False):
         if not np.isnan(r.target_sum_cm):

@@ -39,8 +39,11 @@ def criteria_sentence(case, chosen) -> str:
     return f"Criteria computed: **{_join([_name(c) for c in chosen])}** — {'; '.join(why)}."
 
 
-def node_reading_sentence(case, options) -> str:
-    """Which nodes are read as porta hepatis nodes for mRECIST, and on what ground."""
+def node_reading_sentence(case, options, criteria=("mRECIST",)) -> str:
+    """Which nodes are read as porta hepatis nodes for mRECIST, and on what ground; empty
+    when mRECIST is not among ``criteria`` (the 2 cm rule is mRECIST's alone)."""
+    if "mRECIST" not in criteria:
+        return ""
     nodes = options.get("porta_hepatis") or []
     if not nodes:
         return ("No lymph node is read as a porta hepatis node: under mRECIST every node follows "

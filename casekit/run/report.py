@@ -58,10 +58,11 @@ FIGURE_TITLES = {
 # Preference among a figure's files: PNG displays everywhere, also in e-mail previews.
 FIGURE_TYPES = {".png": "image/png", ".svg": "image/svg+xml", ".jpg": "image/jpeg",
                 ".jpeg": "image/jpeg", ".gif": "image/gif", ".webp": "image/webp"}
-EXPECTED_TABLES = ("response", "bor", "endpoints", "markers", "scores", "claims")
+EXPECTED_TABLES = ("response", "bor", "endpoints", "sensitivity", "markers", "scores", "claims")
 TABLE_TITLES = {
     "response": "Tumour response, recomputed",
     "bor": "Best overall response",
+    "sensitivity": "Which reported calls survive the unreported details (sensitivity)",
     "endpoints": "Time-to-event endpoints",
     "markers": "Tumour markers",
     "scores": "Liver function scores",
@@ -394,6 +395,7 @@ def _response_rows(header: list[str], rows: list[list[str]],
 def expected_tables(case: Case) -> list[str]:
     wanted = {"response": case.lesions["size_cm"].notna().any(),
               "bor": False,  # shown when the response notebook writes it
+              "sensitivity": False,
               "endpoints": False,  # shown when the response notebook writes it
               "markers": bool(marker_rules.case_markers(case.labs)
                               or marker_rules.case_markers(case.labs, "viral")),
@@ -555,8 +557,15 @@ def call_basis(row: pd.Series) -> str:
     return ", ".join(parts)
 
 
-def _response_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
+def _event_name(event_id: str, labels: Mapping[str, str]) -> str:
+    """The timeline's label of an event (its id only where it has none)."""
+    return labels.get(event_id) or event_id
+
+
+def _response_findings(table: pd.DataFrame, criteria: list[str],
+                       labels: Mapping[str, str] | None = None) -> list[str]:
     """One line per scan: each criterion's call with its basis, and the authors' call."""
+    labels = labels or {}
     follow = table[(table["overall_response"] != "") & table["criteria"].isin(criteria)]
     lines = []
     for (event_id, day), group in follow.groupby(["event_id", "day"], sort=False):
@@ -572,13 +581,16 @@ def _response_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
                 text += (f" &mdash; authors: {_e(reported)}, "
                          f'<span class="st-{verdict}">{verdict}</span>')
             calls.append(text)
-        lines.append(f"<li>{_e(event_id)} (day {_e(format_number(str(day), 0))}): "
+        lines.append(f"<li>{_e(_event_name(event_id, labels))} "
+                     f"(day {_e(format_number(str(day), 0))}): "
                      + "; ".join(calls) + "</li>")
     return lines
 
 
-def _bor_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
+def _bor_findings(table: pd.DataFrame, criteria: list[str],
+                  labels: Mapping[str, str] | None = None) -> list[str]:
     """From ``bor.csv`` (the derived best overall response; never recomputed here)."""
+    labels = labels or {}
     confirmed = table["confirmed"].astype(str).str.lower().isin(["true", "1"])
     plain = table[~confirmed].set_index("criteria")
     checked = table[confirmed].set_index("criteria")
@@ -587,7 +599,7 @@ def _bor_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
         a = plain.loc[crit]
         text = f"{criteria_name(crit)}: <b>{_e(a['bor'])}</b>"
         if a["event_id"]:
-            text += f" at {_e(a['event_id'])}"
+            text += f" at {_e(_event_name(a['event_id'], labels))}"
         if crit in checked.index and checked.loc[crit, "bor"] != a["bor"]:
             text += f" (with confirmation required: {_e(checked.loc[crit, 'bor'])})"
         lines.append(text)
@@ -595,20 +607,52 @@ def _bor_findings(table: pd.DataFrame, criteria: list[str]) -> list[str]:
         if lines else []
 
 
-def _endpoint_findings(table: pd.DataFrame) -> list[str]:
-    lines = []
-    for row in table.itertuples(index=False):
-        row = row._asdict()
-        observed = str(row.get("event", "")).strip().lower() in ("true", "1", "yes")
-        reason = str(row.get("end_reason", "") or "")
-        what = (f"event ({reason})" if reason and reason != "response" else "event") \
-            if observed else "censored"
-        criteria = row.get("criteria", "")
-        where = f" ({_e(criteria_name(criteria))})" if criteria else ""
-        lines.append(f"{_e(row.get('endpoint', ''))}{where}: "
-                     f"{_e(row.get('time_days', ''))} days, {what}"
-                     + (f" at {_e(row['end_event_id'])}" if row.get("end_event_id") else ""))
-    return ["<li>Endpoints: " + "; ".join(lines) + "</li>"] if lines else []
+#: The endpoints of the findings table, in reading order, and how a row's end is said.
+_ENDPOINT_ORDER = ("PFS", "TTR", "DOR")
+_ENDED = {"progression": "progression", "death": "death", "response": "response"}
+
+
+def _endpoint_cell(endpoint: str, row: pd.Series, labels: Mapping[str, str]) -> str:
+    days = int(row["time_days"])
+    observed = str(row["event"]).strip().lower() in ("true", "1")
+    reason = str(row.get("end_reason", "") or "")
+    where = _event_name(str(row.get("end_event_id", "") or ""), labels)
+    if observed:
+        what = _ENDED.get(reason, "event")
+    elif reason == "start":
+        what = "censored at the start (nothing after it)"
+    else:
+        what = f"censored ({reason})" if reason else "censored"
+    text = f"{days} {'day' if days == 1 else 'days'}, {what}"
+    if endpoint == "DOR" and days == 0:
+        text += " — the response was first seen at the last assessment"
+    elif where and reason not in ("start", "last known alive"):
+        text += f" at {where}"
+    return _e(text)
+
+
+def _endpoint_findings(table: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[str]:
+    """Endpoints as a small table: criteria x PFS/TTR/DOR, then overall survival."""
+    labels = labels or {}
+    if table.empty:
+        return []
+    rows = []
+    for criteria, group in table[table["criteria"] != ""].groupby("criteria", sort=False):
+        by = group.set_index("endpoint")
+        cells = [_endpoint_cell(e, by.loc[e], labels) if e in by.index else "not a responder"
+                 if e == "DOR" else "" for e in _ENDPOINT_ORDER]
+        rows.append(f"<tr><th>{_e(criteria_name(criteria))}</th>"
+                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+    out = []
+    if rows:
+        out.append('<li>Endpoints (days from day 0; DOR from the first response):'
+                   '<table class="endpoints"><thead><tr><th>Criteria</th>'
+                   "<th>Progression-free survival</th><th>Time to response</th>"
+                   "<th>Duration of response</th></tr></thead><tbody>"
+                   + "".join(rows) + "</tbody></table></li>")
+    for _, row in table[table["endpoint"] == "OS"].iterrows():
+        out.append(f"<li>Overall survival: {_endpoint_cell('OS', row, labels)}</li>")
+    return out
 
 
 def _marker_findings(table: pd.DataFrame) -> list[str]:
@@ -630,9 +674,12 @@ def _score_findings(case: Case, table: pd.DataFrame | None) -> list[str]:
     bits, child_pugh = [], None
     if table is not None and not table.empty:
         first = table[table["event_id"] == table["event_id"].iloc[0]]
+        missing: dict[str, list[str]] = {}  # one "not computable" per reason, scores named
         for row in first.itertuples(index=False):
             name = SCORE_NAMES.get(row.score, row.score)
-            if row.value == "":
+            if row.value == "" and str(row.category).startswith("not computable"):
+                missing.setdefault(str(row.category), []).append(name)
+            elif row.value == "":
                 bits.append(f"{name} {row.category}")
             elif row.score == "albi":
                 bits.append(f"{name} {row.category} ({format_number(row.value, 2)})")
@@ -641,7 +688,10 @@ def _score_findings(case: Case, table: pd.DataFrame | None) -> list[str]:
                 bits.append(f"{name} {row.category}")
             else:
                 bits.append(f"{name} {format_number(row.value, 0)}")
-        bits = [f"at {first['event_id'].iloc[0]}: " + ", ".join(bits)]
+        bits += [f"{' and '.join(names)} {why}" for why, names in missing.items()]
+        event = str(first["event_id"].iloc[0])
+        bits = [f"at {_event_name(event, dict(zip(case.timeline['event_id'], case.timeline['label'])))}"
+                f": " + ", ".join(bits)]
     if sections.has_liver_staging(case):
         stages = staging.staging_table(case.facts_dict, child_pugh)
         for row in stages.itertuples(index=False):
@@ -743,16 +793,18 @@ def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> lis
 def _key_findings(case: Case, folder: Path,
                   allowed: frozenset[str] | None = None) -> list[str]:
     criteria = applicable_criteria(case)
+    labels = dict(zip(case.timeline["event_id"].astype(str), case.timeline["label"].astype(str)))
     response_table = _frame(folder / "response.csv", allowed)
     items: list[str] = []
     if response_table is not None and not response_table.empty:
-        items += _response_findings(response_table, criteria)
+        items += _response_findings(response_table, criteria, labels)
     bor = _frame(folder / "bor.csv", allowed)
     if bor is not None and not bor.empty:
-        items += _bor_findings(bor, criteria)
+        items += _bor_findings(bor, criteria, labels)
     endpoints = _frame(folder / "endpoints.csv", allowed)
     if endpoints is not None:
-        items += _endpoint_findings(endpoints[endpoints["criteria"].isin([*criteria, ""])])
+        items += _endpoint_findings(endpoints[endpoints["criteria"].isin([*criteria, ""])],
+                                    labels)
     marker_table = _frame(folder / "markers.csv", allowed)
     if marker_table is not None and not marker_table.empty:
         items += _marker_findings(marker_table)
