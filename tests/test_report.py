@@ -340,3 +340,26 @@ def test_endpoints_are_a_small_table_with_os_and_the_sensitivity_table_is_shown(
     assert "Overall survival: 132 days, censored (last known alive)" in text
     # the assumptions name the sensitivity table; the report has it (issue 21 item 1)
     assert "(sensitivity.csv)" in page and "no node read as porta hepatis" in page
+
+
+def test_a_unitless_column_is_formatted_alike_across_tests():
+    from casekit.run.report import format_columns
+
+    # AFP folds 1.0, 0.9, 4.09; PIVKA-II folds 1.0, 1.0: one column, two decimals for all
+    # (old code: "1.00" for AFP beside "1" for PIVKA-II). Values keep their test's precision.
+    header = ["test", "value", "fold_from_nadir"]
+    rows = [["AFP", "654.0", "1.0"], ["AFP", "588.0", "0.9"], ["AFP", "1335.2", "4.09"],
+            ["PIVKA-II", "1470.0", "1.0"], ["PIVKA-II", "7497.0", "1.0"]]
+    out = format_columns(header, rows)
+    assert [r[2] for r in out] == ["1.00", "0.90", "4.09", "1.00", "1.00"]
+    assert [r[1] for r in out] == ["654.0", "588.0", "1,335.2", "1,470", "7,497"]
+
+
+def test_no_literal_na_in_the_response_table():
+    from casekit.run.report import _response_rows
+
+    header = ["event_id", "day", "criteria", "target_response", "non_target_response",
+              "overall_response"]
+    _, rows = _response_rows(header, [["ct1", "42", "RECIST1.1", "PR", "NA", "PR"]],
+                             ["RECIST1.1"])
+    assert rows == [["ct1", "42", "RECIST 1.1", "PR", "none at baseline", "PR"]]

@@ -179,6 +179,10 @@ def format_number(text: str, decimals: int) -> str:
     return marker_rules.format_number(float(text), decimals)
 
 
+#: Columns whose numbers are formatted per test (or score): measured values in their units.
+_PER_TEST_COLUMNS = {"value", "value_as_reported", "reference_value", "nadir"}
+
+
 def format_columns(header: list[str], rows: list[list[str]]) -> list[list[str]]:
     """Numbers formatted alike within a column (per ``test`` where the table has one, so
     AFP keeps its one decimal and PIVKA-II none): thousands separators, true minus signs,
@@ -192,9 +196,13 @@ def format_columns(header: list[str], rows: list[list[str]]) -> list[list[str]]:
         if name in per_row:
             continue
         groups: dict[str, list[int]] = {}
+        # Values follow their test's precision (units differ); a unitless column such as
+        # fold_from_nadir is one group, so a fold of 1 never reads "1" in one row, "1.00" in
+        # the next.
+        by_test = name in _PER_TEST_COLUMNS
         for i, row in enumerate(out):
             if _PLAIN_NUMBER.fullmatch(row[j]):
-                groups.setdefault(group_of(row), []).append(i)
+                groups.setdefault(group_of(row) if by_test else (), []).append(i)
         for members in groups.values():
             decimals = _decimals(out[i][j] for i in members)
             for i in members:
@@ -389,6 +397,12 @@ def _response_rows(header: list[str], rows: list[list[str]],
         j = keep.index("criteria")
         for row in cut:
             row[j] = criteria_name(row[j])
+    # "NA" (no such lesions at baseline, RECIST 1.1 §4.4.1) said in words, never as a code
+    for name in ("target_response", "non_target_response"):
+        if name in keep:
+            j = keep.index(name)
+            for row in cut:
+                row[j] = "none at baseline" if row[j] == "NA" else row[j]
     return keep, cut
 
 
