@@ -118,3 +118,14 @@ def test_best_change_ignores_shrinkage_after_progression():
     row = best_change(frame).iloc[0]
     assert (row["best_change_pct"], row["event_id"], row["progression_basis"]) == \
         (-10.0, "w3", "targets")
+
+
+def test_sensitivity_scenarios_follow_the_criteria_that_apply():
+    from casekit.derive import sensitivity
+
+    melanoma = load_case(DATA / "demo-melanoma")  # RECIST 1.1 and iRECIST, no mRECIST
+    table = sensitivity(melanoma, resolve_options(melanoma))
+    assert "mRECIST" not in set(table["criteria"])
+    assert not table["scenario"].str.contains("porta hepatis|other criteria").any()
+    seed = load_case(DATA / "jlc2022")  # all three: every scenario, 10 per reported call
+    assert len(sensitivity(seed, resolve_options(seed))) == 10 * len(seed.responses)

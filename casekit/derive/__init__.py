@@ -254,7 +254,22 @@ def sensitivity(case, options: Options) -> pd.DataFrame:
     if case.responses.empty:
         return pd.DataFrame(columns=response_rules.SENSITIVITY_COLUMNS)
     return response_rules.sensitivity(case.lesions, case.responses,
+                                      scenarios=applicable_scenarios(options.criteria),
                                       porta_hepatis=options.porta_hepatis)
+
+
+def applicable_scenarios(criteria) -> tuple[dict, ...]:
+    """The sensitivity scenarios that mean something for a case assessed under ``criteria``:
+    the "other criteria" (RECIST 1.1 beside mRECIST) and the porta hepatis readings (the
+    2 cm rule) only where mRECIST applies, the iRECIST reading only where iRECIST does."""
+    def applies(scenario: dict) -> bool:
+        if scenario.get("criteria") == "other" or "porta_hepatis" in scenario:
+            return "mRECIST" in criteria
+        if scenario.get("criteria") == "iRECIST":
+            return "iRECIST" in criteria
+        return True
+
+    return tuple(s for s in response_rules.DEFAULT_SCENARIOS if applies(s))
 
 
 def derive_case(case, options: Options | None = None, **parameters) -> Derived:
