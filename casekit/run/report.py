@@ -102,6 +102,8 @@ CLAIM_ORDER = {claim_rules.DIFFERS: 0, claim_rules.NOT_COMPUTABLE: 1, claim_rule
 RESPONSE_COLUMNS = ("event_id", "day", "criteria", "target_sum_cm", "change_from_baseline_pct",
                     "change_from_nadir_pct", "target_response", "non_target_response",
                     "new_lesions", "overall_response", "reported_response")
+SENSITIVITY_SHOWN = ("event_id", "reported_criteria", "reported", "scenario", "computed",
+                     "survives")
 SCORE_NAMES = {"child_pugh": "Child-Pugh", "albi": "ALBI", "meld": "MELD", "meld_na": "MELD-Na",
                "meld_3": "MELD 3.0"}
 
@@ -439,6 +441,13 @@ def _tables(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> 
             parts.append(f"<p>Criteria that apply to this case: "
                          f"{_e(', '.join(criteria_name(c) for c in criteria))}; every column "
                          f"is in <a href=\"{link}\">{link}</a>.</p>")
+        if stem == "sensitivity" and header:
+            # the scenario names the one detail it changes; the settings stay in the CSV
+            at = [header.index(c) for c in SENSITIVITY_SHOWN if c in header]
+            header, rows = [header[i] for i in at], [[r[i] for i in at] for r in rows]
+            parts.append("<p>Each row changes one detail the paper does not report and "
+                         "re-runs the engine: does the authors' call still come out? Every "
+                         f'setting is in <a href="{link}">{link}</a>.</p>')
         cap, hidden_are = MAX_ROWS, ""
         if header and "outcome" in header:
             noun = "claims" if stem == "claims" else "rows"
