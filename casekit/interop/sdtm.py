@@ -603,7 +603,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     to (checked before anything is read or written; see :mod:`casekit.owned`). Rules:
     module docstring; mapping: :mod:`casekit.interop.mapping`.
     """
-    owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")])
+    owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")], echo=echo)
     summary = ImportSummary()
     notes = _Notes(summary)
     data = read_sdtm(sdtm_dir)

@@ -335,30 +335,34 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
     inputs = [(c, "a case folder") for c in cases or []]
     inputs += [(series, "the series folder")] if series is not None else []
     inputs += [(sdtm_dir, "the SDTM folder")] if default else []
-    try:
-        owned = OwnedFolder.open(out_dir, "series", inputs)
-        owned.claim(OWN)  # nothing of the user's where this run writes
+    try:  # OUT is locked until the run is done: a second command into it exits 2
+        owned = OwnedFolder.open(out_dir, "series", inputs, echo=echo)
     except OutFolderRefused as exc:
         raise SeriesInputError(str(exc)) from None
-    out = owned.path
-    options = {k: v for k, v in params.items() if k in OPTIONS}
-    skipped: list[CaseAnalysis] = []
-    if default:
+    with owned:
         try:
-            found, skipped = import_default_series(out, Path(sdtm_dir), echo)
-        except OutFolderRefused as exc:  # OUT/sdtm-cases holds files of the user's
+            owned.claim(OWN)  # nothing of the user's where this run writes
+        except OutFolderRefused as exc:
             raise SeriesInputError(str(exc)) from None
-    else:
-        found = find_cases(cases, series, echo)
-    if not found:
-        raise SeriesInputError("no cases to analyse")
-    owned.remove_owned()  # the last run's files (only those, and only if unchanged)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        return _run_series(owned, found, skipped, params, options, scheduler, jobs,
-                           per_case_reports, notebooks, echo, tty, start)
-    finally:  # interrupted or not, what this run wrote is its own
-        owned.record(OWN)
+        out = owned.path
+        options = {k: v for k, v in params.items() if k in OPTIONS}
+        skipped: list[CaseAnalysis] = []
+        if default:
+            try:
+                found, skipped = import_default_series(out, Path(sdtm_dir), echo)
+            except OutFolderRefused as exc:  # OUT/sdtm-cases holds files of the user's
+                raise SeriesInputError(str(exc)) from None
+        else:
+            found = find_cases(cases, series, echo)
+        if not found:
+            raise SeriesInputError("no cases to analyse")
+        owned.remove_owned()  # the last run's files (only those, and only if unchanged)
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            return _run_series(owned, found, skipped, params, options, scheduler, jobs,
+                               per_case_reports, notebooks, echo, tty, start)
+        finally:  # interrupted or not, what this run wrote is its own
+            owned.record(OWN)
 
 
 def _run_series(owned, found, skipped, params, options, scheduler, jobs, per_case_reports,
