@@ -331,3 +331,27 @@ def test_an_import_or_export_killed_while_writing_is_taken_over(command, tmp_pat
     record = json.loads((out / ".casekit" / "owned.json").read_text(encoding="utf-8"))
     assert record["status"] == "complete" and record["pending"] == {}
 
+
+# ------------------------------------------------------------------ issue 19 item 3
+
+
+def test_series_case_paths_that_do_not_exist_exit_2_before_anything_runs(
+        tmp_path, two_cases, capsys, monkeypatch):
+    """One line per missing path; nothing analysed, no cluster started, OUT not created."""
+    def never(*args, **kwargs):
+        raise AssertionError("nothing may run")
+
+    monkeypatch.setattr(series_run, "cluster_client", never)
+    monkeypatch.setattr(series_run, "import_default_series", never)
+    a_file = tmp_path / "notes.txt"
+    a_file.write_text("not a case\n", encoding="utf-8")
+    missing = [tmp_path / "nope", tmp_path / "cases" / "typo"]
+    out = tmp_path / "out"
+    code = cli.main(["series", "--cases", str(two_cases[0]), str(missing[0]),
+                     str(two_cases[1]), str(missing[1]), str(a_file), "--out", str(out)])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.splitlines() == [f"error: {missing[0]}: no such case folder (given to --cases)",
+                                f"error: {missing[1]}: no such case folder (given to --cases)",
+                                f"error: {a_file}: not a folder; --cases takes case folders"]
+    assert not out.exists()

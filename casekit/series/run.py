@@ -137,6 +137,20 @@ def find_cases(cases: list[str] | None = None, series: str | None = None,
     return sorted(named.items())
 
 
+def check_case_paths(cases: list[str]) -> None:
+    """Every ``--cases`` path must be a folder: checked before anything is locked, written
+    or analysed, with one line per path that is not (a typo is a mistake in the command,
+    not a case to leave out)."""
+    lines = []
+    for case in cases:
+        if not os.path.lexists(case) or (os.path.islink(case) and not os.path.exists(case)):
+            lines.append(f"{case}: no such case folder (given to --cases)")
+        elif not os.path.isdir(case):
+            lines.append(f"{case}: not a folder; --cases takes case folders")
+    if lines:
+        raise SeriesInputError("\n".join(lines))
+
+
 def import_default_series(out: Path, sdtm_dir: Path,
                           echo: Callable[[str], None]) -> tuple[list[tuple[str, Path]],
                                                                list[CaseAnalysis]]:
@@ -331,6 +345,7 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
                                "cluster's own workers run the cases")
     from casekit.owned import OutFolderRefused, OwnedFolder
 
+    check_case_paths(cases or [])
     default = cases is None and series is None
     inputs = [(c, "a case folder") for c in cases or []]
     inputs += [(series, "the series folder")] if series is not None else []
@@ -472,7 +487,8 @@ def main(args) -> int:
                             sdtm_dir=sdtm or DEFAULT_SDTM_DIR,
                             echo=lambda line: print(line, flush=True))
     except SeriesInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem (e.g. per missing case)
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
