@@ -43,6 +43,10 @@ from casekit.case.timeline import AnchorError, cycle_path, resolve_days
 
 #: Environment variable naming the folder where validated cases are cached for a run.
 CACHE_ENV = "CASEKIT_CASE_CACHE"
+#: Set to ``1`` by ``--follow-symlinks`` (validate, run, series): case folders may then be,
+#: or hold, symbolic links. An environment variable so that the run's kernels and the
+#: series' Dask workers, which load the case again, follow the same choice.
+FOLLOW_ENV = "CASEKIT_FOLLOW_SYMLINKS"
 #: Case files this large (all together) get progress lines while they are validated.
 PROGRESS_BYTES = 20_000_000
 WARNING = "warning"
@@ -533,6 +537,47 @@ def _snippet_problems(table: _Table, haystack: str) -> list[Problem]:
     return found
 
 
+# ------------------------------------------------------------- symbolic links
+
+
+def following_links() -> bool:
+    """Whether the user allowed symbolic links in case folders (``--follow-symlinks``)."""
+    return os.environ.get(FOLLOW_ENV) == "1"
+
+
+def link_problems(folder: str | Path, follow: bool | None = None) -> list[Problem]:
+    """A case folder is read, not followed: one problem for the folder when it is itself a
+    symbolic link, else one per link inside it (at any depth, hidden entries aside, as
+    :func:`casekit.run.manifest.hash_tree` reads them), each naming where it points.
+    Nothing is read through a link: a case is checked before any of its files is opened.
+    ``follow`` (default: :func:`following_links`) True allows them all."""
+    if following_links() if follow is None else follow:
+        return []
+    label = str(folder).rstrip("/") or "/"
+    how = ("a case folder is read, not followed: casekit never reads a file outside it; "
+           "{fix}, or pass --follow-symlinks")
+    if os.path.islink(label):
+        return [Problem(label, 1, 1, f"is a symbolic link (to {os.readlink(label)}); "
+                        + how.format(fix="give the folder it points to"))]
+    found = []
+    for root, dirs, files in os.walk(label):  # never descends into a linked folder
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(dirs + [f for f in files if not f.startswith(".")]):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                found.append(Problem(path, 1, 1, f"is a symbolic link (to "
+                                     f"{os.readlink(path)}); "
+                                     + how.format(fix="copy the file into the folder")))
+    return found
+
+
+def refuse_links(folder: str | Path) -> None:
+    """:func:`link_problems` as a :class:`CaseError` (for readers of single case files)."""
+    problems = link_problems(folder)
+    if problems:
+        raise CaseError(problems)
+
+
 # ------------------------------------------------------------- public API
 
 _CASE_FILES = schema.REQUIRED_FILES + schema.OPTIONAL_FILES
@@ -551,6 +596,9 @@ def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     label = str(folder).rstrip("/")
     problems: list[Problem] = []
     warnings: list[Problem] = []
+    links = link_problems(folder)
+    if links:  # nothing is read through a link
+        return _Checked({}, Findings(links, []), {}, None)
     if not folder.is_dir():
         return _Checked({}, Findings([Problem(label, 1, 1, "is not a folder; expected a case "
                                               "folder of CSV files")], []), {}, None)
@@ -612,7 +660,8 @@ def check_case(folder: str | Path, progress: Callable[[str], None] | None = None
     """Errors and warnings of a case folder, each sorted by file and line.
 
     ``progress`` receives progress lines when the case files are large (over
-    :data:`PROGRESS_BYTES`). Reads only; never writes to the folder. Inside a run (when
+    :data:`PROGRESS_BYTES`). Reads only, and nothing through a symbolic link
+    (:func:`link_problems`); never writes to the folder. Inside a run (when
     :data:`CACHE_ENV` names a folder) a valid case is also stored for :func:`load_case`.
     """
     folder = Path(folder)
@@ -637,8 +686,10 @@ def load_case(folder: str | Path) -> Case:
     """Load a valid case folder into a :class:`Case`, or raise :class:`CaseError`.
 
     Inside a run the case validated by the runner is reused (see :data:`CACHE_ENV`).
+    A folder that is or holds a symbolic link is refused (:func:`link_problems`).
     """
     folder = Path(folder)
+    refuse_links(folder)  # before the cache key is computed from the files' bytes
     cache = _cache_file(folder)
     if cache is not None and cache.is_file():
         with contextlib.suppress(Exception):  # an unreadable entry: validate afresh

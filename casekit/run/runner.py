@@ -41,7 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casekit.case.load import CACHE_ENV, with_case_cache  # validate once per run
+from casekit.case.load import CACHE_ENV, FOLLOW_ENV, with_case_cache  # validate once per run
 from casekit.outputs import write_bytes
 
 if TYPE_CHECKING:
@@ -674,8 +674,11 @@ def _execute_many(tasks: list[_Task], jobs: int | None,
     scratch = tempfile.mkdtemp(prefix="casekit-run-")
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
                                initializer=_init_worker,
-                               initargs=(scratch, {k: os.environ[k] for k in (CACHE_ENV,)
-                                                   if k in os.environ}))
+                               initargs=(scratch, {
+                                   **{k: os.environ[k] for k in (CACHE_ENV,)
+                                      if k in os.environ},
+                                   # always: a forkserver may have another value
+                                   FOLLOW_ENV: os.environ.get(FOLLOW_ENV, "")}))
     try:
         while queue or pending:
             while queue and len(pending) < workers:
