@@ -221,6 +221,10 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
         problems.append(Problem(shown, 1, 1, "file is empty; expected a header row: "
                                 + ",".join(schema.columns(name))))
         return None
+    bare = _bare_carriage_return(raw, text)
+    if bare is not None:
+        problems.append(Problem(shown, *bare))
+        return None
     header = [h.strip() for h in next(_records(text[:1_000_000]), (1, [""]))[1]]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name_ in duplicated:
@@ -246,6 +250,24 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
             lines.append(start)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return _Table(shown, frame, header, path, lines, has_example)
+
+
+def _bare_carriage_return(raw: bytes, text: str) -> tuple[int, int, str] | None:
+    """``(line, column, message)`` of the first carriage return not followed by a line feed,
+    or None. pandas' reader ends a row at such a CR, the row counts here and editors do not
+    (nor, inside a quoted value, do all spreadsheets), so the rows and their line numbers
+    would disagree; the file is refused instead of read one way or the other. Lines are
+    counted by LF, as editors and ``grep -n`` do."""
+    if raw.count(b"\r") == raw.count(b"\r\n"):  # two C scans: the usual case costs little
+        return None
+    found = [m.start() for m in re.finditer(r"\r(?!\n)", text)]
+    at = found[0]
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    more = f" ({len(found)} in this file)" if len(found) > 1 else ""
+    return line, column, ("carriage return (CR) without a line feed" + more + "; casekit "
+                          "reads lines ended by LF or CRLF only, also inside quoted values: "
+                          "remove it, or save the file with LF line ends")
 
 
 def _every_row_has(raw: bytes, fields: int) -> bool:
