@@ -27,7 +27,6 @@ import pickle
 import re
 import shutil
 import stat
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -39,6 +38,7 @@ import pandera.pandas as pa
 
 from casekit.case import schema, units
 from casekit.case.timeline import AnchorError, cycle_path, resolve_days
+from casekit.scratch import make_scratch
 
 
 #: Environment variable naming the folder where validated cases are cached for a run.
@@ -820,16 +820,18 @@ def case_cache() -> Iterator[Path]:
     if outer and _private_folder(outer):  # nested: reuse the outer run's cache
         yield Path(outer)
         return
-    folder = tempfile.mkdtemp(prefix="casekit-case-cache-")  # mode 0700
-    os.environ[CACHE_ENV] = folder
+    # mode 0700; a run killed outright leaves it to the next run's sweep (casekit.scratch)
+    folder, owner = make_scratch("case-cache")
+    os.environ[CACHE_ENV] = str(folder)
     try:
-        yield Path(folder)
+        yield folder
     finally:
         if outer is None:
             os.environ.pop(CACHE_ENV, None)
         else:  # a stale value from outside: put it back as it was
             os.environ[CACHE_ENV] = outer
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(owner)
 
 
 def with_case_cache(func):
