@@ -161,8 +161,9 @@ class OwnedFolder:
     writes them all (after checking that none lands on a file the command does not own),
     removes the stale ones and releases the folder. Commands whose files are written by
     others (notebooks) use :meth:`claim`, :meth:`remove_owned`, :meth:`record` and
-    :meth:`close` instead. A folder that is dropped without either (an exception) is closed
-    as interrupted when it is garbage-collected."""
+    :meth:`close` instead (or use it as a context manager). A folder dropped without
+    either (an exception in a command that stages its files) is closed, status ``failed``,
+    when it is garbage-collected; the kernel releases the lock of a killed process."""
 
     def __init__(self, path: Path, out_arg: str | os.PathLike, command: str,
                  files: dict[str, str], lock: OutLock | None = None,
