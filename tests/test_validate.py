@@ -250,7 +250,7 @@ def test_kernels_of_a_run_reuse_the_runners_validation(tmp_path):
         "def never(*a, **k):\n    raise AssertionError('validated again')\n"
         "L._check = never\ncase = L.load_case(case_dir)\n"
         "Path(out_dir, 'seen.txt').write_text(f'{len(case.labs)} '\n"
-        "    f'{len([n for n in os.listdir(os.environ[L.CACHE_ENV]) if n.endswith(\".pickle\")])}')")
+        "    f'{len(list(Path(os.environ[L.CACHE_ENV]).glob(\"*.pickle\")))}')")
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     nbformat.write(new_notebook(cells=[params, body], metadata={"kernelspec": {
