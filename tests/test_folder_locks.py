@@ -347,10 +347,12 @@ def test_series_case_paths_that_do_not_exist_exit_2_before_anything_runs(
     missing = [tmp_path / "nope", tmp_path / "cases" / "typo"]
     out = tmp_path / "out"
     code = cli.main(["series", "--cases", str(two_cases[0]), str(missing[0]),
-                     str(two_cases[1]), str(missing[1]), str(a_file), "--out", str(out)])
+                     str(two_cases[1]), str(missing[1]), str(a_file), "", "--out", str(out)])
     err = capsys.readouterr().err
     assert code == 2
     assert err.splitlines() == [f"error: {missing[0]}: no such case folder (given to --cases)",
                                 f"error: {missing[1]}: no such case folder (given to --cases)",
-                                f"error: {a_file}: not a folder; --cases takes case folders"]
+                                f"error: {a_file}: not a folder; --cases takes case folders",
+                                "error: --cases got an empty path ('': an unset shell "
+                                "variable?)"]
     assert not out.exists()

@@ -143,7 +143,9 @@ def check_case_paths(cases: list[str]) -> None:
     not a case to leave out)."""
     lines = []
     for case in cases:
-        if not os.path.lexists(case) or (os.path.islink(case) and not os.path.exists(case)):
+        if not case.strip():
+            lines.append(f"--cases got an empty path ({case!r}: an unset shell variable?)")
+        elif not os.path.lexists(case) or (os.path.islink(case) and not os.path.exists(case)):
             lines.append(f"{case}: no such case folder (given to --cases)")
         elif not os.path.isdir(case):
             lines.append(f"{case}: not a folder; --cases takes case folders")
