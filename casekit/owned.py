@@ -167,13 +167,14 @@ class OwnedFolder:
 
     def __init__(self, path: Path, out_arg: str | os.PathLike, command: str,
                  files: dict[str, str], lock: OutLock | None = None,
-                 created: bool = False) -> None:
+                 created: Path | None = None) -> None:
         self.path, self.out_arg, self.command = path, out_arg, command
         self.files = files  # relative path -> sha256, as on disk now
         self.claimed: set[str] = set()  # places this run writes to (checked free first)
         self.status = "running"
         self.notes: list[str] = []
         self._staged: dict[str, bytes] = {}
+        # the outermost folder this command created for OUT (None: OUT existed)
         self._lock, self._created = lock, created
         self._saved = False  # whether this run has written its record yet
 
@@ -192,7 +193,11 @@ class OwnedFolder:
         data = _recorded(out, out_arg, command)
         if data is not None:  # refused before the lock is taken: the folder stays untouched
             cls(out, out_arg, command, {})._take_over(data, None)
-        created = not os.path.lexists(out)
+        created = None
+        if not os.path.lexists(out):
+            created = out
+            while not os.path.lexists(created.parent):
+                created = created.parent
         lock = OutLock(out / LOCK, {"command": command})
         try:
             lock.acquire()
@@ -357,8 +362,11 @@ class OwnedFolder:
         if blank:
             with contextlib.suppress(OSError):  # another command may have begun there
                 state.rmdir()
-                if self._created:
-                    self.path.rmdir()
+                folder = self.path
+                while self._created is not None and self._created in (folder,
+                                                                      *folder.parents):
+                    folder.rmdir()
+                    folder = folder.parent
 
     def __enter__(self) -> OwnedFolder:
         return self

@@ -121,10 +121,10 @@ def test_a_holder_of_another_command_is_named_too(tmp_path, capsys):
 
 
 def test_a_command_that_writes_nothing_leaves_no_trace(tmp_path, capsys):
-    out = tmp_path / "new"
+    out = tmp_path / "new" / "deeper"
     code = cli.main(["import-sdtm", str(tmp_path / "no-such-sdtm"), "--out", str(out)])
     assert code == 2
-    assert not out.exists(), sorted(p.name for p in out.rglob("*"))
+    assert not (tmp_path / "new").exists(), sorted(p.name for p in out.rglob("*"))
 
 
 # ------------------------------------------------------------------ killed runs
