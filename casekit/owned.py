@@ -31,7 +31,8 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Callable, Iterable
+import weakref
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 
 from casekit.lock import OutFolderBusy, OutLock
@@ -177,6 +178,7 @@ class OwnedFolder:
         # the outermost folder this command created for OUT (None: OUT existed)
         self._lock, self._created = lock, created
         self._saved = False  # whether this run has written its record yet
+        self._writes = 0  # > 0 while a method writes into the folder, or in a with block
 
     @classmethod
     def open(cls, out_arg: str | os.PathLike, command: str,
@@ -200,10 +202,16 @@ class OwnedFolder:
                 created = created.parent
         lock = OutLock(out / LOCK, {"command": command})
         try:
-            lock.acquire()
+            try:
+                lock.acquire()
+            except OutFolderBusy as exc:
+                if not _release_stale(out, exc.holder):
+                    raise
+                lock.acquire()
         except OutFolderBusy as exc:
-            raise OutFolderRefused(f"--out {out_arg}: {exc}") from None
+            raise OutFolderRefused(str(exc)) from None
         folder = cls(out, out_arg, command, {}, lock, created)
+        _HELD[str(out)] = folder
         try:  # again, now that nobody else can change the folder
             check_folder(out_arg, inputs, protected)
             data = _recorded(out, out_arg, command)
@@ -272,16 +280,17 @@ class OwnedFolder:
         """Write the staged files, remove the recorded ones not written again and release
         the folder (:meth:`close`). Refuses (nothing written) when a staged file would
         replace one the command does not own."""
-        self._check_unowned(self._staged)
-        new = {rel: hashlib.sha256(data).hexdigest() for rel, data in self._staged.items()}
-        stale = sorted(set(self.files) - set(new))
-        if new or stale or self.files:
-            self._save(pending=new)
-            for rel, data in sorted(self._staged.items()):
-                write_bytes(self.path / rel, data)
-                self.files[rel] = new[rel]
-            self.remove_owned(stale)
-        self._staged = {}
+        with self._writing():
+            self._check_unowned(self._staged)
+            new = {rel: hashlib.sha256(data).hexdigest() for rel, data in self._staged.items()}
+            stale = sorted(set(self.files) - set(new))
+            if new or stale or self.files:
+                self._save(pending=new)
+                for rel, data in sorted(self._staged.items()):
+                    write_bytes(self.path / rel, data)
+                    self.files[rel] = new[rel]
+                self.remove_owned(stale)
+            self._staged = {}
         self.close()
         return [Path(self.out_arg) / rel for rel in new]
 
@@ -293,9 +302,10 @@ class OwnedFolder:
         then record the places as the command's, so that what it writes there is known as
         its own even if it is killed before :meth:`record`."""
         rels = sorted(rels)
-        self._check_unowned(rels)
-        self.claimed.update(rels)
-        self._save()
+        with self._writing():
+            self._check_unowned(rels)
+            self.claimed.update(rels)
+            self._save()
 
     def _check_unowned(self, rels: Iterable[str]) -> None:
         self._held()
@@ -317,28 +327,28 @@ class OwnedFolder:
     def remove_owned(self, rels: Iterable[str] | None = None) -> None:
         """Delete the recorded files ``rels`` (default: all) that are still as written, and
         folders that this leaves empty."""
-        self._held()
-        for rel in sorted(self.files if rels is None else rels):
-            if owned_file_intact(self.path, rel, self.files[rel]):
-                (self.path / rel).unlink()
-                parent = (self.path / rel).parent
-                while parent != self.path:
-                    try:
-                        parent.rmdir()
-                    except OSError:
-                        break
-                    parent = parent.parent
-            del self.files[rel]
-        self._save()
+        with self._writing():
+            for rel in sorted(self.files if rels is None else rels):
+                if owned_file_intact(self.path, rel, self.files[rel]):
+                    (self.path / rel).unlink()
+                    parent = (self.path / rel).parent
+                    while parent != self.path:
+                        try:
+                            parent.rmdir()
+                        except OSError:
+                            break
+                        parent = parent.parent
+                del self.files[rel]
+            self._save()
 
     def record(self, rels: Iterable[str]) -> None:
         """Record the files now at ``rels`` (files, or folders whose every file counts) as
         the command's own, and save."""
-        self._held()
-        for rel in rels:
-            for path in _files_under(self.path / rel):
-                self.files[path.relative_to(self.path).as_posix()] = sha256_file(path)
-        self._save()
+        with self._writing():
+            for rel in rels:
+                for path in _files_under(self.path / rel):
+                    self.files[path.relative_to(self.path).as_posix()] = sha256_file(path)
+            self._save()
 
     # ---------------------------------------------------------- the lock
 
@@ -369,9 +379,11 @@ class OwnedFolder:
                     folder = folder.parent
 
     def __enter__(self) -> OwnedFolder:
+        self._writes += 1  # in use for the whole block
         return self
 
     def __exit__(self, kind, *exc: object) -> None:
+        self._writes -= 1
         self.close("complete" if kind is None else "interrupted"
                    if issubclass(kind, KeyboardInterrupt) else "failed")
 
@@ -383,6 +395,16 @@ class OwnedFolder:
         if self._lock is not None and not self._lock.held:
             raise RuntimeError(f"{self.path}: 'casekit {self.command}' already released it")
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """Marks the folder as being written (see :func:`_release_stale`)."""
+        self._held()
+        self._writes += 1
+        try:
+            yield
+        finally:
+            self._writes -= 1
+
     def _save(self, pending: dict[str, str] | None = None) -> None:
         data = {"format": FORMAT, "command": self.command, "status": self.status,
                 "files": dict(sorted(self.files.items())),
@@ -390,6 +412,23 @@ class OwnedFolder:
                 "claimed": sorted(self.claimed)}
         write_bytes(self.path / OWNED, (json.dumps(data, indent=1) + "\n").encode("utf-8"))
         self._saved = True
+
+
+#: The folders this process holds, by path: see :func:`_release_stale`.
+_HELD: weakref.WeakValueDictionary[str, OwnedFolder] = weakref.WeakValueDictionary()
+
+
+def _release_stale(out: Path, holder: dict) -> bool:
+    """Whether the lock of ``out`` was held by this very process through a folder that is
+    not in use (now released): a call that raised between :meth:`OwnedFolder.open` and
+    :meth:`OwnedFolder.commit`, whose folder a kept traceback (an interactive session's
+    last error) keeps alive; otherwise the lock would wait for garbage collection. A folder
+    being written, or used in a ``with`` block, is never taken over."""
+    stale = _HELD.get(str(out))
+    if holder.get("pid") != os.getpid() or stale is None or stale._writes:
+        return False
+    stale.close("failed")
+    return True
 
 
 def _entries(folder: Path) -> list[str]:

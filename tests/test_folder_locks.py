@@ -356,3 +356,25 @@ def test_series_case_paths_that_do_not_exist_exit_2_before_anything_runs(
                                 "error: --cases got an empty path ('': an unset shell "
                                 "variable?)"]
     assert not out.exists()
+
+
+def test_a_call_that_raised_does_not_keep_the_folder_locked_in_its_process(tmp_path):
+    """An interactive session keeps the last traceback, and with it the folder of the call
+    that raised: the next call into that folder in the same process goes ahead."""
+    from casekit.interop.sdtm import SdtmInputError, import_sdtm
+
+    out = tmp_path / "imported"
+    with pytest.raises(SdtmInputError) as kept:  # `kept` holds the traceback
+        import_sdtm(tmp_path / "no-such-sdtm", out, echo=lambda line: None)
+    summary = import_sdtm(SDTM, out, subjects=[ONE], echo=lambda line: None)
+    assert summary.imported == [out / safe_name(ONE)]
+    assert kept.value is not None
+
+
+def test_a_folder_in_use_in_a_with_block_is_never_taken_over(tmp_path):
+    out = tmp_path / "series"
+    with OwnedFolder.open(out, "series", []) as held:
+        held.claim(["tables"])
+        with pytest.raises(Exception, match="is being written by casekit series "
+                           f"\\(PID {os.getpid()}"):
+            OwnedFolder.open(out, "series", [])
