@@ -13,9 +13,10 @@ through a link to somewhere else. ``casekit run`` keeps its richer per-notebook 
   ``OUT/.casekit/owned.json`` names the command and every file it wrote with its sha256.
 - One command at a time: OUT is locked (:mod:`casekit.lock`) from :meth:`OwnedFolder.open`
   until the command is done; a second one exits 2 at once naming the holder.
-- The record is written as soon as OUT is locked (status ``running``), so a command killed
-  at any point (even SIGKILL) leaves a folder the next run recognises: it says that the
-  last run did not finish and replaces its results. Files the killed run wrote in the
+- The record is written before the command writes anything into OUT (status ``running``;
+  then ``complete``, ``interrupted`` or ``failed``), so a command killed at any point (even
+  SIGKILL) leaves a folder the next run recognises: it says that the last run did not
+  finish and replaces its results. Files the killed run wrote in the
   places it had claimed (:meth:`OwnedFolder.claim`: checked free of the user's files
   first) count as its own.
 - A re-run refuses (exit 2) when one of those files was edited since, naming it; it writes
