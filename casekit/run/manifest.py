@@ -152,8 +152,8 @@ def check_out_folder(out_arg: str | os.PathLike, case: Path,
     contains it, and also when OUT is inside it if ``inside_too`` (the repository itself is
     protected without, since ``build/`` inside it is the usual place); something that is
     not a folder; a non-empty folder that no casekit run wrote; and a folder in which a
-    sub-folder is a symlink (:func:`casekit.owned.check_no_links`). Symlinks are resolved first, so
-    a link into the case counts as the case.
+    sub-folder is a symlink (:func:`casekit.owned.check_no_links`). Symlinks are resolved
+    first, so a link into the case counts as the case.
     """
     try:
         out = check_folder(out_arg, [(case, "the case folder")], protected)

@@ -29,10 +29,10 @@ from pathlib import Path
 from typing import Any
 
 import casekit
+from casekit.lock import OutFolderBusy, OutLock
 from casekit.outputs import write_bytes
 from casekit.owned import intact_files
 from casekit.run.inputs import case_hash, environment_hash, notebook_key
-from casekit.lock import OutFolderBusy, OutLock
 from casekit.run.manifest import (LOCK, STATE_DIR, WORK, Manifest, NotebookEntry,
                                   OutFolderError, check_out_folder, load_manifest,
                                   owned_file_intact, sha256_file)

@@ -16,8 +16,9 @@
    ``OUT/cases/<subject>/``), executes the series notebooks (``notebooks/series/``) on the
    cluster with ``tables_dir`` pointing at those tables, and writes ``OUT/series.html``.
 
-``OUT`` follows the rules of :mod:`casekit.owned`: it must be new, empty or a folder a
-series run wrote; a re-run replaces only the files the last one recorded (tables/,
+``OUT`` follows the rules of :mod:`casekit.owned`: it is locked while the series runs (a
+second command into it exits 2), it must be new, empty or a folder a series run wrote
+(one left by a killed series is taken over); a re-run replaces only the files the last one recorded (tables/,
 figures/, notebooks/, series.html), unchanged, and refuses a file of the user's there.
 
 A case that does not validate is listed with its problems and left out; a case that fails
