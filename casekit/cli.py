@@ -9,9 +9,11 @@ and no traceback).
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 
 EXIT_OK, EXIT_FAILED, EXIT_BAD_INPUT = 0, 1, 2
 
@@ -113,6 +115,33 @@ def _execution_options(command: argparse.ArgumentParser, verb: str) -> None:
     command.add_argument("--notebook", action="append", metavar="NAME",
                          help=f"{verb} only this notebook (repeatable; default: the whole "
                          "collection)")
+
+
+def _follow_symlinks_option(command: argparse.ArgumentParser) -> None:
+    command.add_argument("--follow-symlinks", action="store_true",
+                         help="read case folders that are, or hold, symbolic links (by "
+                         "default such a case is refused, exit 2: casekit reads nothing "
+                         "outside a case folder)")
+
+
+@contextmanager
+def _following_symlinks(follow: bool) -> Iterator[None]:
+    """--follow-symlinks, for this command and the processes it starts (kernels, Dask
+    workers), through casekit.case.load.FOLLOW_ENV; put back as it was afterwards."""
+    if not follow:
+        yield
+        return
+    from casekit.case.load import FOLLOW_ENV
+
+    before = os.environ.get(FOLLOW_ENV)
+    os.environ[FOLLOW_ENV] = "1"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop(FOLLOW_ENV, None)
+        else:
+            os.environ[FOLLOW_ENV] = before
 
 
 def _bad_input_as_exit_2(call: Callable[[], object], bad_input: tuple[type[Exception], ...],
@@ -242,6 +271,7 @@ def _add_series_command(sub) -> None:
                         help="local cluster size (default: the number of CPUs)")
     series.add_argument("--per-case-reports", action="store_true",
                         help="also run 'casekit run' for every valid case, into OUT/cases/")
+    _follow_symlinks_option(series)
 
     def run(args: argparse.Namespace) -> int:
         from casekit.series.run import main as series_main
@@ -368,6 +398,7 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
         "file:line:column: message, and warnings (valid, but something could not be "
         "checked). Reads only; never writes. Exit 0 when valid, 2 when not.")
     validate.add_argument("case", help="the case folder")
+    _follow_symlinks_option(validate)
     validate.set_defaults(func=_validate)
 
     run = sub.add_parser("run", help="execute the notebook collection for a case and write "
@@ -391,6 +422,7 @@ def _parser(prog: str = "casekit") -> argparse.ArgumentParser:
                      "files, parameters, casekit source, pinned requirements) are unchanged "
                      "since the last run into OUT and would be reused")
     _execution_options(run, "run")
+    _follow_symlinks_option(run)
     run.set_defaults(func=_run)
 
     new = sub.add_parser("new-case", help="write a case folder to fill in",
@@ -426,7 +458,8 @@ def main(argv: list[str] | None = None, *, prog: str = "casekit") -> int:
     except SystemExit as exc:  # argparse already printed the usage message
         return EXIT_BAD_INPUT if exc.code else EXIT_OK
     try:
-        return args.func(args)
+        with _following_symlinks(getattr(args, "follow_symlinks", False)):
+            return args.func(args)
     except KeyboardInterrupt as exc:  # Ctrl-C, or SIGTERM (runner.Terminated)
         terminated = type(exc).__name__ == "Terminated"
         print("terminated" if terminated else "interrupted", file=sys.stderr)

@@ -1,7 +1,8 @@
 """The package's layers (issue 17 item 7): imports flow one way and never in a cycle.
 
 case/ -> rules/ -> derive/ -> plot/ -> interop/ -> run/ -> series/ -> cli (the command line,
-on top). ``outputs`` and ``owned`` (writing files safely) sit below everything but case/.
+on top). ``outputs``, ``owned``, ``lock`` and ``scratch`` (writing files safely, locking output
+folders, the runs' scratch) sit with case/ at the bottom.
 Every import counts, also one inside a function: a function-level import is still a
 dependency a reader has to follow.
 """
@@ -12,7 +13,7 @@ import ast
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "casekit"
-LAYERS = {"case": 0, "outputs": 0, "owned": 0, "rules": 1, "derive": 2, "plot": 3,
+LAYERS = {"case": 0, "outputs": 0, "owned": 0, "lock": 0, "scratch": 0, "rules": 1, "derive": 2, "plot": 3,
           "interop": 4, "run": 5, "series": 6, "cli": 7, "__main__": 8}
 
 

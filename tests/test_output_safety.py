@@ -39,6 +39,12 @@ def _refused(capsys, argv: list[str], *expected: str) -> str:
     return err
 
 
+def changed_but_locks(before, after) -> list[str]:
+    """Changed entries, lock files aside (a refused command may still have taken the lock:
+    refusals found only under it, such as a file edited since)."""
+    return [e for e in changed_entries(before, after) if not e.endswith(".casekit/lock")]
+
+
 def _owned(out: Path) -> dict[str, str]:
     return json.loads((out / ".casekit" / "owned.json").read_text(encoding="utf-8"))["files"]
 
@@ -81,7 +87,7 @@ def test_export_sdtm_refuses_unsafe_out(tmp_path, capsys, monkeypatch, mine, whe
     _refused(capsys, ["export-sdtm", "--case", str(case), "--out",
                       _unsafe(tmp_path, where, case, mine)],
              MESSAGES.get(where, "give it a folder of its own"))
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
     assert (mine / "dm.csv").read_text(encoding="utf-8") == "mine\n"
     assert sorted(p.name for p in REPO.iterdir()) == repo_top
     assert not (REPO / "data" / "external" / "new").exists()
@@ -109,7 +115,7 @@ def test_export_sdtm_never_touches_an_edited_or_replaced_file(tmp_path, capsys):
     before = snapshot(tmp_path)
     _refused(capsys, ["export-sdtm", "--case", str(SEED), "--out", str(out)],
              f"{out / 'dm.csv'} was changed after 'casekit export-sdtm' wrote it")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
     # the user deletes a recorded file and puts one of their own in its place
     (out / "dm.csv").unlink()
     assert cli.main(["export-sdtm", "--case", str(SEED), "--out", str(out)]) == 0
@@ -122,7 +128,7 @@ def test_export_sdtm_never_touches_an_edited_or_replaced_file(tmp_path, capsys):
     before = snapshot(tmp_path)
     _refused(capsys, ["export-sdtm", "--case", str(SEED), "--out", str(out)],
              f"{out / 'tu.csv'} exists and was not written by 'casekit export-sdtm'")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 def test_another_commands_folder_is_not_ours(tmp_path, capsys):
@@ -134,7 +140,7 @@ def test_another_commands_folder_is_not_ours(tmp_path, capsys):
              "written by 'casekit import-sdtm'")
     _refused(capsys, ["run", "--case", str(SEED), "--out", str(out)],
              "not empty and not a casekit output folder")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 # ------------------------------------------------------------------ import-sdtm
@@ -148,7 +154,7 @@ def test_import_sdtm_refuses_unsafe_out(tmp_path, capsys, monkeypatch, mine, whe
     _refused(capsys, ["import-sdtm", str(sdtm), "--subjects", ONE, "--out",
                       _unsafe(tmp_path, where, sdtm, mine)],
              MESSAGES.get(where, "give it a folder of its own"))
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 def test_import_sdtm_never_writes_into_a_users_subject_folder(tmp_path, capsys):
@@ -158,7 +164,7 @@ def test_import_sdtm_never_writes_into_a_users_subject_folder(tmp_path, capsys):
     before = snapshot(tmp_path)
     _refused(capsys, ["import-sdtm", str(SDTM), "--subjects", ONE, "--out", str(out)],
              "not empty and not a 'casekit import-sdtm' output folder")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 def test_import_sdtm_rerun_replaces_only_its_own_files(tmp_path, capsys):
@@ -182,7 +188,7 @@ def test_import_sdtm_rerun_replaces_only_its_own_files(tmp_path, capsys):
     before = snapshot(tmp_path)
     _refused(capsys, ["import-sdtm", str(SDTM), "--out", str(out), "--subjects", ONE],
              "lesions.csv was changed after 'casekit import-sdtm' wrote it")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 # ------------------------------------------------------------------ concordance
@@ -205,8 +211,8 @@ def test_concordance_refuses_unsafe_out(imported, tmp_path, capsys, monkeypatch,
     _refused(capsys, ["concordance", str(imported), "--out",
                       _unsafe(tmp_path, where, imported, mine)],
              MESSAGES.get(where, "give it a folder of its own"))
-    assert changed_entries(before, snapshot(tmp_path)) == []
-    assert changed_entries(case_before, snapshot(imported.parent)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(case_before, snapshot(imported.parent)) == []
 
 
 def test_concordance_refuses_out_inside_the_sdtm_folder(tmp_path, capsys):
@@ -214,7 +220,7 @@ def test_concordance_refuses_out_inside_the_sdtm_folder(tmp_path, capsys):
     before = snapshot(tmp_path)
     _refused(capsys, ["concordance", "--sdtm", str(sdtm), "--subjects", ONE, "--out",
                       str(sdtm / "out")], "is the SDTM folder")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 def test_concordance_rerun_replaces_only_its_own_files(imported, tmp_path, capsys):
@@ -231,7 +237,7 @@ def test_concordance_rerun_replaces_only_its_own_files(imported, tmp_path, capsy
     capsys.readouterr()
     before = snapshot(tmp_path)
     _refused(capsys, argv, "concordance_summary.csv was changed after 'casekit concordance'")
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 # ------------------------------------------------------------------ series
@@ -289,7 +295,7 @@ def test_series_refuses_unsafe_out(tmp_path, capsys, monkeypatch, mine, where):
     _refused(capsys, ["series", "--cases", str(case), "--out", out],
              MESSAGES.get(where, "not empty and not a" if where == "old-series"
                           else "give it a folder of its own"))
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
 
 
 def test_series_rerun_replaces_only_its_own_files(tmp_path, inline_dask):
@@ -308,7 +314,7 @@ def test_series_rerun_replaces_only_its_own_files(tmp_path, inline_dask):
     with pytest.raises(series_run.SeriesInputError, match="stale.png exists and was not "
                        "written by 'casekit series'"):
         _series(cases, out)
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []
     (out / "figures" / "stale.png").unlink()
     _series(cases, out)
     assert {t: (out / "tables" / t).read_bytes() for t in tables} == first
@@ -318,4 +324,4 @@ def test_series_rerun_replaces_only_its_own_files(tmp_path, inline_dask):
     before = snapshot(tmp_path)
     with pytest.raises(series_run.SeriesInputError, match="was changed after 'casekit series'"):
         _series(cases, out)
-    assert changed_entries(before, snapshot(tmp_path)) == []
+    assert changed_but_locks(before, snapshot(tmp_path)) == []

@@ -170,12 +170,12 @@ def test_a_notebook_run_of_another_case_into_a_case_folder_is_refused(tmp_path, 
 
 def test_a_second_run_into_a_locked_folder_exits_2_naming_the_holder(tmp_path, capsys,
                                                                      monkeypatch):
-    from casekit.run.lock import OutLock
+    from casekit.lock import OutLock
 
     out = tmp_path / "out"
     (out / ".casekit").mkdir(parents=True)
     monkeypatch.setattr(runner, "_execute_many", never)
-    with OutLock(out / ".casekit" / "lock", {"case": "A"}):
+    with OutLock(out / ".casekit" / "lock", {"command": "run", "case": "A"}):
         code = run(SEED, out, notebooks=())
     err = capsys.readouterr().err
     assert code == 2

@@ -184,7 +184,7 @@ def test_case_is_validated_once_inside_a_run_and_never_written_into(tmp_path, mo
     with case_cache() as cache:
         assert os.environ[CACHE_ENV] == str(cache)
         assert validate_case(case) == []  # the runner's validation stores the case ...
-        [stored] = list(cache.iterdir())
+        [stored] = list(cache.glob("*.pickle"))  # beside it: .owner (casekit.scratch)
         # ... and a notebook's load_case reads it back instead of validating again
         with monkeypatch.context() as patch:
             patch.setattr("casekit.case.load._check",
@@ -196,7 +196,7 @@ def test_case_is_validated_once_inside_a_run_and_never_written_into(tmp_path, mo
         labs.write_text(labs.read_text().replace("scan1,AFP,100,", "scan1,AFP,n/a,"))
         with pytest.raises(CaseError):
             load_case(case)
-        assert [p.name for p in cache.iterdir()] == [stored.name]
+        assert [p.name for p in cache.glob("*.pickle")] == [stored.name]
     assert CACHE_ENV not in os.environ and not cache.exists()
     labs.write_text(labs.read_text().replace("scan1,AFP,n/a,", "scan1,AFP,100,"))
     assert _digest(case) == before  # nothing written into the case folder
@@ -260,7 +260,7 @@ def test_kernels_of_a_run_reuse_the_runners_validation(tmp_path):
         "def never(*a, **k):\n    raise AssertionError('validated again')\n"
         "L._check = never\ncase = L.load_case(case_dir)\n"
         "Path(out_dir, 'seen.txt').write_text(f'{len(case.labs)} '\n"
-        "    f'{len(os.listdir(os.environ[L.CACHE_ENV]))}')")
+        "    f'{len(list(Path(os.environ[L.CACHE_ENV]).glob(\"*.pickle\")))}')")
     nbs = tmp_path / "nbs"
     nbs.mkdir()
     nbformat.write(new_notebook(cells=[params, body], metadata={"kernelspec": {

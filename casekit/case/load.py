@@ -27,7 +27,6 @@ import pickle
 import re
 import shutil
 import stat
-import tempfile
 import time
 import warnings
 from collections.abc import Callable, Iterator
@@ -39,10 +38,15 @@ import pandera.pandas as pa
 
 from casekit.case import schema, units
 from casekit.case.timeline import AnchorError, cycle_path, resolve_days
+from casekit.scratch import make_scratch
 
 
 #: Environment variable naming the folder where validated cases are cached for a run.
 CACHE_ENV = "CASEKIT_CASE_CACHE"
+#: Set to ``1`` by ``--follow-symlinks`` (validate, run, series): case folders may then be,
+#: or hold, symbolic links. An environment variable so that the run's kernels and the
+#: series' Dask workers, which load the case again, follow the same choice.
+FOLLOW_ENV = "CASEKIT_FOLLOW_SYMLINKS"
 #: Case files this large (all together) get progress lines while they are validated.
 PROGRESS_BYTES = 20_000_000
 WARNING = "warning"
@@ -223,6 +227,10 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
         problems.append(Problem(shown, 1, 1, "file is empty; expected a header row: "
                                 + ",".join(schema.columns(name))))
         return None
+    bare = _bare_carriage_return(raw, text)
+    if bare is not None:
+        problems.append(Problem(shown, *bare))
+        return None
     header = [h.strip() for h in next(csv_records(text[:1_000_000]), (1, [""]))[1]]
     duplicated = sorted({h for h in header if header.count(h) > 1})
     for name_ in duplicated:
@@ -248,6 +256,24 @@ def _read(folder: Path, name: str, label: str, problems: list[Problem],
             lines.append(start)
     frame = pd.DataFrame(rows, columns=header, dtype=object)
     return _Table(shown, frame, header, path, lines, has_example)
+
+
+def _bare_carriage_return(raw: bytes, text: str) -> tuple[int, int, str] | None:
+    """``(line, column, message)`` of the first carriage return not followed by a line feed,
+    or None. pandas' reader ends a row at such a CR, the row counts here and editors do not
+    (nor, inside a quoted value, do all spreadsheets), so the rows and their line numbers
+    would disagree; the file is refused instead of read one way or the other. Lines are
+    counted by LF, as editors and ``grep -n`` do."""
+    if raw.count(b"\r") == raw.count(b"\r\n"):  # two C scans: the usual case costs little
+        return None
+    found = [m.start() for m in re.finditer(r"\r(?!\n)", text)]
+    at = found[0]
+    line = text.count("\n", 0, at) + 1
+    column = at - (text.rfind("\n", 0, at) + 1) + 1
+    more = f" ({len(found)} in this file)" if len(found) > 1 else ""
+    return line, column, ("carriage return (CR) without a line feed" + more + "; casekit "
+                          "reads lines ended by LF or CRLF only, also inside quoted values: "
+                          "remove it, or save the file with LF line ends")
 
 
 def _every_row_has(raw: bytes, fields: int) -> bool:
@@ -564,6 +590,47 @@ def _snippet_problems(table: _Table, haystack: str) -> list[Problem]:
     return found
 
 
+# ------------------------------------------------------------- symbolic links
+
+
+def following_links() -> bool:
+    """Whether the user allowed symbolic links in case folders (``--follow-symlinks``)."""
+    return os.environ.get(FOLLOW_ENV) == "1"
+
+
+def link_problems(folder: str | Path, follow: bool | None = None) -> list[Problem]:
+    """A case folder is read, not followed: one problem for the folder when it is itself a
+    symbolic link, else one per link inside it (at any depth, hidden entries aside, as
+    :func:`casekit.run.manifest.hash_tree` reads them), each naming where it points.
+    Nothing is read through a link: a case is checked before any of its files is opened.
+    ``follow`` (default: :func:`following_links`) True allows them all."""
+    if following_links() if follow is None else follow:
+        return []
+    label = str(folder).rstrip("/") or "/"
+    how = ("a case folder is read, not followed: casekit never reads a file outside it; "
+           "{fix}, or pass --follow-symlinks")
+    if os.path.islink(label):
+        return [Problem(label, 1, 1, f"is a symbolic link (to {os.readlink(label)}); "
+                        + how.format(fix="give the folder it points to"))]
+    found = []
+    for root, dirs, files in os.walk(label):  # never descends into a linked folder
+        dirs[:] = sorted(d for d in dirs if not d.startswith("."))
+        for name in sorted(dirs + [f for f in files if not f.startswith(".")]):
+            path = os.path.join(root, name)
+            if os.path.islink(path):
+                found.append(Problem(path, 1, 1, f"is a symbolic link (to "
+                                     f"{os.readlink(path)}); "
+                                     + how.format(fix="copy the file into the folder")))
+    return found
+
+
+def refuse_links(folder: str | Path) -> None:
+    """:func:`link_problems` as a :class:`CaseError` (for readers of single case files)."""
+    problems = link_problems(folder)
+    if problems:
+        raise CaseError(problems)
+
+
 # ------------------------------------------------------------- public API
 
 _CASE_FILES = schema.REQUIRED_FILES + schema.OPTIONAL_FILES
@@ -582,6 +649,9 @@ def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
     label = str(folder).rstrip("/")
     problems: list[Problem] = []
     warnings: list[Problem] = []
+    links = link_problems(folder)
+    if links:  # nothing is read through a link
+        return _Checked({}, Findings(links, []), {}, None)
     if not folder.is_dir():
         what = "is not a folder" if folder.exists() else "does not exist"
         return _Checked({}, Findings([Problem(label, 1, 1, f"{what}; expected a case folder "
@@ -644,7 +714,8 @@ def check_case(folder: str | Path, progress: Callable[[str], None] | None = None
     """Errors and warnings of a case folder, each sorted by file and line.
 
     ``progress`` receives progress lines when the case files are large (over
-    :data:`PROGRESS_BYTES`). Reads only; never writes to the folder. Inside a run (when
+    :data:`PROGRESS_BYTES`). Reads only, and nothing through a symbolic link
+    (:func:`link_problems`); never writes to the folder. Inside a run (when
     :data:`CACHE_ENV` names a folder) a valid case is also stored for :func:`load_case`.
     """
     folder = Path(folder)
@@ -669,8 +740,10 @@ def load_case(folder: str | Path) -> Case:
     """Load a valid case folder into a :class:`Case`, or raise :class:`CaseError`.
 
     Inside a run the case validated by the runner is reused (see :data:`CACHE_ENV`).
+    A folder that is or holds a symbolic link is refused (:func:`link_problems`).
     """
     folder = Path(folder)
+    refuse_links(folder)  # before the cache key is computed from the files' bytes
     cache = _cache_file(folder)
     if cache is not None and cache.is_file():
         with contextlib.suppress(Exception):  # an unreadable entry: validate afresh
@@ -779,16 +852,18 @@ def case_cache() -> Iterator[Path]:
     if outer and _private_folder(outer):  # nested: reuse the outer run's cache
         yield Path(outer)
         return
-    folder = tempfile.mkdtemp(prefix="casekit-case-cache-")  # mode 0700
-    os.environ[CACHE_ENV] = folder
+    # mode 0700; a run killed outright leaves it to the next run's sweep (casekit.scratch)
+    folder, owner = make_scratch("case-cache")
+    os.environ[CACHE_ENV] = str(folder)
     try:
-        yield Path(folder)
+        yield folder
     finally:
         if outer is None:
             os.environ.pop(CACHE_ENV, None)
         else:  # a stale value from outside: put it back as it was
             os.environ[CACHE_ENV] = outer
         shutil.rmtree(folder, ignore_errors=True)
+        os.close(owner)
 
 
 def with_case_cache(func):

@@ -14,6 +14,7 @@ from pathlib import Path
 import pandas as pd
 import pandera.pandas as pa
 
+from casekit.case.load import refuse_links
 from casekit.case.schema import STATUSES
 
 TRIAL_COLUMNS = ["trial", "comparison", "endpoint", "measure", "estimate", "ci_low", "ci_high",
@@ -51,6 +52,7 @@ def load_trials(path: str | Path) -> pd.DataFrame:
 
 def case_trials(case_dir: str | Path) -> pd.DataFrame | None:
     """The validated ``trials.csv`` of a case folder, or None when the case has none."""
+    refuse_links(case_dir)
     path = Path(case_dir) / "trials.csv"
     return load_trials(path) if path.is_file() else None
 

@@ -500,11 +500,12 @@ def concordance_command(cases, out_dir, sdtm_dir=None, evaluators=None, subjects
     case_dirs = [Path(c) for c in cases or []]
     inputs = [(c, "a case folder") for c in case_dirs]
     inputs += [(sdtm_dir, "the SDTM folder")] if sdtm_dir is not None else []
-    owned = OwnedFolder.open(out_dir, "concordance", inputs)
+    owned = OwnedFolder.open(out_dir, "concordance", inputs, echo=echo)
     out_dir = Path(out_dir)
     if not case_dirs and sdtm_dir is None:
         raise ValueError("no case folders: give CASE_DIR arguments or --sdtm SDTM_DIR")
     if sdtm_dir is not None:
+        owned.begin()  # the imports write into OUT: from now on it is known as ours
         for evaluator in evaluators or DEFAULT_EVALUATORS:
             echo(f"importing {evaluator}")
             summary = import_sdtm(sdtm_dir, out_dir / "cases" / safe_name(evaluator),

@@ -679,7 +679,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     if date_imputation not in DATE_IMPUTATIONS:
         raise SdtmInputError(f"date imputation must be one of {', '.join(DATE_IMPUTATIONS)}, "
                              f"not {date_imputation!r}")
-    owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")])
+    owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")], echo=echo)
     summary = ImportSummary()
     notes = _Notes(summary)
     data = read_sdtm(sdtm_dir)

@@ -24,8 +24,8 @@ from pathlib import Path
 from typing import Any
 
 from casekit.outputs import write_bytes
-from casekit.owned import (OWNED, OutFolderRefused, check_folder, owned_file_intact,  # noqa: F401
-                           sha256_file)
+from casekit.owned import (OWNED, OutFolderRefused, check_folder, check_no_links,  # noqa: F401
+                           owned_file_intact, sha256_file)
 from casekit.run.errors import RunInputError
 
 STATE_DIR = ".casekit"
@@ -151,9 +151,9 @@ def check_out_folder(out_arg: str | os.PathLike, case: Path,
     containing it; each ``(path, what, inside_too)`` of ``protected`` when OUT is it or
     contains it, and also when OUT is inside it if ``inside_too`` (the repository itself is
     protected without, since ``build/`` inside it is the usual place); something that is
-    not a folder; a non-empty folder that no casekit run wrote; and a folder in which
-    notebooks/, figures/, tables/ or .casekit is a symlink. Symlinks are resolved first, so
-    a link into the case counts as the case.
+    not a folder; a non-empty folder that no casekit run wrote; and a folder in which a
+    sub-folder is a symlink (:func:`casekit.owned.check_no_links`). Symlinks are resolved
+    first, so a link into the case counts as the case.
     """
     try:
         out = check_folder(out_arg, [(case, "the case folder")], protected)
@@ -174,8 +174,8 @@ def check_out_folder(out_arg: str | os.PathLike, case: Path,
             raise OutFolderError(f"--out {out_arg}: not empty and not a casekit output "
                                  f"folder (holds {shown}); a run never writes among files "
                                  "it did not make, so choose a new or empty folder")
-        for sub in ("notebooks", "figures", "tables", STATE_DIR):
-            if (out / sub).is_symlink():
-                raise OutFolderError(f"--out {out_arg}: {sub} is a symlink; a run writes "
-                                     "only into real folders of its own")
+        try:
+            check_no_links(out, out_arg)
+        except OutFolderRefused as exc:
+            raise OutFolderError(str(exc)) from None
     return out

@@ -3,7 +3,7 @@
 The rules (README, "Reproducibility"):
 
 - OUT is checked before anything is created (:func:`manifest.check_out_folder`) and locked
-  for the whole run (:mod:`casekit.run.lock`); a second run into it exits 2.
+  for the whole run (:mod:`casekit.lock`); a second command into it exits 2.
 - Each notebook writes into a staging folder of its own, ``OUT/.casekit/work/<notebook>``;
   when the notebooks are done, their files are moved into OUT. A file is moved over an
   existing one only if the manifest lists that one as casekit's, with the bytes casekit
@@ -29,11 +29,11 @@ from pathlib import Path
 from typing import Any
 
 import casekit
+from casekit.lock import OutFolderBusy, OutLock
 from casekit.outputs import write_bytes
 from casekit.owned import intact_files
 from casekit.run.inputs import case_hash, environment_hash, notebook_key
 from casekit.run.kernel import KERNEL_ENV, signals_deferred
-from casekit.run.lock import OutFolderBusy, OutLock
 from casekit.run.manifest import (LOCK, STATE_DIR, WORK, Manifest, NotebookEntry,
                                   OutFolderError, check_out_folder, load_manifest,
                                   owned_file_intact, sha256_file)
@@ -65,7 +65,7 @@ class OutFolder:
     @contextmanager
     def locked(self, case: Path) -> Iterator[Session]:
         self.path.mkdir(parents=True, exist_ok=True)
-        lock = OutLock(self.path / LOCK, {"case": str(case)})
+        lock = OutLock(self.path / LOCK, {"command": "run", "case": str(case)})
         try:
             lock.acquire()
         except OutFolderBusy as exc:

@@ -41,11 +41,12 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from casekit.case.load import CACHE_ENV, with_case_cache  # validate once per run
+from casekit.case.load import CACHE_ENV, FOLLOW_ENV, with_case_cache  # validate once per run
 from casekit.run.errors import RunInputError  # noqa: F401 (the runner's bad-input error)
 from casekit.run.kernel import KERNEL_ENV, kernel_environment, signals_deferred
 from casekit.run.parameters import papermill_value as parse_value  # noqa: F401 (-p typing)
 from casekit.outputs import write_bytes
+from casekit.scratch import make_scratch
 
 if TYPE_CHECKING:
     import nbformat
@@ -320,6 +321,7 @@ def execute_notebook(path: str | Path, out_path: str | Path,
     import nbformat
     import papermill
     from papermill.exceptions import PapermillExecutionError
+    from traitlets.config import Config
 
     path, out_path = Path(path), Path(out_path)
     cwd = Path(cwd) if cwd is not None else path.parent
@@ -339,9 +341,12 @@ def execute_notebook(path: str | Path, out_path: str | Path,
 
     out_path.parent.mkdir(parents=True, exist_ok=True)
     # papermill writes the executed notebook here; the stripped copy then goes into place
-    # atomically, so a killed run never leaves a half-written notebook in the output.
-    scratch = tempfile.TemporaryDirectory(prefix="casekit-run-")
-    tmp = Path(scratch.name) / name
+    # atomically, so a killed run never leaves a half-written notebook in the output. The
+    # kernel's connection file goes here too (not /tmp/tmp*.json nor the Jupyter runtime
+    # folder): whatever kills this process, the next scratch folder's sweep removes it.
+    scratch, owner = make_scratch("notebook")
+    tmp = scratch / name
+    kernel_files = Config({"KernelManager": {"connection_file": str(scratch / "kernel.json")}})
     captured = _PapermillWarnings()
     error: PapermillExecutionError | None = None
     try:
@@ -350,7 +355,8 @@ def execute_notebook(path: str | Path, out_path: str | Path,
                 papermill.execute_notebook(
                     str(path), str(tmp), parameters=dict(parameters) if parameters else None,
                     cwd=str(cwd), kernel_name=KERNEL_NAME, progress_bar=False,
-                    log_output=False, request_save_on_cell_execute=False)
+                    log_output=False, request_save_on_cell_execute=False,
+                    config=kernel_files)
         except PapermillExecutionError as exc:
             error = exc
         except Exception as exc:  # kernel died, timed out, bad JSON, ...
@@ -382,7 +388,8 @@ def execute_notebook(path: str | Path, out_path: str | Path,
                               exec_count=error.exec_count, ename=error.ename,
                               evalue=error.evalue, **logged)
     finally:
-        scratch.cleanup()
+        shutil.rmtree(scratch, ignore_errors=True)
+        os.close(owner)
 
 
 # ------------------------------------------------------------- the pool
@@ -615,11 +622,17 @@ def _execute_many(tasks: list[_Task], jobs: int | None,
         return NotebookResult(task.name, False, 0.0, ename=type(exc).__name__,
                               evalue=text.splitlines()[0] if text else "")
 
-    scratch = tempfile.mkdtemp(prefix="casekit-run-")
+    # the kernels' connection files and papermill's copies; a run killed outright (every
+    # process at once) leaves it to the next run's sweep (casekit.scratch)
+    scratch_path, owner = make_scratch("run")
+    scratch = str(scratch_path)
     pool = ProcessPoolExecutor(max_workers=workers, mp_context=_mp_context(),
                                initializer=_init_worker,
-                               initargs=(scratch, {k: os.environ[k] for k in (CACHE_ENV,)
-                                                   if k in os.environ}))
+                               initargs=(scratch, {
+                                   **{k: os.environ[k] for k in (CACHE_ENV,)
+                                      if k in os.environ},
+                                   # always: a forkserver may have another value
+                                   FOLLOW_ENV: os.environ.get(FOLLOW_ENV, "")}))
     try:
         while queue or pending:
             while queue and len(pending) < workers:
@@ -653,6 +666,7 @@ def _execute_many(tasks: list[_Task], jobs: int | None,
         raise
     finally:
         shutil.rmtree(scratch, ignore_errors=True)
+        os.close(owner)
     return [results[i] for i in range(len(tasks))]
 
 

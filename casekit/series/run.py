@@ -16,8 +16,9 @@
    ``OUT/cases/<subject>/``), executes the series notebooks (``notebooks/series/``) on the
    cluster with ``tables_dir`` pointing at those tables, and writes ``OUT/series.html``.
 
-``OUT`` follows the rules of :mod:`casekit.owned`: it must be new, empty or a folder a
-series run wrote; a re-run replaces only the files the last one recorded (tables/,
+``OUT`` follows the rules of :mod:`casekit.owned`: it is locked while the series runs (a
+second command into it exits 2), it must be new, empty or a folder a series run wrote
+(one left by a killed series is taken over); a re-run replaces only the files the last one recorded (tables/,
 figures/, notebooks/, series.html), unchanged, and refuses a file of the user's there.
 
 A case that does not validate is listed with its problems and left out; a case that fails
@@ -135,6 +136,22 @@ def find_cases(cases: list[str] | None = None, series: str | None = None,
                                    f"and {folder}); subjects are named after their folders")
         named[subject] = folder
     return sorted(named.items())
+
+
+def check_case_paths(cases: list[str]) -> None:
+    """Every ``--cases`` path must be a folder: checked before anything is locked, written
+    or analysed, with one line per path that is not (a typo is a mistake in the command,
+    not a case to leave out)."""
+    lines = []
+    for case in cases:
+        if not case.strip():
+            lines.append(f"--cases got an empty path ({case!r}: an unset shell variable?)")
+        elif not os.path.lexists(case) or (os.path.islink(case) and not os.path.exists(case)):
+            lines.append(f"{case}: no such case folder (given to --cases)")
+        elif not os.path.isdir(case):
+            lines.append(f"{case}: not a folder; --cases takes case folders")
+    if lines:
+        raise SeriesInputError("\n".join(lines))
 
 
 def import_default_series(out: Path, sdtm_dir: Path,
@@ -331,34 +348,39 @@ def run_series(cases: list[str] | None = None, series: str | None = None,
                                "cluster's own workers run the cases")
     from casekit.owned import OutFolderRefused, OwnedFolder
 
+    check_case_paths(cases or [])
     default = cases is None and series is None
     inputs = [(c, "a case folder") for c in cases or []]
     inputs += [(series, "the series folder")] if series is not None else []
     inputs += [(sdtm_dir, "the SDTM folder")] if default else []
-    try:
-        owned = OwnedFolder.open(out_dir, "series", inputs)
-        owned.claim(OWN)  # nothing of the user's where this run writes
+    try:  # OUT is locked until the run is done: a second command into it exits 2
+        owned = OwnedFolder.open(out_dir, "series", inputs, echo=echo)
     except OutFolderRefused as exc:
         raise SeriesInputError(str(exc)) from None
-    out = owned.path
-    options = {k: v for k, v in params.items() if k in OPTIONS}
-    skipped: list[CaseAnalysis] = []
-    if default:
+    with owned:
         try:
-            found, skipped = import_default_series(out, Path(sdtm_dir), echo)
-        except OutFolderRefused as exc:  # OUT/sdtm-cases holds files of the user's
+            owned.claim(OWN)  # nothing of the user's where this run writes
+        except OutFolderRefused as exc:
             raise SeriesInputError(str(exc)) from None
-    else:
-        found = find_cases(cases, series, echo)
-    if not found:
-        raise SeriesInputError("no cases to analyse")
-    owned.remove_owned()  # the last run's files (only those, and only if unchanged)
-    out.mkdir(parents=True, exist_ok=True)
-    try:
-        return _run_series(owned, found, skipped, params, options, scheduler, jobs,
-                           per_case_reports, notebooks, echo, tty, start)
-    finally:  # interrupted or not, what this run wrote is its own
-        owned.record(OWN)
+        out = owned.path
+        options = {k: v for k, v in params.items() if k in OPTIONS}
+        skipped: list[CaseAnalysis] = []
+        if default:
+            try:
+                found, skipped = import_default_series(out, Path(sdtm_dir), echo)
+            except OutFolderRefused as exc:  # OUT/sdtm-cases holds files of the user's
+                raise SeriesInputError(str(exc)) from None
+        else:
+            found = find_cases(cases, series, echo)
+        if not found:
+            raise SeriesInputError("no cases to analyse")
+        owned.remove_owned()  # the last run's files (only those, and only if unchanged)
+        out.mkdir(parents=True, exist_ok=True)
+        try:
+            return _run_series(owned, found, skipped, params, options, scheduler, jobs,
+                               per_case_reports, notebooks, echo, tty, start)
+        finally:  # interrupted or not, what this run wrote is its own
+            owned.record(OWN)
 
 
 def _run_series(owned, found, skipped, params, options, scheduler, jobs, per_case_reports,
@@ -468,7 +490,8 @@ def main(args) -> int:
                             sdtm_dir=sdtm or DEFAULT_SDTM_DIR,
                             echo=lambda line: print(line, flush=True))
     except SeriesInputError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        for line in str(exc).splitlines():  # one line per problem (e.g. per missing case)
+            print(f"error: {line}", file=sys.stderr)
         return 2
     except OSError as exc:
         where = f"{exc.filename}: " if exc.filename else ""
