@@ -137,30 +137,23 @@ def _response(case, options: Options) -> tuple[pd.DataFrame, list[str]]:
 
 def _bor(response: pd.DataFrame, options: Options) -> pd.DataFrame:
     rows = []
+    assessed = [c for c in options.criteria if c in set(response["criteria"])]
+    # one call per confirmation setting covers every criteria (the rule groups by criteria)
+    frames = {confirm: best_overall_response(
+        response, confirm=confirm, confirm_days=options.confirm_days,
+        min_sd_days=options.min_sd_days,
+        non_target_only_unconfirmed_cr=options.non_target_only_unconfirmed_cr
+    ).set_index("criteria") if assessed else None for confirm in (False, True)}
     for criteria in options.criteria:
-        frame = response[response["criteria"] == criteria]
-        if frame.empty:  # nothing assessed: no best response (ADaM: MISSING)
-            rows += [dict(criteria=criteria, confirmed=c, bor="NE", event_id="",
-                          note="no tumour assessment") for c in (False, True)]
-            continue
         for confirm in (False, True):
-            bor = best_overall_response(
-                frame, confirm=confirm, confirm_days=options.confirm_days,
-                min_sd_days=options.min_sd_days,
-                non_target_only_unconfirmed_cr=options.non_target_only_unconfirmed_cr)
-            for row in bor.itertuples(index=False):
-                rows.append(dict(criteria=row.criteria, confirmed=confirm, bor=row.bor,
-                                 event_id=row.event_id, note=row.note))
+            if criteria not in assessed:  # nothing assessed: no best response (ADaM: MISSING)
+                rows.append(dict(criteria=criteria, confirmed=confirm, bor="NE", event_id="",
+                                 note="no tumour assessment"))
+                continue
+            row = frames[confirm].loc[criteria]
+            rows.append(dict(criteria=criteria, confirmed=confirm, bor=row["bor"],
+                             event_id=row["event_id"], note=row["note"]))
     return pd.DataFrame(rows, columns=["criteria", "confirmed"] + BOR_COLUMNS[1:])
-
-
-def _progression_scan(frame: pd.DataFrame, unconfirmed_iupd: str):
-    """The follow-up row that dates the first progression (as PFS dates it), or None."""
-    follow = frame[frame["overall_response"].astype(str) != ""].sort_values("day", kind="stable")
-    calls = list(zip(follow["event_id"], follow["day"].astype(int),
-                     follow["overall_response"].astype(str)))
-    dated, _, _ = endpoint_rules._progression(calls, unconfirmed_iupd)
-    return None if dated is None else follow.iloc[dated]
 
 
 def best_change(response: pd.DataFrame, unconfirmed_iupd: str = "censor") -> pd.DataFrame:
@@ -170,35 +163,40 @@ def best_change(response: pd.DataFrame, unconfirmed_iupd: str = "censor") -> pd.
     progression (targets, non-targets, new lesions); ``pd_despite_shrinkage`` is True when
     the best change is a shrinkage (< 0) and the progression did not come from the targets.
     First follow-up wins ties; NaN when no follow-up has a measured sum."""
-    rows = []
-    for criteria in dict.fromkeys(response["criteria"]):
-        frame = response[response["criteria"] == criteria].sort_values("day", kind="stable")
-        scan = _progression_scan(frame, unconfirmed_iupd)
-        follow = frame[frame["overall_response"].astype(str) != ""]
+    by_criteria: dict[str, list[dict]] = {}
+    ordered = response.sort_values("day", kind="stable")
+    for row in ordered.to_dict("records"):  # plain rows: a handful per case, no frame ops
+        by_criteria.setdefault(row["criteria"], []).append(row)
+    out = []
+    for criteria, rows in by_criteria.items():
+        follow = [r for r in rows if str(r["overall_response"]) != ""]
+        calls = [(r["event_id"], int(r["day"]), str(r["overall_response"])) for r in follow]
+        dated, _, _ = endpoint_rules._progression(calls, unconfirmed_iupd)
+        scan = None if dated is None else follow[dated]
         if scan is not None:
-            follow = follow[follow["day"] <= scan["day"]]
-        measured = follow[follow["change_from_baseline_pct"].notna()]
+            follow = [r for r in follow if r["day"] <= scan["day"]]
+        measured = [r for r in follow if pd.notna(r["change_from_baseline_pct"])]
         basis = ""
         if scan is not None:
             parts = [what for what, hit in (
-                ("targets", scan["target_response"] in ("PD",)),
-                ("non-targets", scan["non_target_response"] in ("PD",)),
+                ("targets", scan["target_response"] == "PD"),
+                ("non-targets", scan["non_target_response"] == "PD"),
                 ("new lesions", scan["new_lesions"] == "yes")) if hit]
             basis = " + ".join(parts) or "as recorded"
-        if measured.empty:
-            rows.append(dict(criteria=criteria, best_change_pct=float("nan"), event_id="",
-                             day=pd.NA, progression_event_id="" if scan is None else scan["event_id"],
-                             progression_basis=basis, pd_despite_shrinkage=False))
+        progression = "" if scan is None else str(scan["event_id"])
+        if not measured:
+            out.append(dict(criteria=criteria, best_change_pct=float("nan"), event_id="",
+                            day=pd.NA, progression_event_id=progression,
+                            progression_basis=basis, pd_despite_shrinkage=False))
             continue
-        best = measured.sort_values(["change_from_baseline_pct", "day"], kind="stable").iloc[0]
+        best = min(measured, key=lambda r: (r["change_from_baseline_pct"], r["day"]))
         change = float(best["change_from_baseline_pct"])
-        rows.append(dict(criteria=criteria, best_change_pct=change, event_id=str(best["event_id"]),
-                         day=int(best["day"]),
-                         progression_event_id="" if scan is None else str(scan["event_id"]),
-                         progression_basis=basis,
-                         pd_despite_shrinkage=bool(scan is not None and change < 0
-                                                   and "targets" not in basis.split(" + "))))
-    return pd.DataFrame(rows, columns=BEST_CHANGE_COLUMNS).astype({"pd_despite_shrinkage": bool})
+        out.append(dict(criteria=criteria, best_change_pct=change, event_id=str(best["event_id"]),
+                        day=int(best["day"]), progression_event_id=progression,
+                        progression_basis=basis,
+                        pd_despite_shrinkage=bool(scan is not None and change < 0
+                                                  and "targets" not in basis.split(" + "))))
+    return pd.DataFrame(out, columns=BEST_CHANGE_COLUMNS).astype({"pd_despite_shrinkage": bool})
 
 
 def _markers(case, options: Options) -> pd.DataFrame:
