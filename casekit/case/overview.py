@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import html
-import re
-
 import pandas as pd
 
+from casekit import render
 from casekit.case import Case
 
 # Tables that carry status/source, in the order a reader meets them.
@@ -60,21 +58,9 @@ def assumptions(case: Case) -> pd.DataFrame:
     return pd.DataFrame(rows, columns=ASSUMPTION_COLUMNS)
 
 
-# Markdown punctuation that could turn case text into emphasis, links, images, tables,
-# strikethrough or (in Jupyter) MathJax; HTML's own characters are escaped as entities.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$])")
-
-
 def markdown_text(value: object) -> str:
-    """Case-provided text made safe to place inside Markdown: shown literally, never run.
-
-    A case folder is untrusted input (issue 9 item 7): a title such as
-    ``<img src=x onerror=...>`` must not become HTML when a notebook is viewed. Line breaks
-    are folded (a blank line would start a new block), Markdown punctuation is
-    backslash-escaped and ``& < > " '`` become HTML entities.
-    """
-    text = " ".join(str(value).split())
-    return html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text), quote=True)
+    """Case-provided text made safe to place inside Markdown (:func:`casekit.render.markdown`)."""
+    return render.markdown(value)
 
 
 def patient_summary(case: Case) -> str:

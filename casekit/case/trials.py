@@ -15,6 +15,7 @@ import pandas as pd
 import pandera.pandas as pa
 
 from casekit.case.load import refuse_links
+from casekit.render import markdown
 from casekit.case.schema import STATUSES
 
 TRIAL_COLUMNS = ["trial", "comparison", "endpoint", "measure", "estimate", "ci_low", "ci_high",
@@ -71,8 +72,8 @@ def context_summary(trials: pd.DataFrame, microspheres_given: str | None = None)
         comparisons = list(dict.fromkeys(rows["comparison"].astype(str)))
         # the arms of a trial's medians are not comparisons of their own
         comparisons = [c for c in comparisons if " vs " in c] or comparisons
-        lines.append(f"- **{trial}**: {_listing(comparisons)} "
-                     f"({rows['citation'].iloc[0]})")
+        lines.append(f"- **{markdown(trial)}**: {_listing([markdown(c) for c in comparisons])} "
+                     f"({markdown(rows['citation'].iloc[0])})")
     reported = int((trials["status"] == "reported").sum())
     text = (f"The case's discussion cites {trials['trial'].nunique()} trial(s):\n\n"
             + "\n".join(lines) + f"\n\n{reported} of the {len(trials)} figures below are "
@@ -81,11 +82,11 @@ def context_summary(trials: pd.DataFrame, microspheres_given: str | None = None)
     if microspheres_given:
         other = trials[trials["microspheres"].notna()
                        & (trials["microspheres"] != microspheres_given)]
-        names = list(dict.fromkeys(other["trial"]))
+        names = [markdown(n) for n in dict.fromkeys(other["trial"])]
         if names:
-            kinds = _listing(sorted(set(other["microspheres"])))
+            kinds = _listing([markdown(k) for k in sorted(set(other["microspheres"]))])
             text += (f"\n\n{_listing(names)} used **{kinds}** microspheres; this patient "
-                     f"received **{microspheres_given}** microspheres, which differ in activity "
+                     f"received **{markdown(microspheres_given)}** microspheres, which differ in activity "
                      "per sphere and dosimetry, so those trials are context rather than "
                      "evidence for this regimen.")
     return text

@@ -3,13 +3,16 @@
 Notebook 04 shows these instead of typed prose, so every name, call and day in
 its argument is read from the case or computed (rules in
 :mod:`casekit.rules.response`, :mod:`casekit.rules.irecist`,
-:mod:`casekit.rules.endpoints`).
+:mod:`casekit.rules.endpoints`). They return Markdown: every value that comes from the
+case (facts, event and lesion ids, the engine's notes that quote them) is escaped with
+:func:`casekit.render.markdown` (``_m``), so case text is shown, never run.
 """
 
 from __future__ import annotations
 
 import pandas as pd
 
+from casekit.render import markdown as _m
 from casekit.rules import criteria as criteria_rules
 from casekit.rules import response
 
@@ -22,6 +25,7 @@ def _name(criteria: str) -> str:
 
 def _join(items) -> str:
     items = list(items)
+    items = [_m(i) for i in items]
     return items[0] if len(items) == 1 else ", ".join(items[:-1]) + " and " + items[-1]
 
 
@@ -29,10 +33,10 @@ def criteria_sentence(case, chosen) -> str:
     """Which criteria apply and why (casekit.rules.criteria)."""
     why = ["RECIST 1.1 applies to every solid tumour"]
     if case.fact("criteria"):
-        why = [f"the case names its criteria (`criteria` = {case.fact('criteria')})"]
+        why = [f"the case names its criteria (criteria = {_m(case.fact('criteria'))})"]
     else:
         if "mRECIST" in chosen:
-            why.append(f"mRECIST because the cancer is {case.fact('cancer')}")
+            why.append(f"mRECIST because the cancer is {_m(case.fact('cancer'))}")
         if "iRECIST" in chosen:
             drugs = criteria_rules.checkpoint_inhibitors(case.timeline)
             why.append(f"iRECIST because the timeline names the checkpoint inhibitor(s) {_join(drugs)}")
@@ -52,7 +56,7 @@ def node_reading_sentence(case, options, criteria=("mRECIST",)) -> str:
     reason = ""
     if marked:
         row = case.facts.loc[case.facts["key"] == "porta_hepatis_nodes"].iloc[0]
-        reason = f" The case marks {marked} ({row['status']}): {row['source']}."
+        reason = f" The case marks {_m(marked)} ({_m(row['status'])}): {_m(row['source'])}."
     return (f"Read as porta hepatis node(s) under mRECIST (malignant from 2 cm short axis, "
             f"Lencioni & Llovet 2010): {_join(nodes)}.{reason}")
 
@@ -73,11 +77,11 @@ def reported_calls_text(table: pd.DataFrame, sens: pd.DataFrame) -> str:
     for r in reported.itertuples(index=False):
         agree = "agrees with" if response._category(r.overall_response) == response._category(
             r.reported_response) else "differs from"
-        line = (f"- {r.event_id} ({_name(r.criteria)}): computed **{r.overall_response}** {agree} the "
-                f"authors' {r.reported_response}")
+        line = (f"- {_m(r.event_id)} ({_name(r.criteria)}): computed **{r.overall_response}** "
+                f"{agree} the authors' {r.reported_response}")
         rows = sens[(sens["event_id"] == r.event_id) & (sens["reported_criteria"] == r.criteria)]
         base = _scenario_call(sens, r.event_id, r.criteria, "as recorded")
-        flips = [f"{s.scenario} → {s.computed}" for s in rows.itertuples(index=False)
+        flips = [f"{_m(s.scenario)} → {s.computed}" for s in rows.itertuples(index=False)
                  if s.scenario != "as recorded" and s.criteria == r.criteria and s.computed != base]
         if flips:
             line += "; it changes with " + "; ".join(flips)
@@ -97,8 +101,8 @@ def new_lesion_basis_text(assessed: pd.DataFrame) -> str:
     lines = []
     for r in pds.itertuples(index=False):
         notes = [n for n in str(r.note).split("; ") if "new" in n and "equivocal" not in n and "not counted" not in n]
-        lines.append(f"- {r.event_id} ({_name(r.criteria)}) {r.overall_response}, new-lesion component from: "
-                     + ("; ".join(notes) or "the new-lesion rows"))
+        lines.append(f"- {_m(r.event_id)} ({_name(r.criteria)}) {r.overall_response}, new-lesion "
+                     "component from: " + ("; ".join(_m(n) for n in notes) or "the new-lesion rows"))
     return "\n".join(lines)
 
 
@@ -107,7 +111,8 @@ def irecist_last_scan_text(lesions: pd.DataFrame, options: dict) -> str:
     which RECIST 1.1 calls it PD."""
     recorded = response.assess(lesions, "iRECIST", **options)
     last = recorded.iloc[-1]
-    text = [f"As recorded, iRECIST calls the last scan ({last['event_id']}) **{last['overall_response']}**."]
+    text = [f"As recorded, iRECIST calls the last scan ({_m(last['event_id'])}) "
+            f"**{last['overall_response']}**."]
     readings = {
         "suspected new lesions counted": dict(count_suspected=True),
         "node growth read as unequivocal progression": dict(node_growth="unequivocal"),
@@ -139,22 +144,22 @@ def endpoints_text(ends: pd.DataFrame) -> str:
         by = rows.set_index("endpoint")
         pfs = by.loc["PFS"]
         ended = "death" if pfs.get("end_reason") == "death" else "progression"
-        what = (f"{ended} at {pfs['end_event_id']} (day {pfs['end_day']}), "
+        what = (f"{ended} at {_m(pfs['end_event_id'])} (day {pfs['end_day']}), "
                 f"{pfs['time_days']} days" if pfs["event"] else
-                f"no progression or death: censored at {pfs['end_event_id'] or 'the start'} "
+                f"no progression or death: censored at {_m(pfs['end_event_id']) or 'the start'} "
                 f"(day {pfs['end_day']}), {pfs['time_days']} days")
         line = f"- {_name(criteria)}: PFS — {what}"
         if "DOR" in by.index:
             dor = by.loc["DOR"]
             end = "death" if dor.get("end_reason") == "death" else "progression"
-            line += (f"; first response at {by.loc['TTR', 'end_event_id']} ({by.loc['TTR', 'time_days']} "
+            line += (f"; first response at {_m(by.loc['TTR', 'end_event_id'])} ({by.loc['TTR', 'time_days']} "
                      f"days); response lasted {dor['time_days']} days"
                      + (f" to {end}" if dor["event"] else " (censored)"))
         lines.append(line + ".")
     for os_row in ends[ends["endpoint"] == "OS"].itertuples(index=False):
-        lines.append(f"- Overall survival — death at {os_row.end_event_id} (day {os_row.end_day})."
+        lines.append(f"- Overall survival — death at {_m(os_row.end_event_id)} (day {os_row.end_day})."
                      if os_row.event else
-                     f"- Overall survival — censored at {os_row.end_event_id or 'the start'} "
+                     f"- Overall survival — censored at {_m(os_row.end_event_id) or 'the start'} "
                      f"(day {os_row.end_day}, last known alive), {os_row.time_days} days."
                      if os_row.end_event_id else
                      "- Overall survival — the case states no death and no last day known "

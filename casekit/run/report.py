@@ -26,7 +26,6 @@ from __future__ import annotations
 
 import base64
 import csv
-import html
 import io
 import re
 from collections.abc import Iterable, Mapping
@@ -36,6 +35,7 @@ from typing import Any
 import pandas as pd
 
 import casekit
+from casekit import render
 from casekit.case import Case, load_case, overview, sections
 from casekit.case.overview import plural
 from casekit.outputs import write_bytes
@@ -143,7 +143,7 @@ _STATUS_COLUMNS = ("status", "result", "verdict", "check", "agrees", "outcome", 
 
 
 def _e(text: object) -> str:
-    return html.escape("" if text is None else str(text), quote=True)
+    return render.html("" if text is None else text)
 
 
 def _title_of(stem: str, titles: dict[str, str]) -> str:
@@ -840,7 +840,7 @@ def _key_findings(case: Case, folder: Path,
              f"<p>Response criteria that apply: {_e(crit)}. Everything below is computed "
              "from the tables of this run.</p>"]
     parts.append(f"<ul>{''.join(items)}</ul>" if items else
-                 f'<p class="none">No findings computed for this case.</p>')
+                 '<p class="none">No findings computed for this case.</p>')
     parts.append("</section>")
     return parts
 

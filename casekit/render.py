@@ -1,0 +1,47 @@
+"""The one way case text reaches a reader: escaped for Markdown, for HTML, or literal in a
+figure (issue 20 item 1).
+
+A case folder is untrusted input: a lab test named ``<img src=x onerror=...>``, a cancer
+fact or a trial's citation must be shown as the characters it is, never run as markup, in
+an executed notebook (text/markdown outputs, trusted in JupyterLab), in ``report.html``,
+``series.html`` or a figure. Notebooks display case text only through functions that escape
+with this module; the HTML reports escape with :func:`html` (Jinja2's autoescape does the
+same where a template renders).
+"""
+
+from __future__ import annotations
+
+import html as _html
+import re
+from collections.abc import Iterable
+
+# Markdown punctuation that could turn case text into emphasis, links, images, tables,
+# strikethrough or (in Jupyter) MathJax; HTML's own characters are escaped as entities.
+_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$#!])")
+# Control characters and bidirectional overrides (RTL marks can reorder what a reader sees).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+def markdown(value: object) -> str:
+    """Case text made safe inside Markdown: shown literally, never run. Line breaks are
+    folded (a blank line would start a new block), control characters and direction
+    overrides dropped, Markdown punctuation backslash-escaped and ``& < > " '`` turned into
+    HTML entities."""
+    text = " ".join(_INVISIBLE.sub("", str(value)).split())
+    return _html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text), quote=True)
+
+
+def markdown_list(lines: Iterable[object]) -> str:
+    """A Markdown bullet list of plain-text lines, each escaped with :func:`markdown`."""
+    return "\n".join(f"- {markdown(line)}" for line in lines if str(line))
+
+
+def html(value: object) -> str:
+    """Case text made safe inside HTML (element content and quoted attributes)."""
+    return _html.escape(_INVISIBLE.sub("", str(value)), quote=True)
+
+
+def plot(value: object) -> str:
+    """Case text for a matplotlib label: one line, no control characters; drawn literally
+    because casekit's figure style turns off mathtext (``text.parse_math``)."""
+    return " ".join(_INVISIBLE.sub("", str(value)).split())

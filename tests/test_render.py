@@ -1,0 +1,60 @@
+"""One rendering layer (issue 20 item 1): case text reaches Markdown, HTML and figures only
+escaped, through casekit.render, in every function that puts case text into Markdown."""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from casekit import render
+from casekit.case import load_case
+from casekit.case.trials import case_trials, context_summary
+from casekit.rules import markers
+from casekit.rules import response_text as text
+from conftest import DATA
+
+HOSTILE = '<img src=x onerror="alert(1)"> *bold* [link](javascript:x) $x^2$ \u202e'
+
+
+def _live(markdown: str) -> list[str]:
+    """Markup a Markdown renderer would run: a raw tag, an unescaped link or emphasis."""
+    return re.findall(r"<[a-zA-Z/]|(?<!\\)\[[^\]]*(?<!\\)\]\(|(?<![\\*])\*[^*\s][^*]*(?<!\\)\*", markdown)
+
+
+def test_markdown_escapes_markup_and_drops_direction_overrides():
+    out = render.markdown(HOSTILE + "\n\nsecond paragraph")
+    assert _live(out) == [] and "\u202e" not in out and "\n" not in out
+    assert out.startswith("&lt;img src=x onerror=&quot;alert(1)&quot;&gt; \\*bold\\*")
+    assert render.html("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
+    assert render.plot("a\nb\u202e") == "a b"
+
+
+def test_marker_sentences_escape_a_hostile_test_name():
+    # issue 20: a lab test named <img ...> reached notebook 03's text/markdown output
+    labs = pd.DataFrame({"event_id": ["a", "b"], "day": [0, 30], "test": [HOSTILE] * 2,
+                         "value": [10.0, 5.0], "unit": ["U/L", "U/L"]})
+    sentence = markers.trajectory_sentence(labs, HOSTILE)  # plain text
+    assert "<img" in sentence  # the sentence names the test as given ...
+    shown = render.markdown_list([sentence])  # ... and the notebook shows it escaped
+    assert _live(shown) == []
+
+
+def test_criteria_sentence_escapes_the_cancer_fact():
+    import dataclasses
+
+    case = load_case(DATA / "jlc2022")
+    facts = case.facts.copy()
+    facts.loc[facts["key"] == "cancer", "value"] = "hepatocellular carcinoma " + HOSTILE
+    case = dataclasses.replace(case, facts=facts)
+    sentence = text.criteria_sentence(case, ["RECIST1.1", "mRECIST"])
+    assert "hepatocellular carcinoma &lt;img" in sentence
+    assert _live(sentence.replace("**RECIST 1.1 and mRECIST**", "")) == []
+
+
+def test_trial_summary_escapes_trial_comparison_and_citation(tmp_path):
+    table = case_trials(DATA / "jlc2022").copy()
+    table["trial"] = table["trial"] + HOSTILE
+    table["citation"] = HOSTILE
+    summary = context_summary(table, "glass")
+    assert "<img" not in summary and "&lt;img" in summary
