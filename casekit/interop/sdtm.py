@@ -40,16 +40,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from casekit.case import schema
+from casekit.case import schema, units
 from casekit.interop import mapping as mp
+from casekit.interop.sdtm_read import SdtmInputError, read_folder
+from casekit.outputs import safe_cell
 from casekit.owned import OwnedFolder
 
-#: Domain -> file stems looked for in the SDTM folder (``<stem>.csv`` or ``<stem>.csv.gz``).
-DOMAIN_FILES = {
-    "DM": ("dm",), "TU": ("tu", "tu_onco"), "TR": ("tr", "tr_onco"),
-    "RS": ("rs", "rs_onco", "rs_onco_irecist"), "LB": ("lb",), "EX": ("ex",),
-    "SUPPTU": ("supptu",),
-}
 REQUIRED_DOMAINS = ("DM", "TU", "TR")
 #: Variables a domain must have (others are optional).
 REQUIRED_VARIABLES = {
@@ -57,7 +53,7 @@ REQUIRED_VARIABLES = {
     "TU": ("USUBJID", "TUSEQ", "TULNKID", "TUORRES"),
     "TR": ("USUBJID", "TRSEQ", "TRLNKID", "TRTESTCD", "TRORRES", "TRSTRESN", "VISITNUM",
            "VISIT", "TRDTC"),
-    "RS": ("USUBJID", "RSSEQ", "RSTESTCD", "RSCAT", "RSORRES", "VISITNUM", "VISIT", "RSDTC"),
+    "RS": ("USUBJID", "RSSEQ", "RSTESTCD", "RSORRES", "VISITNUM", "VISIT", "RSDTC"),
     "LB": ("USUBJID", "LBSEQ", "LBTESTCD", "LBORRES", "LBORRESU", "VISITNUM", "VISIT", "LBDTC"),
     "EX": ("USUBJID", "EXSEQ", "EXTRT", "EXSTDTC"),
     "SUPPTU": ("USUBJID", "IDVARVAL", "QNAM", "QVAL"),
@@ -67,10 +63,6 @@ _KNOWN_STUDIES = {
     "CDISCPILOT01": "pharmaversesdtm subject {usubjid} (CDISC pilot test data, not a real patient)",
 }
 _DERIVED = "derived"
-
-
-class SdtmInputError(ValueError):
-    """SDTM input casekit cannot read: the message names the file and the variable."""
 
 
 @dataclass
@@ -99,50 +91,26 @@ class ImportSummary:
 # ------------------------------------------------------------------ reading
 
 
-def _domain_files(folder: Path, domain: str) -> list[Path]:
-    found = []
-    for stem in DOMAIN_FILES[domain]:
-        for name in (f"{stem}.csv", f"{stem}.csv.gz"):
-            if (folder / name).is_file():
-                found.append(folder / name)
-    return found
+#: The domains import reads (others in the folder are left alone).
+DOMAINS = ("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Every cell as text, empty cells as NA."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           encoding="utf-8-sig")
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError,
-            pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SdtmInputError(f"{path}: cannot be read as CSV: {exc}") from None
-
-
-def read_sdtm(folder: str | Path, domains=("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU")
+def read_sdtm(folder: str | Path, domains=DOMAINS, notes: list | None = None
               ) -> dict[str, pd.DataFrame]:
-    """The domains found in ``folder`` (RS files concatenated); required ones must exist."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SdtmInputError(f"{folder}: is not a folder of SDTM CSV files")
-    out = {}
-    for domain in domains:
-        files = _domain_files(folder, domain)
-        if not files:
-            if domain in REQUIRED_DOMAINS:
-                names = " or ".join(f"{s}.csv[.gz]" for s in DOMAIN_FILES[domain])
-                raise SdtmInputError(f"{folder}: domain {domain} is missing; expected {names}")
+    """The domains found in ``folder``, in any format :mod:`casekit.interop.sdtm_read`
+    reads (files of one domain concatenated); required ones, and their required
+    variables, must exist. What the reader noticed is appended to ``notes`` as
+    ``(domain, what)``."""
+    study = read_folder(folder, domains, REQUIRED_VARIABLES)
+    if notes is not None:
+        notes += study.notes
+    for domain in REQUIRED_DOMAINS:
+        if domain not in study.frames:
+            raise SdtmInputError(
+                f"{folder}: domain {domain} is missing: no file whose dataset name or "
+                f"DOMAIN is {domain} (read: .csv, .csv.gz, .xpt, .json, .ndjson)")
             continue
-        frames = []
-        for path in files:
-            frame = _read_csv(path)
-            missing = [v for v in REQUIRED_VARIABLES[domain] if v not in frame.columns]
-            if missing:
-                raise SdtmInputError(f"{path}: variable {missing[0]} is missing "
-                                     f"(domain {domain} needs {', '.join(REQUIRED_VARIABLES[domain])})")
-            frame["file_"] = path.name
-            frames.append(frame)
-        out[domain] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return out
+    return study.frames
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -220,6 +188,117 @@ def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series) -> pd.Data
     day[from_dy] = np.where(dy[from_dy] > 0, dy[from_dy] - 1, dy[from_dy])
     out = frame.assign(date_=date, imputed_=imputed, day_=day, from_dy_=from_dy)
     return out
+
+
+def _within_range(frame: pd.DataFrame, domain: str, notes) -> pd.DataFrame:
+    """Records whose day lies beyond validate's ``schema.MAX_OFFSET_DAYS`` from RFSTDTC
+    (a date typed as 1000-01-01) are reported and not placed (``day_`` NaN)."""
+    far = frame["day_"].abs() > schema.MAX_OFFSET_DAYS
+    for subject, n in frame[far].groupby("USUBJID").size().items():
+        notes.add(subject, domain, f"day out of range: {n} record(s) more than "
+                  f"{schema.MAX_OFFSET_DAYS} days from RFSTDTC (a mistyped date?); not "
+                  "imported")
+    return frame.assign(day_=frame["day_"].where(~far))
+
+
+# ------------------------------------------------------------------ checking records
+
+#: The --SEQ variable of each domain (SUPPTU records are identified by IDVARVAL).
+_SEQ = {"DM": None, "TU": "TUSEQ", "TR": "TRSEQ", "RS": "RSSEQ", "LB": "LBSEQ", "EX": "EXSEQ",
+        "SUPPTU": None}
+#: Variables without which a record means nothing to the import (not imported, reported).
+_KEYS = {"TU": ("TULNKID",), "LB": ("LBTESTCD",), "EX": ("EXTRT",)}
+#: Link ids that become lesion ids.
+_LINKS = {"TU": ("TULNKID",), "TR": ("TRLNKID",)}
+#: The date variables of each domain checked to be calendar dates.
+_DATES = {"DM": ("RFSTDTC",), "TU": ("TUDTC",), "TR": ("TRDTC",), "RS": ("RSDTC",),
+          "LB": ("LBDTC",), "EX": ("EXSTDTC",)}
+
+
+def _where(frame: pd.DataFrame, i) -> str:
+    """A record's place: ``tr.csv line 7`` (CSV, NDJSON) or ``TU.xpt record 6``."""
+    name = frame.at[i, "file_"] if "file_" in frame.columns else "?"
+    return f"{name} {'line' if name.lower().endswith(('.csv', '.gz', '.ndjson')) else 'record'} " \
+        f"{frame.at[i, 'line_'] if 'line_' in frame.columns else '?'}"
+
+
+def _bad_dates(text: pd.Series) -> pd.Series:
+    """ISO 8601 dates (complete or partial) that name no calendar day or month
+    (2014-13-45, 2014-02-30, 2014-00)."""
+    text = text.fillna("").astype(str).str.slice(0, 10)
+    full = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
+    parsed = pd.to_datetime(text.where(full, None), format="%Y-%m-%d", errors="coerce")
+    month = text.str.fullmatch(r"\d{4}-\d{2}")
+    bad_month = month & ~text.str.slice(5, 7).isin([f"{m:02d}" for m in range(1, 13)])
+    return (full & parsed.isna()) | bad_month
+
+
+def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFrame]:
+    """The domains with every record casekit cannot use reported (``notes.add``) and set
+    aside, so that none ends in a traceback or in a value a case folder must not hold:
+
+    - no USUBJID, or no --SEQ (the record could not be traced): not imported;
+    - a --DTC that names no calendar day (2014-13-45): treated as missing (the record's
+      --DY places it, if given);
+    - DM: a second record of a subject (identical: kept once; different: the first is
+      used), an AGE that is not a number from 0 to ``schema.FACT_LIMITS['age_years']``
+      (left out).
+    """
+    out = {}
+    for domain, frame in data.items():
+        frame = frame.copy()
+        needed = [v for v in ("USUBJID", _SEQ.get(domain), *_KEYS.get(domain, ()))
+                  if v and v in frame.columns]
+        for var in needed:
+            blank = frame[var].fillna("").astype(str).str.strip() == ""
+            for i in frame.index[blank]:
+                notes.add(str(frame.at[i, "USUBJID"]) if var != "USUBJID" else "*", domain,
+                          f"no {var}: {_where(frame, i)} cannot be traced; not imported")
+            frame = frame[~blank]
+        for var in _DATES.get(domain, ()):
+            if var in frame.columns:
+                bad = _bad_dates(frame[var])
+                seq = _SEQ.get(domain)
+                for i in frame.index[bad]:
+                    who = f"{seq}={frame.at[i, seq]}" if seq else _where(frame, i)
+                    notes.add(frame.at[i, "USUBJID"], domain,
+                              f"not a calendar date: {who} {var}={frame.at[i, var]!r}; "
+                              "treated as missing")
+                frame.loc[bad, var] = None
+        for var in _LINKS.get(domain, ()):
+            if var in frame.columns:  # lesion ids must be identifiers (lesions.csv)
+                link = frame[var].fillna("").astype(str)
+                odd = (link != "") & ~link.str.fullmatch(r"[A-Za-z0-9_.\-]+")
+                for (subject, value), _ in frame[odd].groupby(["USUBJID", var]):
+                    notes.add(subject, domain, f"{var}={value!r} is not an identifier; "
+                              f"imported as lesion {safe_name(value)!r}")
+                frame.loc[odd, var] = link[odd].map(safe_name)
+        if domain == "DM":
+            frame = _checked_dm(frame, notes)
+        out[domain] = frame
+    return out
+
+
+def _checked_dm(dm: pd.DataFrame, notes) -> pd.DataFrame:
+    if "AGE" in dm.columns:
+        age = dm["AGE"].fillna("").astype(str).str.strip()
+        number = pd.to_numeric(age.where(age.str.fullmatch(_PLAIN_NUMBER), None),
+                               errors="coerce").astype("float64")
+        bad = (age != "") & ~(number <= schema.FACT_LIMITS["age_years"])
+        for i in dm.index[bad]:
+            notes.add(dm.at[i, "USUBJID"], "DM", f"AGE={dm.at[i, 'AGE']!r} is not an age in "
+                      f"years (0-{schema.FACT_LIMITS['age_years']:g}); left out")
+        dm.loc[bad, "AGE"] = None
+    again = dm.duplicated("USUBJID", keep="first")
+    if again.any():
+        fields = [c for c in dm.columns if not c.endswith("_")]
+        for subject, group in dm[dm["USUBJID"].isin(dm.loc[again, "USUBJID"])].groupby(
+                "USUBJID", sort=False):
+            same = len(group[fields].drop_duplicates()) == 1
+            places = ", ".join(_where(group, i) for i in group.index)
+            notes.add(subject, "DM", f"{len(group)} DM records ({places}): " + (
+                "identical; kept once" if same else "they differ; the first is used"))
+    return dm[~again]
 
 
 # ------------------------------------------------------------------ import
@@ -301,7 +380,49 @@ def _tu_lesions(tu: pd.DataFrame, supptu: pd.DataFrame | None, notes: _Notes) ->
     return firsts[["USUBJID", "TULNKID", "TUSEQ", "role", "site", "kind"]]
 
 
+#: Why criteria were assumed (the import log's and the criteria fact's words).
+ASSUMED_RECIST = ("RSCAT absent: criteria taken as RECIST 1.1 (casekit's default; RSCAT is "
+                  "permissible in SDTMIG v3.4 and the study does not name its criteria)")
 _RESULT_TESTS = {"LDIAM", "LPERP", "SAXIS", "VLDIAM", "DIAMETER", "TUMSTATE"}
+#: Units of a TR diameter, as the factor to cm (TRSTRESU; CDISC CT UNIT: mm is the standard
+#: unit, so a result without a unit is taken as mm and counted).
+_CM_PER_UNIT = {"mm": 0.1, "cm": 1.0, "": 0.1}
+_PLAIN_NUMBER = r"[0-9]+(\.[0-9]*)?|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+"
+
+
+def _tr_sizes(tr: pd.DataFrame, notes: _Notes, counts: dict[str, int]) -> pd.DataFrame:
+    """``size_cm_`` (NaN when there is none) and ``unusable_`` for every TR record.
+
+    The result is TRSTRESN in TRSTRESU; where TRSTRESN is empty, TRORRES in TRORRESU (a
+    study that fills only the collected result). A result that is not a plain number, is
+    negative, not finite, in another unit, or beyond validate's limit of
+    ``schema.MAX_LESION_CM`` is reported and unusable: the lesion is not evaluable there
+    unless a DIAMETER record of it stands in.
+    """
+    diam = tr["testcd"] != "TUMSTATE"
+    stresn, orres = _col(tr, "TRSTRESN").str.strip(), _col(tr, "TRORRES").str.strip()
+    from_orres = diam & (stresn == "") & (orres != "")
+    text = stresn.where(~from_orres, orres)
+    unit = _col(tr, "TRSTRESU").where(~from_orres, _col(tr, "TRORRESU")).str.strip().str.lower()
+    counts["TR result from TRORRES (TRSTRESN empty)"] = int(from_orres.sum())
+    counts["TR result without a unit (taken as mm)"] = int((diam & (text != "") & (unit == "")).sum())
+    plain = text.str.fullmatch(_PLAIN_NUMBER)
+    number = pd.to_numeric(text.where(plain & diam, None), errors="coerce").astype("float64")
+    size = number * unit.map(_CM_PER_UNIT).astype("float64")
+    usable = plain & diam & np.isfinite(size) & (size <= schema.MAX_LESION_CM)
+    unusable = diam & (text != "") & ~usable
+    for r in tr[unusable].assign(text_=text[unusable], unit_=unit[unusable]).itertuples():
+        why = ("not a plain non-negative number" if not _is_plain(r.text_) else
+               f"unit {r.unit_!r} is not mm or cm" if r.unit_ not in _CM_PER_UNIT else
+               f"not finite or larger than any lesion (at most {schema.MAX_LESION_CM:g} cm)")
+        notes.add(r.USUBJID, "TR", f"unusable result: TRSEQ={r.TRSEQ} {r.testcd}="
+                  f"{r.text_!r} {r.unit_}: {why}; not imported, not evaluable there unless a "
+                  "DIAMETER record stands in")
+    return tr.assign(size_cm_=size.where(usable), unusable_=unusable)
+
+
+def _is_plain(text: str) -> bool:
+    return re.fullmatch(_PLAIN_NUMBER, text) is not None
 
 
 def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
@@ -335,8 +456,9 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     perp = testcd.isin(["LPERP"]) & ~node
     counts["TR LPERP of non-nodal lesions (not a RECIST measure, not imported)"] = int(perp.sum())
     tr = tr[~perp].assign(measure=measure[~perp], testcd=testcd[~perp])
+    tr = _tr_sizes(tr, notes, counts)
     is_diam = tr["testcd"] == "DIAMETER"
-    specific = tr[~is_diam & (tr["measure"] != "")]
+    specific = tr[~is_diam & (tr["measure"] != "") & ~tr["unusable_"]]
     have = set(zip(specific["USUBJID"], specific["event_id"], specific["TRLNKID"],
                    specific["measure"]))
     redundant = is_diam & pd.Series([k in have for k in zip(
@@ -346,12 +468,12 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     # DIAMETER is at some visits its long axis.
     value_of = {(u, e, k, m): v for u, e, k, m, v in zip(
         specific["USUBJID"], specific["event_id"], specific["TRLNKID"], specific["measure"],
-        pd.to_numeric(specific["TRSTRESN"], errors="coerce"))}
+        specific["size_cm_"] * 10)}
     differs: dict[tuple, str] = {}
     for r in tr[redundant].itertuples():
         key4 = (r.USUBJID, r.event_id, r.TRLNKID, r.measure)
         other_value = value_of[key4]
-        mine = pd.to_numeric(r.TRSTRESN, errors="coerce")
+        mine = r.size_cm_ * 10
         if not (np.isnan(mine) and np.isnan(other_value)) and not np.isclose(mine, other_value):
             notes.add(r.USUBJID, "TR", f"DIAMETER disagrees with the {r.measure} record: "
                       f"TRSEQ={r.TRSEQ} DIAMETER={r.TRSTRESN} vs {_number_text(other_value)} "
@@ -361,15 +483,12 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     counts["TR DIAMETER (redundant with LDIAM/LPERP, not imported)"] = int(redundant.sum())
     tr = tr[~redundant]
 
-    value = pd.to_numeric(tr["TRSTRESN"], errors="coerce")
-    unit = _col(tr, "TRSTRESU").str.lower()
-    factor = np.where(unit == "cm", 1.0, 0.1)  # mm (the standard unit) unless cm
-    size_cm = value * factor
+    size_cm = tr["size_cm_"]
     state = _col(tr, "TRSTRESC").where(_col(tr, "TRSTRESC") != "", _col(tr, "TRORRES")).str.upper()
     not_done = (_col(tr, "TRSTAT").str.upper() == "NOT DONE") | np.where(
-        tr["testcd"] == "TUMSTATE", state == "", value.isna())
-    tr = tr.assign(size_cm=size_cm, state=state, not_done=not_done,
-                   reason=_col(tr, "TRREASND"))
+        tr["testcd"] == "TUMSTATE", state == "", size_cm.isna())
+    reason = _col(tr, "TRREASND").where(~tr["unusable_"], "unusable result")
+    tr = tr.assign(size_cm=size_cm, state=state, not_done=not_done, reason=reason)
 
     # Duplicates: same subject, event, lesion and test.
     key = ["USUBJID", "event_id", "TRLNKID", "testcd"]
@@ -454,7 +573,14 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
 def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
     """responses.csv rows: recorded OVRLRESP with its components in the source."""
     rs = rs[_col(rs, "RSEVAL").str.upper() != mp.COMPUTED_RSEVAL].copy()
-    rs["criteria"] = _col(rs, "RSCAT").map(mp.CRITERIA_FROM_RSCAT)
+    rscat = _col(rs, "RSCAT")
+    rs["criteria"] = rscat.map(mp.CRITERIA_FROM_RSCAT)
+    # RSCAT is permissible (SDTMIG v3.4 RS): without it the criteria are RECIST 1.1, the
+    # default of casekit's engine, and the subject's criteria fact says it was assumed.
+    uncategorised = rscat == ""
+    rs.loc[uncategorised, "criteria"] = "RECIST1.1"
+    if uncategorised.any():
+        notes.add("*", "RS", f"{ASSUMED_RECIST}: {int(uncategorised.sum())} record(s)")
     unknown = rs["criteria"].isna()
     for cat, n in rs[unknown].groupby(_col(rs, "RSCAT")[unknown]).size().items():
         notes.add("*", "RS", f"unknown RSCAT: {cat!r} ({n} records) not imported")
@@ -487,6 +613,7 @@ def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
         dtype=object)
     reason, evaluator = _col(overall, "RSREASND"), _evaluator(overall, "RS")
     source = ("RS RSSEQ=" + overall["RSSEQ"] + " OVRLRESP=" + overall["result"]
+              + np.where(_col(overall, "RSCAT") == "", " | no RSCAT: RECIST 1.1 assumed", "")
               + components.where(components == "", " | " + components)
               + reason.where(reason == "", " | NOT DONE: " + reason)
               + evaluator.where(evaluator == "", " | evaluator " + evaluator))
@@ -504,6 +631,12 @@ def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
         notes.add(r.USUBJID, "LB", f"not a plain number: LBSEQ={r.LBSEQ} LBORRES={r.LBORRES!r} "
                   "not imported")
     lb = lb[keep]
+    fits = pd.Series([_lab_fits(t, v, u) for t, v, u in zip(
+        lb["test"], _col(lb, "LBORRES"), _col(lb, "LBORRESU"))], index=lb.index, dtype=object)
+    for r, why in zip(lb[fits != ""].itertuples(), fits[fits != ""]):
+        notes.add(r.USUBJID, "LB", f"{why}: LBSEQ={r.LBSEQ} {r.test} {r.LBORRES} "
+                  f"{r.LBORRESU}; not imported")
+    lb = lb[fits == ""]
     dup = lb.duplicated(["USUBJID", "event_id", "test"], keep="first")
     for r in lb[dup].itertuples():
         notes.add(r.USUBJID, "LB", f"duplicate test at one event: LBSEQ={r.LBSEQ} ({r.event_id} "
@@ -514,6 +647,22 @@ def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
         "value": _col(lb, "LBORRES"), "unit": _col(lb, "LBORRESU"), "status": _DERIVED,
         "source": [f"LB LBSEQ={s}" + (f"; {i}" if i else "")
                    for s, i in zip(lb["LBSEQ"], lb["imputed_"])]})
+
+
+def _lab_fits(test: str, value: str, unit: str) -> str:
+    """'' when validate accepts the lab value, else why not: a unit it does not know for
+    the test, or a value beyond the test's sanity limit (``schema.LAB_LIMITS``)."""
+    number = float(value)
+    if not np.isfinite(number):
+        return "not a finite number"
+    if not units.is_known(test):
+        return ""
+    try:
+        canonical, _ = units.to_canonical(test, number, unit)
+    except KeyError:
+        return f"unit {unit!r} not known for {test}"
+    limit = schema.LAB_LIMITS.get(units.canonical_test(test))
+    return "above the sanity limit" if limit is not None and canonical > limit else ""
 
 
 def _timeline_rows(events: pd.DataFrame, ref: dict[str, str]) -> pd.DataFrame:
@@ -557,7 +706,7 @@ def _write_rows(owned: OwnedFolder, path: Path, header: list[str], rows) -> None
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     owned.write_bytes(path, text.getvalue().encode("utf-8"))
 
 
@@ -606,7 +755,11 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")])
     summary = ImportSummary()
     notes = _Notes(summary)
-    data = read_sdtm(sdtm_dir)
+    read_notes: list[tuple[str, str]] = []
+    data = read_sdtm(sdtm_dir, notes=read_notes)
+    for domain, what in read_notes:
+        notes.add("*", domain, what)
+    data = checked_records(data, notes)
     dm = data["DM"].drop_duplicates("USUBJID")
     wanted = None if not subjects else list(dict.fromkeys(subjects))
     tu = _for_evaluator(data["TU"], "TU", evaluator)
@@ -636,6 +789,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         if frame is None or frame.empty:
             return None
         frame = _dates_and_days(frame, prefix, frame["USUBJID"].map(ref))
+        frame = _within_range(frame, domain, notes)
         unplaced = frame["day_"].isna()
         for subject, n in frame[unplaced].groupby("USUBJID").size().items():
             notes.add(subject, domain, f"no date or study day: {n} record(s) not placed on the "
@@ -681,6 +835,8 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
 
     lesions_by, responses_by = by(lesions, "lesions.csv"), by(responses, "responses.csv")
     labs_by, timeline_by = by(labs, "labs.csv"), by(timeline, "timeline.csv")
+    assumed_criteria = set() if responses is None else set(responses.loc[
+        responses["source"].str.contains("no RSCAT", regex=False), "USUBJID"])
     criteria_by = ({} if responses is None else
                    responses.groupby("USUBJID")["criteria"].agg(set).to_dict())
     baseline_events = events.sort_values("day_").groupby("USUBJID")["event_id"].first()
@@ -725,6 +881,9 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         criteria = [c for c in schema.RESPONSE_CRITERIA if c in said | {"RECIST1.1"}]
         facts = _facts(dm_rows.loc[subject], evals.get(subject, evaluator),
                        evalids.get(subject, ""), criteria)
+        if subject in assumed_criteria:
+            facts.loc[facts["key"] == "criteria", ["status", "source"]] = [
+                "assumed", ASSUMED_RECIST]
         rf = ref.get(subject, "")
         root = [ROOT_EVENT, "Reference start: first dose of study treatment (DM RFSTDTC)",
                 "systemic", "", "0", _DERIVED,
