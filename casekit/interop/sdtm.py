@@ -1112,12 +1112,24 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
             "lb": _with_visit(lb_rows, visits, "LB"), "ex": ex, "define": mp.define_table()}
 
 
-def export_sdtm(case_dir, out_dir) -> list[Path]:
-    """Write :func:`export_case` as ``<domain>.csv`` files in ``out_dir`` (empty domains
-    left out); returns the paths written. ``out_dir`` follows :mod:`casekit.owned` (a
-    refused one raises OutFolderRefused before anything is written)."""
+def export_sdtm(case_dir, out_dir, fmt: str = "csv") -> list[Path]:
+    """Write :func:`export_case` in ``out_dir`` as ``<domain>.csv``, ``.xpt`` (SAS XPORT v5)
+    or ``.json`` (Dataset-JSON 1.1) files (empty domains left out), with ``define.xml``
+    (Define-XML 2.1) and ``define.html``; a CSV export also gets ``define.csv`` and CDISC
+    CORE's ``_datasets.csv`` / ``_variables.csv`` (:mod:`casekit.interop.sdtm_write`).
+    Returns the paths written. ``out_dir`` follows :mod:`casekit.owned` (a refused one
+    raises OutFolderRefused before anything is written)."""
+    from casekit.interop import sdtm_write
+
+    if fmt not in sdtm_write.FORMATS:
+        raise sdtm_write.SdtmWriteError(
+            f"--format {fmt}: expected one of {', '.join(sdtm_write.FORMATS)}")
     owned = OwnedFolder.open(out_dir, "export-sdtm", [(case_dir, "the case folder")])
-    for name, frame in export_case(case_dir).items():
-        if not frame.empty:
-            owned.write_table(frame, Path(out_dir) / f"{name}.csv")
+    frames = export_case(case_dir)
+    define = frames.pop("define")
+    datasets = {name.upper(): frame for name, frame in frames.items() if not frame.empty}
+    study = str(datasets["DM"]["STUDYID"].iloc[0])
+    when = sdtm_write.creation_time(sorted(Path(case_dir).glob("*.csv")))
+    for name, data in sdtm_write.study_files(datasets, fmt, when, study, define).items():
+        owned.write_bytes(Path(out_dir) / name, data)
     return owned.commit()
