@@ -843,7 +843,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     base_ok = set(lesions.loc[lesions["role"].isin(["target", "non_target"])
                               & (lesions["event_id"].to_numpy() == lesions["USUBJID"].map(
                                   baseline_events).to_numpy()), "USUBJID"])
-    dm_rows = dm.set_index("USUBJID", drop=False)
+    dm_rows = dm.fillna("").set_index("USUBJID", drop=False)  # missing: "", never "nan"
     # The baseline is the visit at which TU identified the target and non-target lesions.
     ident = tu[_col(tu, "TUORRES").str.upper().isin(["TARGET", "NON-TARGET"])]
     identified_at = {} if "VISITNUM" not in tu.columns else (
