@@ -28,10 +28,9 @@ documented in ``data/README.md`` ("SDTM mapping"). Rules where SDTM data are mes
 from __future__ import annotations
 
 import csv
-import gzip
+import datetime
 import io
 import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -222,15 +221,25 @@ def _where(frame: pd.DataFrame, i) -> str:
         f"{frame.at[i, 'line_'] if 'line_' in frame.columns else '?'}"
 
 
-def _bad_dates(text: pd.Series) -> pd.Series:
-    """ISO 8601 dates (complete or partial) that name no calendar day or month
+def _by_value(series: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    """``test`` of each cell's text, computed once per distinct value (a TR domain of 56,000
+    records holds a few hundred distinct dates)."""
+    values = series.fillna("").astype(object)
+    hits = {v: bool(test(str(v))) for v in pd.unique(values.to_numpy())}
+    return values.map(hits).astype(bool)
+
+
+def _bad_date(text: str) -> bool:
+    """An ISO 8601 date (complete or partial) that names no calendar day or month
     (2014-13-45, 2014-02-30, 2014-00)."""
-    text = text.fillna("").astype(str).str.slice(0, 10)
-    full = text.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
-    parsed = pd.to_datetime(text.where(full, None), format="%Y-%m-%d", errors="coerce")
-    month = text.str.fullmatch(r"\d{4}-\d{2}")
-    bad_month = month & ~text.str.slice(5, 7).isin([f"{m:02d}" for m in range(1, 13)])
-    return (full & parsed.isna()) | bad_month
+    text = text[:10]
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+        try:
+            datetime.date.fromisoformat(text)
+        except ValueError:
+            return True
+        return False
+    return re.fullmatch(r"\d{4}-\d{2}", text) is not None and not 1 <= int(text[5:]) <= 12
 
 
 def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFrame]:
@@ -250,14 +259,14 @@ def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFr
         needed = [v for v in ("USUBJID", _SEQ.get(domain), *_KEYS.get(domain, ()))
                   if v and v in frame.columns]
         for var in needed:
-            blank = frame[var].fillna("").astype(str).str.strip() == ""
+            blank = _by_value(frame[var], lambda v: not v.strip())
             for i in frame.index[blank]:
                 notes.add(str(frame.at[i, "USUBJID"]) if var != "USUBJID" else "*", domain,
                           f"no {var}: {_where(frame, i)} cannot be traced; not imported")
             frame = frame[~blank]
         for var in _DATES.get(domain, ()):
             if var in frame.columns:
-                bad = _bad_dates(frame[var])
+                bad = _by_value(frame[var], _bad_date)
                 seq = _SEQ.get(domain)
                 for i in frame.index[bad]:
                     who = f"{seq}={frame.at[i, seq]}" if seq else _where(frame, i)
@@ -268,7 +277,8 @@ def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFr
         for var in _LINKS.get(domain, ()):
             if var in frame.columns:  # lesion ids must be identifiers (lesions.csv)
                 link = frame[var].fillna("").astype(str)
-                odd = (link != "") & ~link.str.fullmatch(r"[A-Za-z0-9_.\-]+")
+                odd = _by_value(frame[var], lambda v: v != "" and re.fullmatch(
+                    r"[A-Za-z0-9_.\-]+", v) is None)
                 for (subject, value), _ in frame[odd].groupby(["USUBJID", var]):
                     notes.add(subject, domain, f"{var}={value!r} is not an identifier; "
                               f"imported as lesion {safe_name(value)!r}")
@@ -566,6 +576,14 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     info = lesions.rename(columns={"TULNKID": "lesion_id"})
     out = out.merge(info[["USUBJID", "lesion_id", "site", "kind", "role"]],
                     on=["USUBJID", "lesion_id"], how="left")
+    # A non-target or new lesion is assessed, not measured (RECIST 1.1 §4.3.3, §4.3.5): a
+    # row of one without an assessment (TR measured it but gave no TUMSTATE) would not be a
+    # valid lesions.csv row, so it is reported and left out.
+    unassessed = out["role"].isin(["non_target", "new"]) & (out["assessment"].fillna("") == "")
+    for r in out[unassessed].itertuples():
+        notes.add(r.USUBJID, "TR", f"{r.role} lesion measured without TUMSTATE: {r.source} "
+                  f"({r.event_id} {r.lesion_id}) not imported")
+    out = out[~unassessed].reset_index(drop=True)
     out["status"] = _DERIVED
     return out
 
