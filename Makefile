@@ -57,6 +57,7 @@ validate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py series
+	$(BIN)/python benchmarks/bench.py sdtm
 
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:

@@ -286,3 +286,11 @@ def test_reader_errors_name_the_file(tmp_path):
     xpt.write_bytes(b"not an xport file" * 10)
     with pytest.raises(SdtmInputError, match=r"tu.xpt: cannot be read as SAS XPORT"):
         read_dataset(xpt)
+
+
+def test_json_value_that_is_an_object_names_record_and_variable(tmp_path):
+    bad = tmp_path / "tu.json"
+    bad.write_text('{"name": "TU", "columns": [{"name": "USUBJID"}, {"name": "TULOC"}], '
+                   '"rows": [["a", "LIVER"], ["b", {"x": 1}]]}')
+    with pytest.raises(SdtmInputError, match=r"tu.json: record 2: TULOC is a JSON object"):
+        read_dataset(bad)

@@ -41,6 +41,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 
@@ -124,17 +125,21 @@ def _cell_text(value) -> object:
 
 def _texts(frame: pd.DataFrame) -> pd.DataFrame:
     """Every column as text (missing as NA; numbers by :func:`number_text`), of the dtype
-    ``pandas.read_csv(dtype=str)`` gives, so that every format reads alike."""
+    ``pandas.read_csv(dtype=str)`` gives, so that every format reads alike. Each distinct
+    value is converted once (a column of 56,000 records holds few distinct values)."""
     out = {}
     for name in frame.columns:
-        column = frame[name]
-        if pd.api.types.is_numeric_dtype(column) and not pd.api.types.is_bool_dtype(column):
-            values = column.to_numpy(dtype="float64")
-            cells = [None if math.isnan(v) else number_text(v) for v in values]
-        else:
-            cells = [_cell_text(v) for v in column.to_numpy(dtype=object)]
-        out[name] = pd.Series([None if c == "" else c for c in cells], index=frame.index,
-                              dtype=object).astype(TEXT)
+        try:
+            codes, uniques = pd.factorize(frame[name].to_numpy(dtype=object),
+                                          use_na_sentinel=True)
+        except TypeError:  # a JSON object or array (unhashable): not a value
+            i = next(i for i, v in enumerate(frame[name]) if isinstance(v, (dict, list)))
+            raise SdtmInputError(f"record {i + 1}: {name} is a JSON "
+                                 f"{'object' if isinstance(frame[name].iloc[i], dict) else 'array'}"
+                                 ", not a number or text") from None
+        texts = [_cell_text(u) for u in uniques] + [None]  # code -1 (missing): the last
+        texts = np.array([None if t == "" else t for t in texts], dtype=object)
+        out[name] = pd.Series(texts[codes], index=frame.index, dtype=object).astype(TEXT)
     return pd.DataFrame(out, index=frame.index, columns=list(frame.columns))
 
 
@@ -232,10 +237,6 @@ def _json_rows(path: Path, rows, width: int, first: int, unit: str) -> list[list
         if not isinstance(row, list) or len(row) != width:
             raise SdtmInputError(f"{path}: {unit} {first + i}: expected a list of {width} "
                                  "values (one per column)")
-        for value in row:
-            if isinstance(value, (dict, list)):
-                raise SdtmInputError(f"{path}: {unit} {first + i}: a value is a JSON "
-                                     f"{type(value).__name__}, not a number or text")
     return rows
 
 
@@ -273,8 +274,7 @@ def _read_json(path: Path, ndjson: bool) -> tuple[pd.DataFrame, dict]:
     if isinstance(records, int) and records != len(rows):
         raise SdtmInputError(f"{path}: 'records' says {records} but the file holds "
                              f"{len(rows)} rows (truncated?)")
-    frame = pd.DataFrame([[_cell_text(v) for v in row] for row in rows], columns=names,
-                         dtype=object)
+    frame = pd.DataFrame(rows, columns=range(len(names)), dtype=object).set_axis(names, axis=1)
     return frame, meta
 
 
@@ -316,7 +316,10 @@ def read_dataset(path: str | Path) -> Dataset:
         raise SdtmInputError(f"{path}: not an SDTM file casekit reads (CSV, CSV.GZ, XPT, "
                              "JSON or NDJSON)")
     if kind != "csv":
-        frame = _texts(frame)
+        try:
+            frame = _texts(frame)
+        except SdtmInputError as exc:
+            raise SdtmInputError(f"{path}: {exc}") from None
     return Dataset(path, _domain_of(path, frame, recorded), frame, notes)
 
 
