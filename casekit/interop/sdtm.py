@@ -177,7 +177,7 @@ def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series) -> pd.Data
                 date[i] = text + ("-01" if len(text) == 7 else "-01-01")
                 imputed[i] = (f"{prefix}DTC={text} partial: imputed to {date[i]} "
                               "(first day of the period)")
-    ref_date = ref.fillna("").astype(str).str.slice(0, 10)
+    ref_date = ref.astype(object).fillna("").astype(str).str.slice(0, 10)  # all-NaN: float
     usable = (date != "") & ref_date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
     day = pd.Series(np.nan, index=frame.index)
     if usable.any():
