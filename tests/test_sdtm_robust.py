@@ -203,3 +203,39 @@ def test_concordance_with_bad_date_names_the_record(tmp_path, capsys):
     assert code == 0 and "Traceback" not in capsys.readouterr().err
     log = pd.read_csv(tmp_path / "conc" / "cases" / "INVESTIGATOR" / "import_log.csv", dtype=str)
     assert log["what"].str.contains("TRSEQ=30 TRDTC='2014-13-45'", regex=False).any()
+
+
+def test_latin1_csv_and_byte_order_mark_are_read(tmp_path, capsys):
+    folder = _study(tmp_path, lambda d, f: _at(f, "01-701-1015", "TULOC", "FOIE SEGMENT é",
+                                                "TULNKID", "T01") if d == "TU" else f)
+    tu = folder / "tu_onco.csv"
+    tu.write_bytes(tu.read_text(encoding="utf-8").encode("latin-1"))
+    dm = folder / "dm.csv"
+    dm.write_bytes(b"\xef\xbb\xbf" + dm.read_bytes())  # a byte order mark before STUDYID
+    code, _, log = _run(tmp_path, folder, capsys)
+    assert code == 0 and _logged(log, "*", "tu_onco.csv", "Latin-1")
+    les = load_case(tmp_path / "out" / "01-701-1015").lesions
+    assert set(les.loc[les["lesion_id"] == "T01", "site"]) == {"FOIE SEGMENT é"}
+
+
+def test_lab_values_validate_would_refuse_are_logged(tmp_path, capsys):
+    """data/jlc2022 exported, one AFP unit mistyped and one value beyond its limit."""
+    from casekit.interop.sdtm import export_sdtm
+
+    export_sdtm(DATA / "jlc2022", tmp_path / "sdtm", fmt="csv")
+    lb = pd.read_csv(tmp_path / "sdtm" / "lb.csv", dtype=str, keep_default_na=False)
+    afp = lb.index[lb["LBTESTCD"] == "AFP"]
+    lb.loc[afp[0], "LBORRESU"] = "furlongs"
+    lb.loc[afp[1], "LBORRES"] = "1e12"  # ng/mL, above the 1e8 sanity limit
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for path in (tmp_path / "sdtm").glob("*.csv"):
+        if path.name[0] != "_" and path.stem != "define":
+            (folder / path.name).write_bytes(path.read_bytes())
+    lb.to_csv(folder / "lb.csv", index=False)
+    out = tmp_path / "out"
+    assert main(["import-sdtm", str(folder), "--out", str(out), "--evaluator", "INVESTIGATOR"]) == 0
+    log = pd.read_csv(out / "import_log.csv", dtype=str, keep_default_na=False)
+    assert _logged(log, "jlc2022", "unit 'furlongs' not known for AFP", f"LBSEQ={lb.loc[afp[0], 'LBSEQ']}")
+    assert _logged(log, "jlc2022", "above the sanity limit", f"LBSEQ={lb.loc[afp[1], 'LBSEQ']}")
+    assert validate_case(out / "jlc2022") == []
