@@ -107,7 +107,7 @@ def check_rule(changes) -> None:
                 assert validate_case(case) == [], (case.name, changes)
 
 
-@settings(max_examples=12, deadline=None, derandomize=True,
+@settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, min_size=1, max_size=2))
 def test_any_mutation_exits_2_naming_the_file_or_0_with_valid_cases(changes):

@@ -84,6 +84,7 @@ def test_age_that_is_no_number_is_logged_and_left_out(tmp_path, capsys):
     assert load_case(tmp_path / "out" / "01-701-1015").fact("age_years") is None
 
 
+@pytest.mark.slow
 def test_blank_seq_or_usubjid_is_logged_not_a_traceback(tmp_path, capsys):
     def edit(domain, frame):
         if domain == "TR":
@@ -129,6 +130,7 @@ def test_text_result_is_logged_and_diameter_stands_in(tmp_path, capsys):
     assert row["size_cm"].tolist() == [1.0] and row["source"].str.startswith("TR TRSEQ=1 DIAMETER").all()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("value", ["-5", "1e308", "inf", "999"])
 def test_sizes_outside_validate_limits_are_logged_not_written(tmp_path, capsys, value):
     def edit(domain, frame):
@@ -144,6 +146,7 @@ def test_sizes_outside_validate_limits_are_logged_not_written(tmp_path, capsys, 
     assert row["size_cm"].isna().all() and row["source"].str.contains("not evaluable").all()
 
 
+@pytest.mark.slow
 def test_reference_date_far_in_the_past_is_logged(tmp_path, capsys):
     code, _, log = _run(tmp_path, _study(tmp_path, lambda d, f: _at(
         f, "01-701-1015", "RFSTDTC", "1000-01-01") if d == "DM" else f), capsys)
@@ -159,6 +162,7 @@ def test_two_files_of_one_dataset_are_an_error(tmp_path, capsys):
     assert code == 2 and "tr_onco.csv and" in err and "tr_onco.csv.gz" in err
 
 
+@pytest.mark.slow
 def test_control_characters_and_formulas_are_neutralised(tmp_path, capsys):
     def edit(domain, frame):
         if domain == "TU":
@@ -174,6 +178,7 @@ def test_control_characters_and_formulas_are_neutralised(tmp_path, capsys):
     assert set(les.loc[les["lesion_id"] == "T02", "site"]) == {"'=HYPERLINK(\"http://x\")"}
 
 
+@pytest.mark.slow
 def test_r_style_na_and_no_rs_and_odd_names_import(tmp_path, capsys):
     def edit(domain, frame):
         if domain == "RS":
@@ -195,6 +200,7 @@ def test_missing_variable_in_series_sdtm_is_bad_input(tmp_path, capsys):
     assert code == 2 and "tr_onco.csv" in err and "TRLNKID" in err and "Traceback" not in err
 
 
+@pytest.mark.slow
 def test_concordance_with_bad_date_names_the_record(tmp_path, capsys):
     folder = _study(tmp_path, lambda d, f: _at(
         f, "01-701-1023", "TRDTC", "2014-13-45", "TRSEQ", "30") if d == "TR" else f)
@@ -205,6 +211,7 @@ def test_concordance_with_bad_date_names_the_record(tmp_path, capsys):
     assert log["what"].str.contains("TRSEQ=30 TRDTC='2014-13-45'", regex=False).any()
 
 
+@pytest.mark.slow
 def test_latin1_csv_and_byte_order_mark_are_read(tmp_path, capsys):
     folder = _study(tmp_path, lambda d, f: _at(f, "01-701-1015", "TULOC", "FOIE SEGMENT é",
                                                 "TULNKID", "T01") if d == "TU" else f)
@@ -218,6 +225,7 @@ def test_latin1_csv_and_byte_order_mark_are_read(tmp_path, capsys):
     assert set(les.loc[les["lesion_id"] == "T01", "site"]) == {"FOIE SEGMENT é"}
 
 
+@pytest.mark.slow
 def test_lab_values_validate_would_refuse_are_logged(tmp_path, capsys):
     """data/jlc2022 exported, one AFP unit mistyped and one value beyond its limit."""
     from casekit.interop.sdtm import export_sdtm
