@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from casekit.case import validate_case
@@ -110,6 +110,11 @@ def check_rule(changes) -> None:
 @settings(max_examples=6, deadline=None, derandomize=True,
           suppress_health_check=[HealthCheck.too_slow])
 @given(st.lists(mutation, min_size=1, max_size=2))
+# What the property found (each failed before its fix): a non-target measured without
+# TUMSTATE (every TULNKID T01), DM without records, RS without VISITNUM (two events, one id).
+@example([("column", "TU", 22, "T01")])
+@example([("drop_row", "DM", 0), ("drop_row", "DM", 0)])
+@example([("column", "RS", 34, "")])
 def test_any_mutation_exits_2_naming_the_file_or_0_with_valid_cases(changes):
     check_rule(changes)
 

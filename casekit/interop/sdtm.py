@@ -347,6 +347,12 @@ def _events(records: list[pd.DataFrame]) -> pd.DataFrame:
     clash = events.duplicated(["USUBJID", "event_id"], keep=False)
     events.loc[clash, "event_id"] = events.loc[clash, "event_id"] + "_day" + \
         events.loc[clash, "day_"].astype(str)
+    # Still one id on one day (two visit numbers, or one missing, with one visit name):
+    # numbered in order, so that every event id of a subject is unique.
+    again = events.duplicated(["USUBJID", "event_id"], keep="first")
+    if again.any():
+        n = events[again].groupby(["USUBJID", "event_id"]).cumcount() + 2
+        events.loc[again, "event_id"] = events.loc[again, "event_id"] + "_" + n.astype(str)
     events.loc[events["event_id"] == ROOT_EVENT, "event_id"] = ROOT_EVENT + "_visit"
     return events
 
