@@ -302,3 +302,15 @@ def test_json_value_that_is_an_object_names_record_and_variable(tmp_path):
                    '"rows": [["a", "LIVER"], ["b", {"x": 1}]]}')
     with pytest.raises(SdtmInputError, match=r"tu.json: record 2: TULOC is a JSON object"):
         read_dataset(bad)
+
+
+def test_xpt_v5_limits_are_errors_naming_the_variable():
+    from casekit.interop.sdtm_write import SdtmWriteError, creation_time, xpt_bytes
+
+    when = creation_time([])
+    long_text = pd.DataFrame({"STUDYID": ["S"], "DOMAIN": ["TU"], "TULOC": ["x" * 201]})
+    with pytest.raises(SdtmWriteError, match=r"TU.TULOC: a value is 201 bytes long"):
+        xpt_bytes("TU", long_text, when)
+    long_name = pd.DataFrame({"STUDYID": ["S"], "TULOCATION": ["LIVER"]})
+    with pytest.raises(SdtmWriteError, match=r"TU.TULOCATION: an XPORT v5 name has at most 8"):
+        xpt_bytes("TU", long_name, when)
