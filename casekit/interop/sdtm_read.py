@@ -323,8 +323,9 @@ def read_dataset(path: str | Path) -> Dataset:
     return Dataset(path, _domain_of(path, frame, recorded), frame, notes)
 
 
-def _peek_domain(path: Path) -> str:
-    """The domain of a file without reading all of it where the format allows."""
+def _peek_domain(path: Path, read: dict[Path, Dataset]) -> str:
+    """The domain of a file without reading all of it where the format allows (a file
+    that had to be read whole is kept in ``read``)."""
     kind = file_format(path)
     if kind == "xpt":
         frame, meta, _ = _read_xpt(path, metadata_only=True)
@@ -341,7 +342,9 @@ def _peek_domain(path: Path) -> str:
     if kind == "csv":
         frame, _ = _read_csv_head(path)
         return _domain_of(path, frame, None)
-    return read_dataset(path).domain
+    dataset = read_dataset(path)  # a JSON document is parsed whole: keep it
+    read[path] = dataset
+    return dataset.domain
 
 
 def _read_csv_head(path: Path) -> tuple[pd.DataFrame, list[str]]:
@@ -385,10 +388,16 @@ def read_folder(folder: str | Path, domains, required: dict | None = None) -> St
     paths = sorted((p for p in folder.iterdir() if p.is_file() and file_format(p)),
                    key=lambda p: p.name)
     by_domain: dict[str, list[Path]] = {}
+    read: dict[Path, Dataset] = {}
     for path in paths:
-        domain = _peek_domain(path)
+        domain = _peek_domain(path, read)
         if domain in wanted:
             by_domain.setdefault(domain, []).append(path)
+    return _read_domains(by_domain, required, read)
+
+
+def _read_domains(by_domain: dict[str, list[Path]], required: dict | None,
+                  read: dict[Path, Dataset]) -> Study:
     study = Study({}, {})
     for domain, files in by_domain.items():
         stems: dict[str, Path] = {}
@@ -400,7 +409,7 @@ def read_folder(folder: str | Path, domains, required: dict | None = None) -> St
             stems[_stem(path)] = path
         frames, digests = [], {}
         for path in files:
-            dataset = read_dataset(path)
+            dataset = read.pop(path, None) or read_dataset(path)
             missing = [v for v in (required or {}).get(domain, ())
                        if v not in dataset.frame.columns]
             if missing:
