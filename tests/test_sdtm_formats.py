@@ -40,9 +40,9 @@ def _as_numbers(frame: pd.DataFrame) -> pd.DataFrame:
     return frame
 
 
-def _write_xpt(frame: pd.DataFrame, name: str, path: Path) -> None:
+def _write_xpt(frame: pd.DataFrame, name: str, path: Path, version: int = 5) -> None:
     pyreadstat.write_xport(_as_numbers(frame), str(path), table_name=name,
-                           file_format_version=5)
+                           file_format_version=version)
 
 
 def _json_value(value):
@@ -141,7 +141,7 @@ def test_domain_is_found_by_content_not_file_name(tmp_path):
     folder.mkdir()
     tu = _csv(VARIANTS / "tu_onco_recist.csv")
     tu.to_csv(folder / "lesions_export_final.csv", index=False)  # says nothing about TU
-    _write_xpt(_csv(VARIANTS / "DM_onco_recist.csv"), "DM", folder / "x1.xpt")
+    _write_xpt(_csv(VARIANTS / "DM_onco_recist.csv"), "DM", folder / "x1.xpt", version=8)
     study = read_folder(folder, ["DM", "TU", "TR"])
     assert sorted(study.frames) == ["DM", "TU"]
     assert len(study.frames["TU"]) == 75 and len(study.frames["DM"]) == 8
@@ -314,3 +314,18 @@ def test_xpt_v5_limits_are_errors_naming_the_variable():
     long_name = pd.DataFrame({"STUDYID": ["S"], "TULOCATION": ["LIVER"]})
     with pytest.raises(SdtmWriteError, match=r"TU.TULOCATION: an XPORT v5 name has at most 8"):
         xpt_bytes("TU", long_name, when)
+
+
+@pytest.mark.slow
+def test_unknown_lesion_kind_in_supptu_is_logged(tmp_path, capsys):
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for path in VARIANTS.glob("*.csv"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    pd.DataFrame({"STUDYID": ["CDISCPILOT01"], "RDOMAIN": ["TU"], "USUBJID": ["01-701-1015"],
+                  "IDVAR": ["TUSEQ"], "IDVARVAL": ["9"], "QNAM": ["TUKIND"],
+                  "QVAL": ["=cmd|' /C calc'!A0"]}).to_csv(folder / "supptu.csv", index=False)
+    assert main(["import-sdtm", str(folder), "--out", str(tmp_path / "o")]) == 0
+    log = _csv(tmp_path / "o" / "import_log.csv")
+    assert log["what"].str.contains("is not a lesion kind", regex=False).any()
+    assert validate_case(tmp_path / "o" / "01-701-1015") == []

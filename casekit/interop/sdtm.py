@@ -390,6 +390,12 @@ def _tu_lesions(tu: pd.DataFrame, supptu: pd.DataFrame | None, notes: _Notes) ->
         "LYMPH NODE", regex=False), "lymph_node", "tumour"))
     if supptu is not None and not supptu.empty:
         kinds = supptu[supptu["QNAM"] == "TUKIND"]
+        odd = ~kinds["QVAL"].isin(schema.LESION_KINDS)
+        for r in kinds[odd].itertuples():
+            notes.add(r.USUBJID, "SUPPTU", f"TUKIND {r.QVAL!r} is not a lesion kind "
+                      f"({', '.join(schema.LESION_KINDS)}): TUSEQ={r.IDVARVAL} keeps its kind "
+                      "from TULOC")
+        kinds = kinds[~odd]
         by_seq = {(u, s): k for u, s, k in zip(kinds["USUBJID"], kinds["IDVARVAL"], kinds["QVAL"])}
         firsts["kind"] = [by_seq.get((u, s), k) for u, s, k in
                           zip(firsts["USUBJID"], firsts["TUSEQ"], firsts["kind"])]
