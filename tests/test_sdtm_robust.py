@@ -247,3 +247,20 @@ def test_lab_values_validate_would_refuse_are_logged(tmp_path, capsys):
     assert _logged(log, "jlc2022", "unit 'furlongs' not known for AFP", f"LBSEQ={lb.loc[afp[0], 'LBSEQ']}")
     assert _logged(log, "jlc2022", "above the sanity limit", f"LBSEQ={lb.loc[afp[1], 'LBSEQ']}")
     assert validate_case(out / "jlc2022") == []
+
+
+@pytest.mark.slow
+def test_two_treatments_at_one_visit_are_two_events(tmp_path, capsys):
+    def edit(domain, frame):
+        return frame
+
+    folder = _study(tmp_path, edit)
+    pd.DataFrame({"STUDYID": "CDISCPILOT01", "DOMAIN": "EX", "USUBJID": "01-701-1015",
+                  "EXSEQ": ["1", "2", "3"], "EXTRT": ["DRUG A", "DRUG B", "DRUG A"],
+                  "VISITNUM": ["3.0", "3.0", "4.0"], "VISIT": ["BASELINE", "BASELINE", "WEEK 2"],
+                  "EXSTDTC": ["2014-01-02", "2014-01-02", "2014-01-16"]}).to_csv(
+        folder / "ex.csv", index=False, quoting=csv.QUOTE_ALL)
+    code, _, _ = _run(tmp_path, folder, capsys)  # validates every case folder
+    assert code == 0
+    timeline = load_case(tmp_path / "out" / "01-701-1015").timeline
+    assert {"baseline", "baseline_2", "baseline_3", "week_2"} <= set(timeline["event_id"])

@@ -730,6 +730,18 @@ def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
                    zip(ex["EXSEQ"], ex["imputed_"])]})
 
 
+def _unique_event_ids(timeline: pd.DataFrame) -> pd.DataFrame:
+    """Every event id once per subject (timeline.csv's rule): a later row whose id is
+    taken (two EX records at one visit, or an EX visit named as an imaging visit) gets
+    ``_2``, ``_3``, ... in order; the first keeps its id, so assessments still point to it."""
+    again = timeline.duplicated(["USUBJID", "event_id"], keep="first")
+    if again.any():
+        n = timeline[again].groupby(["USUBJID", "event_id"]).cumcount() + 2
+        timeline = timeline.copy()
+        timeline.loc[again, "event_id"] = timeline.loc[again, "event_id"] + "_" + n.astype(str)
+    return timeline
+
+
 def _write_rows(owned: OwnedFolder, path: Path, header: list[str], rows) -> None:
     """A small CSV written as pandas' ``to_csv`` would (minimal quoting, '\\n'), staged in
     ``owned``; one table per subject is too small for a DataFrame to pay off."""
@@ -852,7 +864,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     labs = _lab_rows(lb_t, notes) if lb_t is not None else None
     timeline = _timeline_rows(events, ref)
     if ex_t is not None:
-        timeline = pd.concat([timeline, _ex_events(ex_t)], ignore_index=True)
+        timeline = _unique_event_ids(pd.concat([timeline, _ex_events(ex_t)], ignore_index=True))
     evalids = dict(zip(tr["USUBJID"], _col(tr, "TREVALID")))
     evals = dict(zip(tr["USUBJID"], _col(tr, "TREVAL")))
 
