@@ -22,7 +22,8 @@ from conftest import DATA
 
 SDTM = DATA / "external" / "pharmaversesdtm"
 SUBJECTS = ("01-701-1015", "01-701-1023")
-FILES = {"DM": "dm.csv", "TU": "tu_onco.csv", "TR": "tr_onco.csv", "RS": "rs_onco.csv"}
+FILES = {"DM": "dm.csv", "TU": "tu_onco.csv", "TR": "tr_onco.csv", "RS": "rs_onco.csv",
+         "LB": "lb.csv", "EX": "ex.csv"}
 ODD = ["", "NA", "sixty", "-5", "0", "1e308", "inf", "NaN", "-0", "9" * 30, "2014-13-45",
        "2014-02-30", "1000-01-01", "9999-12-31", "2014", "2014-1", "=HYPERLINK(\"x\")",
        "+1", "@SUM(A1)", "a\rb", "a\nb", "a\tb", "\x0b", "\x1f", "é", "NOT DONE", "TARGET",
@@ -36,6 +37,17 @@ def _base() -> dict[str, pd.DataFrame]:
     for domain, stem in stems.items():
         frame = pd.read_csv(SDTM / f"{stem}.csv.gz", dtype=str, keep_default_na=False)
         out[domain] = frame[frame["USUBJID"].isin(SUBJECTS)].reset_index(drop=True)
+    # pharmaversesdtm's oncology data have no LB or EX: a few records of each, made up.
+    ident = {"STUDYID": "CDISCPILOT01", "USUBJID": "01-701-1015", "VISITNUM": "3.0",
+             "VISIT": "BASELINE"}
+    out["LB"] = pd.DataFrame([{**ident, "DOMAIN": "LB", "LBSEQ": str(i), "LBTESTCD": code,
+                               "LBORRES": value, "LBORRESU": unit, "LBDTC": "2014-01-02"}
+                              for i, (code, value, unit) in enumerate(
+                                  [("AFP", "12", "ng/mL"), ("ALB", "3.5", "g/dL"),
+                                   ("BILI", "17", "umol/L")], start=1)])
+    out["EX"] = pd.DataFrame([{**ident, "DOMAIN": "EX", "EXSEQ": str(i), "EXTRT": drug,
+                               "EXSTDTC": day} for i, (drug, day) in enumerate(
+                                  [("DRUG A", "2014-01-02"), ("DRUG B", "2014-01-02")], start=1)])
     return out
 
 
