@@ -22,7 +22,13 @@ documented in ``data/README.md`` ("SDTM mapping"). Rules where SDTM data are mes
 - **No baseline** (no TR records at the earliest visit of the subject, or no target or
   non-target lesion identified in TU): the subject is skipped with the reason.
 - A missing domain or variable, or a file that cannot be read, raises :class:`SdtmInputError`
-  naming the file and the variable (the command line exits 2).
+  naming the file and the variable (the command line exits 2). Files are read in any format
+  and by content by :mod:`casekit.interop.sdtm_read`.
+- **Every other problem is logged with its fate** (:func:`checked_records`, ``_tr_sizes``,
+  ``_lab_fits``): a record that cannot be traced, a date that is no calendar date, a size or
+  lab value outside ``validate``'s limits, a day beyond ``schema.MAX_OFFSET_DAYS``. What a
+  case folder gets always validates, and every cell is neutralised as
+  :func:`casekit.outputs.safe_cell` does for all outputs (formulas, bare carriage returns).
 """
 
 from __future__ import annotations
