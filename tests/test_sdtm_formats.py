@@ -329,3 +329,18 @@ def test_unknown_lesion_kind_in_supptu_is_logged(tmp_path, capsys):
     log = _csv(tmp_path / "o" / "import_log.csv")
     assert log["what"].str.contains("is not a lesion kind", regex=False).any()
     assert validate_case(tmp_path / "o" / "01-701-1015") == []
+
+
+def test_two_files_holding_the_same_records_differently_are_an_error(tmp_path, capsys):
+    """tu.csv beside a reworked copy of itself (one location respelled): not two parts."""
+    folder = tmp_path / "s"
+    folder.mkdir()
+    for path in VARIANTS.glob("*.csv"):
+        (folder / path.name).write_bytes(path.read_bytes())
+    tu = _csv(VARIANTS / "tu_onco_recist.csv")
+    tu.loc[0, "TULOC"] = "ADRENAL"
+    tu.to_csv(folder / "tu_v2.csv", index=False)
+    assert main(["import-sdtm", str(folder), "--out", str(tmp_path / "o")]) == 2
+    err = capsys.readouterr().err
+    assert "tu_onco_recist.csv and" in err and "tu_v2.csv" in err
+    assert "USUBJID=01-701-1015, TUSEQ=1" in err

@@ -396,6 +396,26 @@ def read_folder(folder: str | Path, domains, required: dict | None = None) -> St
     return _read_domains(by_domain, required, read)
 
 
+def _no_overlap(domain: str, path: Path, frame: pd.DataFrame, seen: dict[tuple, Path]) -> None:
+    """Files of one domain are parts of it only if no record of one has the identity of a
+    record of another: STUDYID, USUBJID, --SEQ and --CAT (so RS split by criteria, or two
+    studies side by side, are parts; one study's TU in two files twice is not)."""
+    prefix = domain[-2:]
+    names = [n for n in ("STUDYID", "USUBJID", f"{prefix}SEQ", f"{prefix}CAT")
+             if n in frame.columns]
+    if f"{prefix}SEQ" not in names or "USUBJID" not in names:
+        return
+    keys = list(frame[names].fillna("").itertuples(index=False, name=None))
+    for key in keys:  # in record order: the first shared record is named
+        if key in seen and seen[key] != path:
+            shown = ", ".join(f"{n}={v}" for n, v in zip(names, key) if v)
+            raise SdtmInputError(
+                f"{seen[key]} and {path}: both hold the {domain} record {shown}; two files "
+                "of one domain must be parts of it (other subjects, studies or --CAT), not "
+                "the same records twice")
+    seen.update(dict.fromkeys(keys, path))
+
+
 def _read_domains(by_domain: dict[str, list[Path]], required: dict | None,
                   read: dict[Path, Dataset]) -> Study:
     study = Study({}, {})
@@ -408,6 +428,7 @@ def _read_domains(by_domain: dict[str, list[Path]], required: dict | None,
                     "one name; keep one (reading both would count every record twice)")
             stems[_stem(path)] = path
         frames, digests = [], {}
+        keys_seen: dict[tuple, Path] = {}
         for path in files:
             dataset = read.pop(path, None) or read_dataset(path)
             missing = [v for v in (required or {}).get(domain, ())
@@ -425,6 +446,8 @@ def _read_domains(by_domain: dict[str, list[Path]], required: dict | None,
                     f"{digests[digest]} and {path}: the same {domain} records twice; keep "
                     "one (reading both would count every record twice)")
             digests[digest] = path
+            if len(files) > 1:
+                _no_overlap(domain, path, dataset.frame, keys_seen)
             # line_: the record's line (CSV: header on line 1; NDJSON: metadata on line
             # 1) or record number (XPT, JSON), for messages.
             first = 2 if file_format(path) in ("csv", "ndjson") else 1
