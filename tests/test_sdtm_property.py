@@ -114,8 +114,11 @@ def check_rule(changes) -> None:
             assert len(lines) == 1 and lines[0].startswith("error: "), message
             assert str(folder) in lines[0], message  # names the file (or the folder)
             assert not out.exists() or not any(out.iterdir()), "written before refusing"
-        else:
-            for case in sorted(p for p in out.iterdir() if p.is_dir() and p.name != ".casekit"):
+        else:  # every subject left out: the log says why
+            log = (out / "import_log.csv").read_text(encoding="utf-8")
+            cases = sorted(p for p in out.iterdir() if p.is_dir() and p.name != ".casekit")
+            assert cases or "subject not imported" in log, changes
+            for case in cases:
                 assert validate_case(case) == [], (case.name, changes)
 
 
@@ -127,6 +130,7 @@ def check_rule(changes) -> None:
 @example([("column", "TU", 22, "T01")])
 @example([("drop_row", "DM", 0), ("drop_row", "DM", 0)])
 @example([("column", "RS", 34, "")])
+@example([("column", "TR", 17, "")])
 def test_any_mutation_exits_2_naming_the_file_or_0_with_valid_cases(changes):
     check_rule(changes)
 

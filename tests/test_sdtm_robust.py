@@ -264,3 +264,11 @@ def test_two_treatments_at_one_visit_are_two_events(tmp_path, capsys):
     assert code == 0
     timeline = load_case(tmp_path / "out" / "01-701-1015").timeline
     assert {"baseline", "baseline_2", "baseline_3", "week_2"} <= set(timeline["event_id"])
+
+
+def test_an_evaluator_without_records_is_logged(tmp_path, capsys):
+    folder = _study(tmp_path)
+    out = tmp_path / "out"
+    assert main(["import-sdtm", str(folder), "--out", str(out), "--evaluator", "NOBODY"]) == 0
+    log = pd.read_csv(out / "import_log.csv", dtype=str, keep_default_na=False)
+    assert _logged(log, "*", "evaluator NOBODY", "nothing imported")

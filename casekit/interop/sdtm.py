@@ -827,6 +827,8 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     ref = dict(zip(dm["USUBJID"], dm["RFSTDTC"].fillna("")))
     in_dm = set(dm["USUBJID"])
     candidates = wanted if wanted is not None else sorted(set(tu["USUBJID"]) | set(tr["USUBJID"]))
+    if not candidates:
+        notes.add("*", "TU", f"no TU or TR records of evaluator {evaluator}: nothing imported")
     for subject in candidates:
         if subject not in in_dm:
             summary.skipped[subject] = "not in DM: no reference start or demographics"
@@ -950,8 +952,11 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         summary.imported.append(folder)
     summary.rows.update({f"written {k}": v for k, v in totals.items()})
     summary.rows.update(counts)
-    if summary.notes:
-        log = pd.DataFrame(summary.notes, columns=["subject", "domain", "what"])
+    # A subject left out is a line of the log too, with the reason (never only on screen).
+    skipped = [(subject, "*", f"subject not imported: {reason}")
+               for subject, reason in summary.skipped.items()]
+    if summary.notes or skipped:
+        log = pd.DataFrame(summary.notes + skipped, columns=["subject", "domain", "what"])
         owned.write_table(log, out_dir / "import_log.csv")
     owned.commit()
     for line in summary.lines():
