@@ -336,6 +336,11 @@ def _events(records: list[pd.DataFrame]) -> pd.DataFrame:
             continue
         frames.append(frame[["USUBJID", "VISITNUM", "VISIT", "day_", "date_", "imputed_",
                              "from_dy_", "domain_"]])
+    if not frames:  # no record placed at all (no evaluator's records, no dates)
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in (
+            "USUBJID", "VISITNUM", "VISIT", "date", "imputed", "from_dy", "domains",
+            "event_id")})
+        return empty.assign(day_=pd.Series(dtype=float))
     allrec = pd.concat(frames, ignore_index=True)
     allrec = allrec[allrec["day_"].notna()]
     allrec["VISITNUM"] = allrec["VISITNUM"].fillna("")
