@@ -131,6 +131,7 @@ def check_rule(changes) -> None:
 @example([("drop_row", "DM", 0), ("drop_row", "DM", 0)])
 @example([("column", "RS", 34, "")])
 @example([("column", "TR", 17, "")])
+@example([("column", "DM", 14, "\x0b")])
 def test_any_mutation_exits_2_naming_the_file_or_0_with_valid_cases(changes):
     check_rule(changes)
 

@@ -236,16 +236,20 @@ def _by_value(series: pd.Series, test: Callable[[str], bool]) -> pd.Series:
 
 
 def _bad_date(text: str) -> bool:
-    """An ISO 8601 date (complete or partial) that names no calendar day or month
-    (2014-13-45, 2014-02-30, 2014-00)."""
-    text = text[:10]
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", text):
+    """Text that is no ISO 8601 date (SDTMIG v3.4 §4.4.2: complete or partial, time
+    optional) or names no calendar day or month (2014-13-45, 2014-02-30, 2014-00)."""
+    if text == "":
+        return False
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}(T[0-9:.+\-Z]*)?)?)?", text):
+        return True
+    date = text[:10]
+    if len(date) == 10:
         try:
-            datetime.date.fromisoformat(text)
+            datetime.date.fromisoformat(date)
         except ValueError:
             return True
         return False
-    return re.fullmatch(r"\d{4}-\d{2}", text) is not None and not 1 <= int(text[5:]) <= 12
+    return len(date) == 7 and not 1 <= int(date[5:]) <= 12
 
 
 def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFrame]:
@@ -277,8 +281,8 @@ def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFr
                 for i in frame.index[bad]:
                     who = f"{seq}={frame.at[i, seq]}" if seq else _where(frame, i)
                     notes.add(frame.at[i, "USUBJID"], domain,
-                              f"not a calendar date: {who} {var}={frame.at[i, var]!r}; "
-                              "treated as missing")
+                              f"not a calendar date: {who} {var}={frame.at[i, var]!r} (ISO "
+                              "8601 expected); treated as missing")
                 frame.loc[bad, var] = None
         for var in _LINKS.get(domain, ()):
             if var in frame.columns:  # lesion ids must be identifiers (lesions.csv)
@@ -304,7 +308,8 @@ def _checked_dm(dm: pd.DataFrame, notes) -> pd.DataFrame:
         for i in dm.index[bad]:
             notes.add(dm.at[i, "USUBJID"], "DM", f"AGE={dm.at[i, 'AGE']!r} is not an age in "
                       f"years (0-{schema.FACT_LIMITS['age_years']:g}); left out")
-        dm.loc[bad, "AGE"] = None
+        # blank (spaces, a vertical tab) or bad: missing; else the number as written, trimmed
+        dm["AGE"] = age.where((age != "") & ~bad, None)
     again = dm.duplicated("USUBJID", keep="first")
     if again.any():
         fields = [c for c in dm.columns if not c.endswith("_")]
