@@ -60,6 +60,7 @@ def _logged(log: pd.DataFrame, subject: str, *words: str) -> bool:
     return any(all(w in line for w in words) for line in mine)
 
 
+@pytest.mark.slow
 def test_non_calendar_dates_are_logged_and_treated_as_missing(tmp_path, capsys):
     def edit(domain, frame):
         if domain == "TR":  # 01-701-1023's TRSEQ 30 is a week-6 record
@@ -99,6 +100,7 @@ def test_blank_seq_or_usubjid_is_logged_not_a_traceback(tmp_path, capsys):
     assert _logged(log, "*", "no USUBJID", "tr_onco.csv line 7")
 
 
+@pytest.mark.slow
 def test_second_dm_record_is_logged(tmp_path, capsys):
     def edit(domain, frame):
         if domain == "DM":
@@ -120,6 +122,7 @@ def test_duplicated_column_name_is_an_error_naming_file_and_column(tmp_path, cap
     assert code == 2 and "tr_onco.csv" in err and "TRSTRESN is given twice" in err
 
 
+@pytest.mark.slow
 def test_text_result_is_logged_and_diameter_stands_in(tmp_path, capsys):
     # 01-701-1015 TRSEQ 2: T01 LDIAM 10 mm at baseline; TRSEQ 1 its DIAMETER 10 mm.
     code, _, log = _run(tmp_path, _study(tmp_path, lambda d, f: _at(
@@ -266,6 +269,7 @@ def test_two_treatments_at_one_visit_are_two_events(tmp_path, capsys):
     assert {"baseline", "baseline_2", "baseline_3", "week_2"} <= set(timeline["event_id"])
 
 
+@pytest.mark.slow
 def test_an_evaluator_without_records_is_logged(tmp_path, capsys):
     folder = _study(tmp_path)
     out = tmp_path / "out"
