@@ -57,11 +57,12 @@ validate: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py series
+	$(BIN)/python benchmarks/bench.py sdtm
 
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:
 	rm -rf /tmp/casekit-lock && $(PYTHON) -m venv /tmp/casekit-lock
-	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert dask distributed 'lifelines<0.30.3' scipy pyyaml
+	/tmp/casekit-lock/bin/pip install --quiet pandas pandera matplotlib jupyterlab papermill nbval ipykernel pytest pytest-xdist nbstripout nbconvert dask distributed 'lifelines<0.30.3' scipy pyyaml pyreadstat odmlib defineutils hypothesis
 	( sed -n '1,3p' requirements.txt; /tmp/casekit-lock/bin/pip freeze --exclude-editable ) > requirements.txt
 	( sed -n '1,4p' .binder/requirements.txt; grep -v '^-e ' requirements.txt | sed '1,2d' ) > .binder/requirements.txt.new
 	mv .binder/requirements.txt.new .binder/requirements.txt

@@ -497,10 +497,69 @@ def series_main(argv: list[str] | None = None) -> int:
     return EXIT_OK
 
 
+# ------------------------------------------------------------------ SDTM formats (issue 18)
+
+SDTM_JSON = REPO / "build" / "bench-sdtm.json"
+SDTM_TARGET_CSV_SECONDS = 2.0
+
+
+def sdtm_main(argv: list[str] | None = None) -> int:
+    """``bench.py sdtm [--reps N]``: ``import_sdtm`` of the 254 vendored pharmaversesdtm
+    subjects as delivered (CSV.gz), and the same study as SAS XPORT v5 and as Dataset-JSON
+    1.1 (written once, untimed, by casekit.interop.sdtm_write), interleaved ``--reps`` times;
+    medians of wall and CPU time. Target: CSV <= 2 s wall."""
+    import pandas as pd
+
+    from casekit.interop import sdtm_write
+    from casekit.interop.sdtm import import_sdtm
+
+    parser = argparse.ArgumentParser(prog="bench.py sdtm")
+    parser.add_argument("--reps", type=int, default=3, metavar="N")
+    parser.add_argument("--json", default=str(SDTM_JSON), metavar="PATH")
+    args = parser.parse_args(argv)
+    source = REPO / "data" / "external" / "pharmaversesdtm"
+    when = sdtm_write.creation_time([])
+    times: dict[str, list[tuple[float, float]]] = {"csv": [], "xpt": [], "json": []}
+    with tempfile.TemporaryDirectory(prefix="casekit-bench-sdtm-") as tmp_name:
+        tmp = Path(tmp_name)
+        folders = {"csv": source, "xpt": tmp / "xpt", "json": tmp / "json"}
+        for fmt in ("xpt", "json"):
+            folders[fmt].mkdir()
+        for path in sorted(source.glob("*.csv.gz")):
+            frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+            domain, stem = frame["DOMAIN"].iloc[0], path.name[: -len(".csv.gz")]
+            (folders["xpt"] / f"{stem}.xpt").write_bytes(sdtm_write.xpt_bytes(domain, frame, when))
+            (folders["json"] / f"{stem}.json").write_bytes(
+                sdtm_write.json_bytes(domain, frame, when, "CDISCPILOT01", f"{stem}.json"))
+        for rep in range(args.reps):
+            for fmt, folder in folders.items():
+                start, cpu = time.perf_counter(), time.process_time()
+                summary = import_sdtm(folder, tmp / f"out-{fmt}-{rep}", echo=lambda _: None)
+                times[fmt].append((time.perf_counter() - start, time.process_time() - cpu))
+                assert len(summary.imported) == 254, (fmt, len(summary.imported))
+    result = {fmt: {"wall_s": round(statistics.median(w for w, _ in t), 3),
+                    "cpu_s": round(statistics.median(c for _, c in t), 3)}
+              for fmt, t in times.items()}
+    result["target_csv"] = result["csv"]["wall_s"] <= SDTM_TARGET_CSV_SECONDS
+    result.update(loadavg=loadavg(), machine=machine())
+    json_path = Path(args.json).resolve()
+    json_path.parent.mkdir(parents=True, exist_ok=True)
+    json_path.write_text(json.dumps(result, indent=2) + "\n", encoding="utf-8")
+    for fmt in times:
+        print(f"import-sdtm, 254 subjects, {fmt:4}: {result[fmt]['wall_s']:.2f} s wall, "
+              f"{result[fmt]['cpu_s']:.2f} s CPU (median of {args.reps})")
+    print(f"target CSV <= {SDTM_TARGET_CSV_SECONDS:g} s: "
+          f"{'PASS' if result['target_csv'] else 'MISS'}; 1-min load average "
+          f"{result['loadavg']}; wrote {json_path}")
+    return EXIT_OK
+
+
 if __name__ == "__main__":
     try:
         if sys.argv[1:2] == ["series"]:
             sys.exit(series_main(sys.argv[2:]))
+        if sys.argv[1:2] == ["sdtm"]:
+            sys.exit(sdtm_main(sys.argv[2:]))
         sys.exit(main())
     except KeyboardInterrupt:
         print("bench.py: interrupted", file=sys.stderr)

@@ -293,13 +293,15 @@ def _import_sdtm(args: argparse.Namespace) -> int:
 
 def _export_sdtm(args: argparse.Namespace) -> int:
     from casekit.interop.sdtm import export_sdtm
+    from casekit.interop.sdtm_write import SdtmWriteError
     from casekit.owned import OutFolderRefused
 
     def export() -> None:
-        for path in export_sdtm(args.case, args.out):
+        for path in export_sdtm(args.case, args.out, fmt=args.format):
             print(path)
 
-    return _bad_input_as_exit_2(export, (OutFolderRefused,), args.out, invalid_case=args.case)
+    return _bad_input_as_exit_2(export, (OutFolderRefused, SdtmWriteError), args.out,
+                                invalid_case=args.case)
 
 
 def _concordance(args: argparse.Namespace) -> int:
@@ -337,10 +339,13 @@ def _export_adam(args: argparse.Namespace) -> int:
 def _add_sdtm_commands(sub) -> None:
     """import-sdtm, export-sdtm and concordance (casekit.interop)."""
     imp = sub.add_parser("import-sdtm", help="write one case folder per subject of SDTM data",
-                         description="Read DM, TU, TR (required) and RS, LB, EX (optional) "
-                         "CSV[.gz] files from SDTM_DIR and write one case folder per subject "
-                         "under --out, plus import_log.csv of every irregularity; prints a "
-                         "summary. Exit 2 when a domain or variable is missing or unreadable.")
+                         description="Read DM, TU, TR (required) and RS, LB, EX, SUPPTU "
+                         "(optional) from SDTM_DIR, as CSV[.gz], SAS XPORT (.xpt) or "
+                         "Dataset-JSON (.json, .ndjson) files, each recognised by its dataset "
+                         "name or DOMAIN whatever it is called, and write one case folder per "
+                         "subject under --out, plus import_log.csv of every irregularity and "
+                         "its fate; prints a summary. Exit 2 when a domain or variable is "
+                         "missing, a file unreadable or one dataset given twice.")
     imp.add_argument("sdtm_dir", metavar="SDTM_DIR")
     imp.add_argument("--out", required=True, metavar="CASES_DIR")
     imp.add_argument("--evaluator", default="INVESTIGATOR",
@@ -349,11 +354,16 @@ def _add_sdtm_commands(sub) -> None:
     imp.add_argument("--subjects", nargs="+", metavar="ID", help="only these USUBJIDs")
     imp.set_defaults(func=_import_sdtm)
 
-    exp = sub.add_parser("export-sdtm", help="write a case folder as SDTM CSV files",
+    exp = sub.add_parser("export-sdtm", help="write a case folder as SDTM datasets",
                          description="Write DM, TU, SUPPTU, TR, RS (recorded and computed "
-                         "calls), LB, EX and define.csv for a case folder.")
+                         "calls), LB and EX for a case folder as CSV, SAS XPORT v5 or "
+                         "Dataset-JSON 1.1, with define.xml (Define-XML 2.1) and define.html; "
+                         "a CSV export also gets define.csv and CDISC CORE's _datasets.csv "
+                         "and _variables.csv.")
     exp.add_argument("--case", required=True, metavar="DIR")
     exp.add_argument("--out", required=True, metavar="DIR")
+    exp.add_argument("--format", choices=("csv", "xpt", "json"), default="csv",
+                     help="csv (default), xpt (SAS XPORT version 5) or json (Dataset-JSON 1.1)")
     exp.set_defaults(func=_export_sdtm)
 
     con = sub.add_parser("concordance", help="recomputed RECIST 1.1 vs recorded responses",

@@ -57,7 +57,7 @@ def neutralise_formula(value: object) -> object:
     return value
 
 
-def _safe_cell(value: object) -> object:
+def safe_cell(value: object) -> object:
     """A text cell as written: formula neutralised, and a bare CR made a line feed (the
     csv module quotes a field holding '\\n' but not one holding only '\\r', which would
     then split the row)."""
@@ -74,7 +74,7 @@ def _without_formulas(frame: pd.DataFrame) -> pd.DataFrame:
             if pd.api.types.is_object_dtype(frame[c]) or pd.api.types.is_string_dtype(frame[c])]
     frame = frame.copy()
     for column in text:
-        frame[column] = frame[column].map(_safe_cell)
+        frame[column] = frame[column].map(safe_cell)
     frame.columns = [neutralise_formula(c) for c in frame.columns]
     return frame
 

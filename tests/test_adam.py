@@ -147,3 +147,19 @@ def test_casekit_conventions_differ_only_by_the_named_rules(tmp_path):
     assert golden_set - ours_set == {("01-701-1015", "2014-02-28", "NE")}
     adtte = _read(out / "adtte.csv")
     assert _agree(adtte, _golden("adtte"), "PFS", ["CNSR", "ADT", "AVAL"], subjects) == (11, 0)
+
+
+def test_import_places_death_and_last_known_alive(tmp_path):
+    from casekit.case import load_case
+    from casekit.interop.sdtm import import_sdtm
+
+    summary = import_sdtm(GOLDEN / "sdtm", tmp_path / "cases", echo=lambda line: None,
+                          subjects=["01-701-1015", "01-710-1083"])
+    cases = {p.name: load_case(p) for p in summary.imported}
+    # 1083: DTHDTC 2013-08-02 - RFSTDTC 2013-07-22 = day 11, a death event; no last-alive
+    died = cases["01-710-1083"]
+    assert died.vital_event("death")[1] == 11 and died.vital_event("last_known_alive") is None
+    # 1015: alive, RFPENDTC 2014-07-02T11:45 - RFSTDTC 2014-01-02 = day 181 (DM: last contact)
+    alive = cases["01-701-1015"]
+    assert alive.vital_event("death") is None
+    assert alive.vital_event("last_known_alive")[1] == 181

@@ -22,16 +22,21 @@ documented in ``data/README.md`` ("SDTM mapping"). Rules where SDTM data are mes
 - **No baseline** (no TR records at the earliest visit of the subject, or no target or
   non-target lesion identified in TU): the subject is skipped with the reason.
 - A missing domain or variable, or a file that cannot be read, raises :class:`SdtmInputError`
-  naming the file and the variable (the command line exits 2).
+  naming the file and the variable (the command line exits 2). Files are read in any format
+  and by content by :mod:`casekit.interop.sdtm_read`.
+- **Every other problem is logged with its fate** (:func:`checked_records`, ``_tr_sizes``,
+  ``_lab_fits``): a record that cannot be traced, a date that is no calendar date, a size or
+  lab value outside ``validate``'s limits, a day beyond ``schema.MAX_OFFSET_DAYS``. What a
+  case folder gets always validates, and every cell is neutralised as
+  :func:`casekit.outputs.safe_cell` does for all outputs (formulas, bare carriage returns).
 """
 
 from __future__ import annotations
 
 import csv
-import gzip
+import datetime
 import io
 import re
-import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -40,16 +45,12 @@ from typing import Callable
 import numpy as np
 import pandas as pd
 
-from casekit.case import schema
+from casekit.case import schema, units
 from casekit.interop import mapping as mp
+from casekit.interop.sdtm_read import SdtmInputError, read_folder
+from casekit.outputs import safe_cell
 from casekit.owned import OwnedFolder
 
-#: Domain -> file stems looked for in the SDTM folder (``<stem>.csv`` or ``<stem>.csv.gz``).
-DOMAIN_FILES = {
-    "DM": ("dm",), "TU": ("tu", "tu_onco"), "TR": ("tr", "tr_onco"),
-    "RS": ("rs", "rs_onco", "rs_onco_irecist"), "LB": ("lb",), "EX": ("ex",),
-    "SUPPTU": ("supptu",), "DS": ("ds",),
-}
 REQUIRED_DOMAINS = ("DM", "TU", "TR")
 #: Variables a domain must have (others are optional).
 REQUIRED_VARIABLES = {
@@ -68,10 +69,6 @@ _KNOWN_STUDIES = {
     "CDISCPILOT01": "pharmaversesdtm subject {usubjid} (CDISC pilot test data, not a real patient)",
 }
 _DERIVED = "derived"
-
-
-class SdtmInputError(ValueError):
-    """SDTM input casekit cannot read: the message names the file and the variable."""
 
 
 @dataclass
@@ -100,50 +97,26 @@ class ImportSummary:
 # ------------------------------------------------------------------ reading
 
 
-def _domain_files(folder: Path, domain: str) -> list[Path]:
-    found = []
-    for stem in DOMAIN_FILES[domain]:
-        for name in (f"{stem}.csv", f"{stem}.csv.gz"):
-            if (folder / name).is_file():
-                found.append(folder / name)
-    return found
+#: The domains import reads (others in the folder are left alone).
+DOMAINS = ("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU", "DS")
 
 
-def _read_csv(path: Path) -> pd.DataFrame:
-    """Every cell as text, empty cells as NA."""
-    try:
-        return pd.read_csv(path, dtype=str, keep_default_na=False, na_values=[""],
-                           encoding="utf-8-sig")
-    except (OSError, EOFError, zlib.error, gzip.BadGzipFile, UnicodeDecodeError,
-            pd.errors.ParserError, pd.errors.EmptyDataError) as exc:
-        raise SdtmInputError(f"{path}: cannot be read as CSV: {exc}") from None
-
-
-def read_sdtm(folder: str | Path, domains=("DM", "TU", "TR", "RS", "LB", "EX", "SUPPTU", "DS")
+def read_sdtm(folder: str | Path, domains=DOMAINS, notes: list | None = None
               ) -> dict[str, pd.DataFrame]:
-    """The domains found in ``folder`` (RS files concatenated); required ones must exist."""
-    folder = Path(folder)
-    if not folder.is_dir():
-        raise SdtmInputError(f"{folder}: is not a folder of SDTM CSV files")
-    out = {}
-    for domain in domains:
-        files = _domain_files(folder, domain)
-        if not files:
-            if domain in REQUIRED_DOMAINS:
-                names = " or ".join(f"{s}.csv[.gz]" for s in DOMAIN_FILES[domain])
-                raise SdtmInputError(f"{folder}: domain {domain} is missing; expected {names}")
+    """The domains found in ``folder``, in any format :mod:`casekit.interop.sdtm_read`
+    reads (files of one domain concatenated); required ones, and their required
+    variables, must exist. What the reader noticed is appended to ``notes`` as
+    ``(domain, what)``."""
+    study = read_folder(folder, domains, REQUIRED_VARIABLES)
+    if notes is not None:
+        notes += study.notes
+    for domain in REQUIRED_DOMAINS:
+        if domain not in study.frames:
+            raise SdtmInputError(
+                f"{folder}: domain {domain} is missing: no file whose dataset name or "
+                f"DOMAIN is {domain} (read: .csv, .csv.gz, .xpt, .json, .ndjson)")
             continue
-        frames = []
-        for path in files:
-            frame = _read_csv(path)
-            missing = [v for v in REQUIRED_VARIABLES[domain] if v not in frame.columns]
-            if missing:
-                raise SdtmInputError(f"{path}: variable {missing[0]} is missing "
-                                     f"(domain {domain} needs {', '.join(REQUIRED_VARIABLES[domain])})")
-            frame["file_"] = path.name
-            frames.append(frame)
-        out[domain] = pd.concat(frames, ignore_index=True) if len(frames) > 1 else frames[0]
-    return out
+    return study.frames
 
 
 def _col(frame: pd.DataFrame, name: str) -> pd.Series:
@@ -228,7 +201,7 @@ def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series,
                 date[i] = impute_date(text, imputation)
                 imputed[i] = (f"{prefix}DTC={text} partial: imputed to {date[i]} "
                               f"({imputation} day of the period)")
-    ref_date = ref.fillna("").astype(str).str.slice(0, 10)
+    ref_date = ref.astype(object).fillna("").astype(str).str.slice(0, 10)  # all-NaN: float
     usable = (date != "") & ref_date.str.fullmatch(r"\d{4}-\d{2}-\d{2}")
     day = pd.Series(np.nan, index=frame.index)
     if usable.any():
@@ -238,6 +211,133 @@ def _dates_and_days(frame: pd.DataFrame, prefix: str, ref: pd.Series,
     day[from_dy] = np.where(dy[from_dy] > 0, dy[from_dy] - 1, dy[from_dy])
     out = frame.assign(date_=date, imputed_=imputed, day_=day, from_dy_=from_dy)
     return out
+
+
+def _within_range(frame: pd.DataFrame, domain: str, notes) -> pd.DataFrame:
+    """Records whose day lies beyond validate's ``schema.MAX_OFFSET_DAYS`` from RFSTDTC
+    (a date typed as 1000-01-01) are reported and not placed (``day_`` NaN)."""
+    far = frame["day_"].abs() > schema.MAX_OFFSET_DAYS
+    for subject, n in frame[far].groupby("USUBJID").size().items():
+        notes.add(subject, domain, f"day out of range: {n} record(s) more than "
+                  f"{schema.MAX_OFFSET_DAYS} days from RFSTDTC (a mistyped date?); not "
+                  "imported")
+    return frame.assign(day_=frame["day_"].where(~far))
+
+
+# ------------------------------------------------------------------ checking records
+
+#: The --SEQ variable of each domain (SUPPTU records are identified by IDVARVAL).
+_SEQ = {"DM": None, "TU": "TUSEQ", "TR": "TRSEQ", "RS": "RSSEQ", "LB": "LBSEQ", "EX": "EXSEQ",
+        "SUPPTU": None}
+#: Variables without which a record means nothing to the import (not imported, reported).
+_KEYS = {"TU": ("TULNKID",), "LB": ("LBTESTCD",), "EX": ("EXTRT",)}
+#: Link ids that become lesion ids.
+_LINKS = {"TU": ("TULNKID",), "TR": ("TRLNKID",)}
+#: The date variables of each domain checked to be calendar dates.
+_DATES = {"DM": ("RFSTDTC",), "TU": ("TUDTC",), "TR": ("TRDTC",), "RS": ("RSDTC",),
+          "LB": ("LBDTC",), "EX": ("EXSTDTC",)}
+
+
+def _where(frame: pd.DataFrame, i) -> str:
+    """A record's place: ``tr.csv line 7`` (CSV, NDJSON) or ``TU.xpt record 6``."""
+    name = frame.at[i, "file_"] if "file_" in frame.columns else "?"
+    return f"{name} {'line' if name.lower().endswith(('.csv', '.gz', '.ndjson')) else 'record'} " \
+        f"{frame.at[i, 'line_'] if 'line_' in frame.columns else '?'}"
+
+
+def _by_value(series: pd.Series, test: Callable[[str], bool]) -> pd.Series:
+    """``test`` of each cell's text, computed once per distinct value (a TR domain of 56,000
+    records holds a few hundred distinct dates)."""
+    values = series.fillna("").astype(object)
+    hits = {v: bool(test(str(v))) for v in pd.unique(values.to_numpy())}
+    return values.map(hits).astype(bool)
+
+
+def _bad_date(text: str) -> bool:
+    """Text that is no ISO 8601 date (SDTMIG v3.4 §4.4.2: complete or partial, time
+    optional) or names no calendar day or month (2014-13-45, 2014-02-30, 2014-00)."""
+    if text == "":
+        return False
+    if not re.fullmatch(r"\d{4}(-\d{2}(-\d{2}(T[0-9:.+\-Z]*)?)?)?", text):
+        return True
+    date = text[:10]
+    if len(date) == 10:
+        try:
+            datetime.date.fromisoformat(date)
+        except ValueError:
+            return True
+        return False
+    return len(date) == 7 and not 1 <= int(date[5:]) <= 12
+
+
+def checked_records(data: dict[str, pd.DataFrame], notes) -> dict[str, pd.DataFrame]:
+    """The domains with every record casekit cannot use reported (``notes.add``) and set
+    aside, so that none ends in a traceback or in a value a case folder must not hold:
+
+    - no USUBJID, or no --SEQ (the record could not be traced): not imported;
+    - a --DTC that names no calendar day (2014-13-45): treated as missing (the record's
+      --DY places it, if given);
+    - DM: a second record of a subject (identical: kept once; different: the first is
+      used), an AGE that is not a number from 0 to ``schema.FACT_LIMITS['age_years']``
+      (left out).
+    """
+    out = {}
+    for domain, frame in data.items():
+        frame = frame.copy()
+        needed = [v for v in ("USUBJID", _SEQ.get(domain), *_KEYS.get(domain, ()))
+                  if v and v in frame.columns]
+        for var in needed:
+            blank = _by_value(frame[var], lambda v: not v.strip())
+            for i in frame.index[blank]:
+                notes.add(str(frame.at[i, "USUBJID"]) if var != "USUBJID" else "*", domain,
+                          f"no {var}: {_where(frame, i)} cannot be traced; not imported")
+            frame = frame[~blank]
+        for var in _DATES.get(domain, ()):
+            if var in frame.columns:
+                bad = _by_value(frame[var], _bad_date)
+                seq = _SEQ.get(domain)
+                for i in frame.index[bad]:
+                    who = f"{seq}={frame.at[i, seq]}" if seq else _where(frame, i)
+                    notes.add(frame.at[i, "USUBJID"], domain,
+                              f"not a calendar date: {who} {var}={frame.at[i, var]!r} (ISO "
+                              "8601 expected); treated as missing")
+                frame.loc[bad, var] = None
+        for var in _LINKS.get(domain, ()):
+            if var in frame.columns:  # lesion ids must be identifiers (lesions.csv)
+                link = frame[var].fillna("").astype(str)
+                odd = _by_value(frame[var], lambda v: v != "" and re.fullmatch(
+                    r"[A-Za-z0-9_.\-]+", v) is None)
+                for (subject, value), _ in frame[odd].groupby(["USUBJID", var]):
+                    notes.add(subject, domain, f"{var}={value!r} is not an identifier; "
+                              f"imported as lesion {safe_name(value)!r}")
+                frame.loc[odd, var] = link[odd].map(safe_name)
+        if domain == "DM":
+            frame = _checked_dm(frame, notes)
+        out[domain] = frame
+    return out
+
+
+def _checked_dm(dm: pd.DataFrame, notes) -> pd.DataFrame:
+    if "AGE" in dm.columns:
+        age = dm["AGE"].fillna("").astype(str).str.strip()
+        number = pd.to_numeric(age.where(age.str.fullmatch(_PLAIN_NUMBER), None),
+                               errors="coerce").astype("float64")
+        bad = (age != "") & ~(number <= schema.FACT_LIMITS["age_years"])
+        for i in dm.index[bad]:
+            notes.add(dm.at[i, "USUBJID"], "DM", f"AGE={dm.at[i, 'AGE']!r} is not an age in "
+                      f"years (0-{schema.FACT_LIMITS['age_years']:g}); left out")
+        # blank (spaces, a vertical tab) or bad: missing; else the number as written, trimmed
+        dm["AGE"] = age.where((age != "") & ~bad, None)
+    again = dm.duplicated("USUBJID", keep="first")
+    if again.any():
+        fields = [c for c in dm.columns if not c.endswith("_")]
+        for subject, group in dm[dm["USUBJID"].isin(dm.loc[again, "USUBJID"])].groupby(
+                "USUBJID", sort=False):
+            same = len(group[fields].drop_duplicates()) == 1
+            places = ", ".join(_where(group, i) for i in group.index)
+            notes.add(subject, "DM", f"{len(group)} DM records ({places}): " + (
+                "identical; kept once" if same else "they differ; the first is used"))
+    return dm[~again]
 
 
 # ------------------------------------------------------------------ import
@@ -259,6 +359,11 @@ def _events(records: list[pd.DataFrame]) -> pd.DataFrame:
             continue
         frames.append(frame[["USUBJID", "VISITNUM", "VISIT", "day_", "date_", "imputed_",
                              "from_dy_", "domain_"]])
+    if not frames:  # no record placed at all (no evaluator's records, no dates)
+        empty = pd.DataFrame({c: pd.Series(dtype=object) for c in (
+            "USUBJID", "VISITNUM", "VISIT", "date", "imputed", "from_dy", "domains",
+            "event_id")})
+        return empty.assign(day_=pd.Series(dtype=float))
     allrec = pd.concat(frames, ignore_index=True)
     allrec = allrec[allrec["day_"].notna()]
     allrec["VISITNUM"] = allrec["VISITNUM"].fillna("")
@@ -276,6 +381,12 @@ def _events(records: list[pd.DataFrame]) -> pd.DataFrame:
     clash = events.duplicated(["USUBJID", "event_id"], keep=False)
     events.loc[clash, "event_id"] = events.loc[clash, "event_id"] + "_day" + \
         events.loc[clash, "day_"].astype(str)
+    # Still one id on one day (two visit numbers, or one missing, with one visit name):
+    # numbered in order, so that every event id of a subject is unique.
+    again = events.duplicated(["USUBJID", "event_id"], keep="first")
+    if again.any():
+        n = events[again].groupby(["USUBJID", "event_id"]).cumcount() + 2
+        events.loc[again, "event_id"] = events.loc[again, "event_id"] + "_" + n.astype(str)
     events.loc[events["event_id"] == ROOT_EVENT, "event_id"] = ROOT_EVENT + "_visit"
     return events
 
@@ -313,13 +424,61 @@ def _tu_lesions(tu: pd.DataFrame, supptu: pd.DataFrame | None, notes: _Notes) ->
         "LYMPH NODE", regex=False), "lymph_node", "tumour"))
     if supptu is not None and not supptu.empty:
         kinds = supptu[supptu["QNAM"] == "TUKIND"]
+        odd = ~kinds["QVAL"].isin(schema.LESION_KINDS)
+        for r in kinds[odd].itertuples():
+            notes.add(r.USUBJID, "SUPPTU", f"TUKIND {r.QVAL!r} is not a lesion kind "
+                      f"({', '.join(schema.LESION_KINDS)}): TUSEQ={r.IDVARVAL} keeps its kind "
+                      "from TULOC")
+        kinds = kinds[~odd]
         by_seq = {(u, s): k for u, s, k in zip(kinds["USUBJID"], kinds["IDVARVAL"], kinds["QVAL"])}
         firsts["kind"] = [by_seq.get((u, s), k) for u, s, k in
                           zip(firsts["USUBJID"], firsts["TUSEQ"], firsts["kind"])]
     return firsts[["USUBJID", "TULNKID", "TUSEQ", "role", "site", "kind"]]
 
 
+#: Why criteria were assumed (the import log's and the criteria fact's words).
+ASSUMED_RECIST = ("RSCAT absent: criteria taken as RECIST 1.1 (casekit's default; RSCAT is "
+                  "permissible in SDTMIG v3.4 and the study does not name its criteria)")
 _RESULT_TESTS = {"LDIAM", "LPERP", "SAXIS", "VLDIAM", "DIAMETER", "TUMSTATE"}
+#: Units of a TR diameter, as the factor to cm (TRSTRESU; CDISC CT UNIT: mm is the standard
+#: unit, so a result without a unit is taken as mm and counted).
+_CM_PER_UNIT = {"mm": 0.1, "cm": 1.0, "": 0.1}
+_PLAIN_NUMBER = r"[0-9]+(\.[0-9]*)?|\.[0-9]+|[0-9]+(\.[0-9]*)?[eE][-+]?[0-9]+"
+
+
+def _tr_sizes(tr: pd.DataFrame, notes: _Notes, counts: dict[str, int]) -> pd.DataFrame:
+    """``size_cm_`` (NaN when there is none) and ``unusable_`` for every TR record.
+
+    The result is TRSTRESN in TRSTRESU; where TRSTRESN is empty, TRORRES in TRORRESU (a
+    study that fills only the collected result). A result that is not a plain number, is
+    negative, not finite, in another unit, or beyond validate's limit of
+    ``schema.MAX_LESION_CM`` is reported and unusable: the lesion is not evaluable there
+    unless a DIAMETER record of it stands in.
+    """
+    diam = tr["testcd"] != "TUMSTATE"
+    stresn, orres = _col(tr, "TRSTRESN").str.strip(), _col(tr, "TRORRES").str.strip()
+    from_orres = diam & (stresn == "") & (orres != "")
+    text = stresn.where(~from_orres, orres)
+    unit = _col(tr, "TRSTRESU").where(~from_orres, _col(tr, "TRORRESU")).str.strip().str.lower()
+    counts["TR result from TRORRES (TRSTRESN empty)"] = int(from_orres.sum())
+    counts["TR result without a unit (taken as mm)"] = int((diam & (text != "") & (unit == "")).sum())
+    plain = text.str.fullmatch(_PLAIN_NUMBER)
+    number = pd.to_numeric(text.where(plain & diam, None), errors="coerce").astype("float64")
+    size = number * unit.map(_CM_PER_UNIT).astype("float64")
+    usable = plain & diam & np.isfinite(size) & (size <= schema.MAX_LESION_CM)
+    unusable = diam & (text != "") & ~usable
+    for r in tr[unusable].assign(text_=text[unusable], unit_=unit[unusable]).itertuples():
+        why = ("not a plain non-negative number" if not _is_plain(r.text_) else
+               f"unit {r.unit_!r} is not mm or cm" if r.unit_ not in _CM_PER_UNIT else
+               f"not finite or larger than any lesion (at most {schema.MAX_LESION_CM:g} cm)")
+        notes.add(r.USUBJID, "TR", f"unusable result: TRSEQ={r.TRSEQ} {r.testcd}="
+                  f"{r.text_!r} {r.unit_}: {why}; not imported, not evaluable there unless a "
+                  "DIAMETER record stands in")
+    return tr.assign(size_cm_=size.where(usable), unusable_=unusable)
+
+
+def _is_plain(text: str) -> bool:
+    return re.fullmatch(_PLAIN_NUMBER, text) is not None
 
 
 def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
@@ -353,8 +512,9 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     perp = testcd.isin(["LPERP"]) & ~node
     counts["TR LPERP of non-nodal lesions (not a RECIST measure, not imported)"] = int(perp.sum())
     tr = tr[~perp].assign(measure=measure[~perp], testcd=testcd[~perp])
+    tr = _tr_sizes(tr, notes, counts)
     is_diam = tr["testcd"] == "DIAMETER"
-    specific = tr[~is_diam & (tr["measure"] != "")]
+    specific = tr[~is_diam & (tr["measure"] != "") & ~tr["unusable_"]]
     have = set(zip(specific["USUBJID"], specific["event_id"], specific["TRLNKID"],
                    specific["measure"]))
     redundant = is_diam & pd.Series([k in have for k in zip(
@@ -364,12 +524,12 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     # DIAMETER is at some visits its long axis.
     value_of = {(u, e, k, m): v for u, e, k, m, v in zip(
         specific["USUBJID"], specific["event_id"], specific["TRLNKID"], specific["measure"],
-        pd.to_numeric(specific["TRSTRESN"], errors="coerce"))}
+        specific["size_cm_"] * 10)}
     differs: dict[tuple, str] = {}
     for r in tr[redundant].itertuples():
         key4 = (r.USUBJID, r.event_id, r.TRLNKID, r.measure)
         other_value = value_of[key4]
-        mine = pd.to_numeric(r.TRSTRESN, errors="coerce")
+        mine = r.size_cm_ * 10
         if not (np.isnan(mine) and np.isnan(other_value)) and not np.isclose(mine, other_value):
             notes.add(r.USUBJID, "TR", f"DIAMETER disagrees with the {r.measure} record: "
                       f"TRSEQ={r.TRSEQ} DIAMETER={r.TRSTRESN} vs {_number_text(other_value)} "
@@ -379,15 +539,12 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     counts["TR DIAMETER (redundant with LDIAM/LPERP, not imported)"] = int(redundant.sum())
     tr = tr[~redundant]
 
-    value = pd.to_numeric(tr["TRSTRESN"], errors="coerce")
-    unit = _col(tr, "TRSTRESU").str.lower()
-    factor = np.where(unit == "cm", 1.0, 0.1)  # mm (the standard unit) unless cm
-    size_cm = value * factor
+    size_cm = tr["size_cm_"]
     state = _col(tr, "TRSTRESC").where(_col(tr, "TRSTRESC") != "", _col(tr, "TRORRES")).str.upper()
     not_done = (_col(tr, "TRSTAT").str.upper() == "NOT DONE") | np.where(
-        tr["testcd"] == "TUMSTATE", state == "", value.isna())
-    tr = tr.assign(size_cm=size_cm, state=state, not_done=not_done,
-                   reason=_col(tr, "TRREASND"))
+        tr["testcd"] == "TUMSTATE", state == "", size_cm.isna())
+    reason = _col(tr, "TRREASND").where(~tr["unusable_"], "unusable result")
+    tr = tr.assign(size_cm=size_cm, state=state, not_done=not_done, reason=reason)
 
     # Duplicates: same subject, event, lesion and test.
     key = ["USUBJID", "event_id", "TRLNKID", "testcd"]
@@ -465,6 +622,14 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
     info = lesions.rename(columns={"TULNKID": "lesion_id"})
     out = out.merge(info[["USUBJID", "lesion_id", "site", "kind", "role"]],
                     on=["USUBJID", "lesion_id"], how="left")
+    # A non-target or new lesion is assessed, not measured (RECIST 1.1 §4.3.3, §4.3.5): a
+    # row of one without an assessment (TR measured it but gave no TUMSTATE) would not be a
+    # valid lesions.csv row, so it is reported and left out.
+    unassessed = out["role"].isin(["non_target", "new"]) & (out["assessment"].fillna("") == "")
+    for r in out[unassessed].itertuples():
+        notes.add(r.USUBJID, "TR", f"{r.role} lesion measured without TUMSTATE: {r.source} "
+                  f"({r.event_id} {r.lesion_id}) not imported")
+    out = out[~unassessed].reset_index(drop=True)
     out["status"] = _DERIVED
     return out
 
@@ -472,10 +637,14 @@ def _tr_rows(tr: pd.DataFrame, lesions: pd.DataFrame, notes: _Notes,
 def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
     """responses.csv rows: recorded OVRLRESP with its components in the source."""
     rs = rs[_col(rs, "RSEVAL").str.upper() != mp.COMPUTED_RSEVAL].copy()
-    if "RSCAT" not in rs.columns:  # permissible in the SDTMIG: the study's criteria unstated
-        notes.add("*", "RS", "RSCAT absent: the recorded responses are read as RECIST 1.1")
-        rs["RSCAT"] = "RECIST 1.1"
-    rs["criteria"] = _col(rs, "RSCAT").map(mp.CRITERIA_FROM_RSCAT)
+    rscat = _col(rs, "RSCAT")
+    rs["criteria"] = rscat.map(mp.CRITERIA_FROM_RSCAT)
+    # RSCAT is permissible (SDTMIG v3.4 RS): without it the criteria are RECIST 1.1, the
+    # default of casekit's engine, and the subject's criteria fact says it was assumed.
+    uncategorised = rscat == ""
+    rs.loc[uncategorised, "criteria"] = "RECIST1.1"
+    if uncategorised.any():
+        notes.add("*", "RS", f"{ASSUMED_RECIST}: {int(uncategorised.sum())} record(s)")
     unknown = rs["criteria"].isna()
     for cat, n in rs[unknown].groupby(_col(rs, "RSCAT")[unknown]).size().items():
         notes.add("*", "RS", f"unknown RSCAT: {cat!r} ({n} records) not imported")
@@ -508,6 +677,7 @@ def _response_rows(rs: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
         dtype=object)
     reason, evaluator = _col(overall, "RSREASND"), _evaluator(overall, "RS")
     source = ("RS RSSEQ=" + overall["RSSEQ"] + " OVRLRESP=" + overall["result"]
+              + np.where(_col(overall, "RSCAT") == "", " | no RSCAT: RECIST 1.1 assumed", "")
               + components.where(components == "", " | " + components)
               + reason.where(reason == "", " | NOT DONE: " + reason)
               + evaluator.where(evaluator == "", " | evaluator " + evaluator))
@@ -525,6 +695,12 @@ def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
         notes.add(r.USUBJID, "LB", f"not a plain number: LBSEQ={r.LBSEQ} LBORRES={r.LBORRES!r} "
                   "not imported")
     lb = lb[keep]
+    fits = pd.Series([_lab_fits(t, v, u) for t, v, u in zip(
+        lb["test"], _col(lb, "LBORRES"), _col(lb, "LBORRESU"))], index=lb.index, dtype=object)
+    for r, why in zip(lb[fits != ""].itertuples(), fits[fits != ""]):
+        notes.add(r.USUBJID, "LB", f"{why}: LBSEQ={r.LBSEQ} {r.test} {r.LBORRES} "
+                  f"{r.LBORRESU}; not imported")
+    lb = lb[fits == ""]
     dup = lb.duplicated(["USUBJID", "event_id", "test"], keep="first")
     for r in lb[dup].itertuples():
         notes.add(r.USUBJID, "LB", f"duplicate test at one event: LBSEQ={r.LBSEQ} ({r.event_id} "
@@ -535,6 +711,22 @@ def _lab_rows(lb: pd.DataFrame, notes: _Notes) -> pd.DataFrame:
         "value": _col(lb, "LBORRES"), "unit": _col(lb, "LBORRESU"), "status": _DERIVED,
         "source": [f"LB LBSEQ={s}" + (f"; {i}" if i else "")
                    for s, i in zip(lb["LBSEQ"], lb["imputed_"])]})
+
+
+def _lab_fits(test: str, value: str, unit: str) -> str:
+    """'' when validate accepts the lab value, else why not: a unit it does not know for
+    the test, or a value beyond the test's sanity limit (``schema.LAB_LIMITS``)."""
+    number = float(value)
+    if not np.isfinite(number):
+        return "not a finite number"
+    if not units.is_known(test):
+        return ""
+    try:
+        canonical, _ = units.to_canonical(test, number, unit)
+    except KeyError:
+        return f"unit {unit!r} not known for {test}"
+    limit = schema.LAB_LIMITS.get(units.canonical_test(test))
+    return "above the sanity limit" if limit is not None and canonical > limit else ""
 
 
 def _timeline_rows(events: pd.DataFrame, ref: dict[str, str]) -> pd.DataFrame:
@@ -572,13 +764,25 @@ def _ex_events(ex: pd.DataFrame) -> pd.DataFrame:
                    zip(ex["EXSEQ"], ex["imputed_"])]})
 
 
+def _unique_event_ids(timeline: pd.DataFrame) -> pd.DataFrame:
+    """Every event id once per subject (timeline.csv's rule): a later row whose id is
+    taken (two EX records at one visit, or an EX visit named as an imaging visit) gets
+    ``_2``, ``_3``, ... in order; the first keeps its id, so assessments still point to it."""
+    again = timeline.duplicated(["USUBJID", "event_id"], keep="first")
+    if again.any():
+        n = timeline[again].groupby(["USUBJID", "event_id"]).cumcount() + 2
+        timeline = timeline.copy()
+        timeline.loc[again, "event_id"] = timeline.loc[again, "event_id"] + "_" + n.astype(str)
+    return timeline
+
+
 def _write_rows(owned: OwnedFolder, path: Path, header: list[str], rows) -> None:
     """A small CSV written as pandas' ``to_csv`` would (minimal quoting, '\\n'), staged in
     ``owned``; one table per subject is too small for a DataFrame to pay off."""
     text = io.StringIO()
     writer = csv.writer(text, lineterminator="\n")
     writer.writerow(header)
-    writer.writerows(rows)
+    writer.writerows([safe_cell(v) for v in row] for row in rows)
     owned.write_bytes(path, text.getvalue().encode("utf-8"))
 
 
@@ -626,11 +830,14 @@ def _vital_rows(dm: pd.DataFrame, ds: pd.DataFrame | None, imputation: str,
         ds_death = {u: (d, q) for u, d, q in zip(dead["USUBJID"], _col(dead, "DSSTDTC"),
                                                  _col(dead, "DSSEQ"))}
     rows: dict[str, list[list[str]]] = {}
+    def given(value) -> str:  # a missing value (NaN, None) is empty, never "nan"
+        return "" if value is None or pd.isna(value) else str(value)
+
     for r in dm.itertuples(index=False):
-        subject, ref = r.USUBJID, str(r.RFSTDTC or "")[:10]
+        subject, ref = r.USUBJID, given(r.RFSTDTC)[:10]
         if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", ref):
             continue
-        dth, flag = str(getattr(r, "DTHDTC", "") or ""), str(getattr(r, "DTHFL", "") or "")
+        dth, flag = given(getattr(r, "DTHDTC", "")), given(getattr(r, "DTHFL", ""))
         what, where = (dth, f"DM DTHDTC={dth}" + (f" DTHFL={flag}" if flag else "")) if dth else (
             (ds_death[subject][0], f"DS DSSEQ={ds_death[subject][1]} DSDECOD=DEATH "
                                    f"DSSTDTC={ds_death[subject][0]}") if subject in ds_death
@@ -640,7 +847,7 @@ def _vital_rows(dm: pd.DataFrame, ds: pd.DataFrame | None, imputation: str,
                       "timeline; OS and PFS cannot count it")
         kind, label = "death", "Death"
         if not what:
-            what = str(getattr(r, "RFPENDTC", "") or "")
+            what = given(getattr(r, "RFPENDTC", ""))
             where = f"DM RFPENDTC={what}: alive at the end of participation"
             kind, label = "last_known_alive", "End of participation: last known alive"
         text = what[:10]
@@ -682,7 +889,11 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     owned = OwnedFolder.open(out_dir, "import-sdtm", [(sdtm_dir, "the SDTM folder")], echo=echo)
     summary = ImportSummary()
     notes = _Notes(summary)
-    data = read_sdtm(sdtm_dir)
+    read_notes: list[tuple[str, str]] = []
+    data = read_sdtm(sdtm_dir, notes=read_notes)
+    for domain, what in read_notes:
+        notes.add("*", domain, what)
+    data = checked_records(data, notes)
     dm = data["DM"].drop_duplicates("USUBJID")
     wanted = None if not subjects else list(dict.fromkeys(subjects))
     tu = _for_evaluator(data["TU"], "TU", evaluator)
@@ -701,10 +912,15 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
                     "EX records": 0 if ex is None else len(ex)}
     ref = dict(zip(dm["USUBJID"], dm["RFSTDTC"].fillna("")))
     in_dm = set(dm["USUBJID"])
-    treated = set(dm.loc[dm["RFSTDTC"].fillna("") != "", "USUBJID"])
+    # Treated subjects without tumour data stay in the study's denominators - unless the
+    # evaluator has no tumour records at all (then nothing of the study is theirs to import).
+    treated = (set(dm.loc[dm["RFSTDTC"].fillna("") != "", "USUBJID"])
+               if len(tu) or len(tr) else set())
     candidates = wanted if wanted is not None else sorted(
         set(tu["USUBJID"]) | set(tr["USUBJID"]) | treated)
     vital_by = _vital_rows(dm, ds, date_imputation, notes)
+    if not candidates:
+        notes.add("*", "TU", f"no TU or TR records of evaluator {evaluator}: nothing imported")
     for subject in candidates:
         if subject not in in_dm:
             summary.skipped[subject] = "not in DM: no reference start or demographics"
@@ -715,6 +931,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         if frame is None or frame.empty:
             return None
         frame = _dates_and_days(frame, prefix, frame["USUBJID"].map(ref), date_imputation)
+        frame = _within_range(frame, domain, notes)
         unplaced = frame["day_"].isna()
         for subject, n in frame[unplaced].groupby("USUBJID").size().items():
             notes.add(subject, domain, f"no date or study day: {n} record(s) not placed on the "
@@ -747,7 +964,7 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
     labs = _lab_rows(lb_t, notes) if lb_t is not None else None
     timeline = _timeline_rows(events, ref)
     if ex_t is not None:
-        timeline = pd.concat([timeline, _ex_events(ex_t)], ignore_index=True)
+        timeline = _unique_event_ids(pd.concat([timeline, _ex_events(ex_t)], ignore_index=True))
     evalids = dict(zip(tr["USUBJID"], _col(tr, "TREVALID")))
     evals = dict(zip(tr["USUBJID"], _col(tr, "TREVAL")))
 
@@ -760,13 +977,15 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
 
     lesions_by, responses_by = by(lesions, "lesions.csv"), by(responses, "responses.csv")
     labs_by, timeline_by = by(labs, "labs.csv"), by(timeline, "timeline.csv")
+    assumed_criteria = set() if responses is None else set(responses.loc[
+        responses["source"].str.contains("no RSCAT", regex=False), "USUBJID"])
     criteria_by = ({} if responses is None else
                    responses.groupby("USUBJID")["criteria"].agg(set).to_dict())
     baseline_events = events.sort_values("day_").groupby("USUBJID")["event_id"].first()
     base_ok = set(lesions.loc[lesions["role"].isin(["target", "non_target"])
                               & (lesions["event_id"].to_numpy() == lesions["USUBJID"].map(
                                   baseline_events).to_numpy()), "USUBJID"])
-    dm_rows = dm.set_index("USUBJID", drop=False)
+    dm_rows = dm.fillna("").set_index("USUBJID", drop=False)  # missing: "", never "nan"
     # The baseline is the visit at which TU identified the target and non-target lesions.
     ident = tu[_col(tu, "TUORRES").str.upper().isin(["TARGET", "NON-TARGET"])]
     identified_at = {} if "VISITNUM" not in tu.columns else (
@@ -809,6 +1028,9 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         criteria = [c for c in schema.RESPONSE_CRITERIA if c in said | {"RECIST1.1"}]
         facts = _facts(dm_rows.loc[subject], evals.get(subject, evaluator),
                        evalids.get(subject, ""), criteria)
+        if subject in assumed_criteria:
+            facts.loc[facts["key"] == "criteria", ["status", "source"]] = [
+                "assumed", ASSUMED_RECIST]
         rf = ref.get(subject, "")
         root = [ROOT_EVENT, "Reference start: first dose of study treatment (DM RFSTDTC)",
                 "systemic", "", "0", _DERIVED,
@@ -827,8 +1049,11 @@ def import_sdtm(sdtm_dir, out_dir, evaluator: str = "INVESTIGATOR", subjects=Non
         summary.imported.append(folder)
     summary.rows.update({f"written {k}": v for k, v in totals.items()})
     summary.rows.update(counts)
-    if summary.notes:
-        log = pd.DataFrame(summary.notes, columns=["subject", "domain", "what"])
+    # A subject left out is a line of the log too, with the reason (never only on screen).
+    skipped = [(subject, "*", f"subject not imported: {reason}")
+               for subject, reason in summary.skipped.items()]
+    if summary.notes or skipped:
+        log = pd.DataFrame(summary.notes + skipped, columns=["subject", "domain", "what"])
         owned.write_table(log, out_dir / "import_log.csv")
     owned.commit()
     for line in summary.lines():
@@ -1037,12 +1262,24 @@ def export_case(case_dir) -> dict[str, pd.DataFrame]:
             "lb": _with_visit(lb_rows, visits, "LB"), "ex": ex, "define": mp.define_table()}
 
 
-def export_sdtm(case_dir, out_dir) -> list[Path]:
-    """Write :func:`export_case` as ``<domain>.csv`` files in ``out_dir`` (empty domains
-    left out); returns the paths written. ``out_dir`` follows :mod:`casekit.owned` (a
-    refused one raises OutFolderRefused before anything is written)."""
+def export_sdtm(case_dir, out_dir, fmt: str = "csv") -> list[Path]:
+    """Write :func:`export_case` in ``out_dir`` as ``<domain>.csv``, ``.xpt`` (SAS XPORT v5)
+    or ``.json`` (Dataset-JSON 1.1) files (empty domains left out), with ``define.xml``
+    (Define-XML 2.1) and ``define.html``; a CSV export also gets ``define.csv`` and CDISC
+    CORE's ``_datasets.csv`` / ``_variables.csv`` (:mod:`casekit.interop.sdtm_write`).
+    Returns the paths written. ``out_dir`` follows :mod:`casekit.owned` (a refused one
+    raises OutFolderRefused before anything is written)."""
+    from casekit.interop import sdtm_write
+
+    if fmt not in sdtm_write.FORMATS:
+        raise sdtm_write.SdtmWriteError(
+            f"--format {fmt}: expected one of {', '.join(sdtm_write.FORMATS)}")
     owned = OwnedFolder.open(out_dir, "export-sdtm", [(case_dir, "the case folder")])
-    for name, frame in export_case(case_dir).items():
-        if not frame.empty:
-            owned.write_table(frame, Path(out_dir) / f"{name}.csv")
+    frames = export_case(case_dir)
+    define = frames.pop("define")
+    datasets = {name.upper(): frame for name, frame in frames.items() if not frame.empty}
+    study = str(datasets["DM"]["STUDYID"].iloc[0])
+    when = sdtm_write.creation_time(sorted(Path(case_dir).glob("*.csv")))
+    for name, data in sdtm_write.study_files(datasets, fmt, when, study, define).items():
+        owned.write_bytes(Path(out_dir) / name, data)
     return owned.commit()

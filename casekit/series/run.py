@@ -168,7 +168,12 @@ def import_default_series(out: Path, sdtm_dir: Path,
             "folders with --cases DIR [DIR ...] or --series DIR") from None
     if not Path(sdtm_dir).is_dir():
         raise SeriesInputError(f"{sdtm_dir}: SDTM folder not found")
-    summary = import_sdtm(sdtm_dir, out / "sdtm-cases", echo=echo)
+    from casekit.interop.sdtm_read import SdtmInputError
+
+    try:
+        summary = import_sdtm(sdtm_dir, out / "sdtm-cases", echo=echo)
+    except SdtmInputError as exc:  # a missing domain or variable: bad input, exit 2
+        raise SeriesInputError(str(exc)) from None
     skipped = [CaseAnalysis(str(s), "", "not_imported", error=f"not imported from SDTM: {reason}")
                for s, reason in sorted(summary.skipped.items())]
     return sorted((Path(p).name, Path(p)) for p in summary.imported), skipped
