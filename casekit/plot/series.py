@@ -152,11 +152,12 @@ def waterfall(table: pd.DataFrame, title: str = "", width: float = SINGLE_COLUMN
                         va="bottom", fontsize=FONT_SIZE - 1)
             room = _text_width_pt(_num(values.max()), FONT_SIZE - 1) * 1.3
         else:
-            ax.text(capped[-1] + 1, cap_pct,
+            ax.text(capped[-1] + 0.02 * n, cap_pct,
                     f"\u2190 {len(capped)} bar{'s' * (len(capped) > 1)} capped at "
-                    f"+{cap_pct:g} % (largest +{values.max():,.0f} %)",
-                    ha="left", va="center", fontsize=FONT_SIZE - 1)
-            room = FONT_SIZE
+                    f"+{cap_pct:g} %\n(largest +{values.max():,.0f} %)",
+                    ha="left", va="top", fontsize=FONT_SIZE - 1, zorder=4,
+                    bbox={"boxstyle": "square,pad=0.1", "facecolor": "white",
+                          "edgecolor": "none", "alpha": 0.85})
     low = min(float(heights.min()), -30.0)
     ax.set_ylim(low - 8, top + 8 + room * (top - low) / 140)
     ax.set_xlim(-0.7, n - 0.3)
@@ -166,7 +167,7 @@ def waterfall(table: pd.DataFrame, title: str = "", width: float = SINGLE_COLUMN
         ax.set_xlabel("Subject")
     else:
         ax.set_xticks([])
-        ax.set_xlabel(f"Subjects (n = {n:,}), ordered by best change")
+        ax.set_xlabel(f"{n:,} subjects, by best change")
     handles = _bor_handles(table["bor"], patch=True)
     if despite.any():
         handles += [Line2D([], [], marker="v", linestyle="none", color="black",
@@ -318,7 +319,7 @@ def swimmer(table: pd.DataFrame, title: str = "", day_label: str | None = None,
     if len(rest):
         r = rest["end_day"].astype(float) / scale
         ax.text(0.0, -0.02 - 0.35 / max(height - 1.5, 0.5), f"Not drawn: {len(rest):,} "
-                f"shorter on study ({_num(r.min(), 1)}\u2013{_num(r.max(), 1)} {unit}, "
+                f"shorter on study\n({_num(r.min(), 1)}\u2013{_num(r.max(), 1)} {unit}, "
                 f"median {_num(r.median(), 1)})", transform=ax.transAxes, ha="left", va="top")
     fig.legend(handles=handles, loc="outside lower center",
                ncols=_legend_ncols([h.get_label() for h in handles], width, 2))

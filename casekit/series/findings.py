@@ -28,6 +28,9 @@ from casekit.series import stats
 ENDPOINT_NAMES = {"PFS": "progression-free survival", "OS": "overall survival",
                   "DOR": "duration of response"}
 
+#: Where time 0 of each endpoint is: a subject censored there adds nothing to its curve.
+START = {"PFS": "day 0", "OS": "day 0", "DOR": "their first response", "TTR": "day 0"}
+
 
 @dataclass
 class Finding:
@@ -56,8 +59,8 @@ def months(days: float) -> str:
     return f"{days / DAYS_PER_MONTH:.1f}"
 
 
-def _name(criteria: str) -> str:
-    return criteria_name(criteria) if criteria else "All subjects"
+def _name(criteria: str, lower: bool = False) -> str:
+    return criteria_name(criteria) if criteria else ("all" if lower else "All") + " subjects"
 
 
 def _at_start(endpoints: pd.DataFrame, endpoint: str, criteria: str) -> int:
@@ -94,7 +97,7 @@ def _cohort(tables) -> Finding:
         block.lines.append(
             f"{plural(start['subject'].nunique(), 'subject')} have no follow-up scan after "
             "baseline: they count in every denominator (best overall response NE) and are "
-            "censored at day 0.")
+            "censored at day 0, so they add nothing to a Kaplan-Meier estimate.")
     return block
 
 
@@ -124,23 +127,22 @@ def _responses(tables) -> Finding:
 
 
 def _medians(tables) -> Finding:
-    block = Finding("Time to event (Kaplan-Meier median, 95 % CI, months)")
+    block = Finding("Time to event (Kaplan-Meier median, 95 % CI)")
     summary = stats.endpoint_summary(tables["endpoints"])
     for endpoint, name in ENDPOINT_NAMES.items():
-        for row in summary[summary["endpoint"] == endpoint].itertuples(index=False):
+        for i, row in enumerate(summary[summary["endpoint"] == endpoint].itertuples(index=False)):
             fit = stats.kaplan_meier(*_times(tables["endpoints"], endpoint, row.criteria))
             lo, hi = fit["median_ci"]
             median = fit["median"]
-            text = (f"{endpoint} ({name}), {_name(row.criteria)}: median "
+            said = f"{endpoint} ({name})" if i == 0 else endpoint
+            text = (f"{said}, {_name(row.criteria, lower=True)}: median "
                     + (f"{months(median)} months" if math.isfinite(median)
                        else stats.NOT_REACHED)
                     + f" (95 % CI {months(lo)}\u2013{months(hi)}); "
                     f"{plural(row.events, 'event')} in {plural(row.subjects, 'subject')}")
             zero = _at_start(tables["endpoints"], endpoint, row.criteria)
             if zero:
-                text += (f", {count(zero)} of whom {'is' if zero == 1 else 'are'} censored at "
-                         "day 0 (nothing recorded after the start) and add nothing to the "
-                         "estimate")
+                text += f" ({count(zero)} censored at {START[endpoint]})"
             block.lines.append(text + ".")
     if not block.lines:
         block.lines.append("No subject has a time-to-event endpoint.")
@@ -285,6 +287,7 @@ def km_caption(tables, endpoint: str) -> str:
                        f"{plural(f['events'], 'event')}"
                        + (f", {count(z)} censored at day 0"
                           if (z := _at_start(tables["endpoints"], endpoint, c)) else "")
+                       .replace("day 0", START.get(endpoint, "day 0"))
                        for c, f in fits.items())
     text = (f"Kaplan-Meier estimate of {what}, in months, with its pointwise 95 % band, "
             "censoring ticks and the median as dotted drop lines; under each plot the number "
