@@ -383,10 +383,6 @@ def median_label(median: float, ci: tuple[float, float], unit: str = "months") -
             f"\u2013{_months_text(ci[1], scale)}) {unit}")
 
 
-def _risk_label_pad(ticks, counts_width_pt: float) -> float:
-    return counts_width_pt / 2 + 6
-
-
 @_styled
 def kaplan_meier(curves: dict, title: str = "", xlabel: str | None = None,
                  ylabel: str = "Progression-free (%)", width: float = SINGLE_COLUMN_IN,
@@ -413,7 +409,8 @@ def kaplan_meier(curves: dict, title: str = "", xlabel: str | None = None,
     xlabel = xlabel or f"{unit.capitalize()} from {time_from}"
     drawn = {label: _fit_parts(fit) for label, fit in curves.items()}
     drawn = {label: parts for label, parts in drawn.items() if not parts[0].empty}
-    sizes = {label: int(c["events"].sum() + c["censored"].sum()) for label, (c, _, _) in drawn.items()}
+    sizes = {label: int(c["events"].sum() + c["censored"].sum())
+             for label, (c, _, _) in drawn.items()}
     if panels is None:
         panels = len(set(sizes.values())) > 1
     groups = [[label] for label in drawn] if panels else [list(drawn)]

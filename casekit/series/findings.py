@@ -166,6 +166,23 @@ def concordance_rows(tables) -> pd.DataFrame:
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def concordance_rules(tables) -> pd.DataFrame:
+    """Per criteria and evaluator, each rule that explains differing visits (or the
+    unexplained ones), with its meaning (:func:`casekit.interop.concordance.summarise`)."""
+    from casekit.interop import concordance
+
+    visits = tables["concordance"]
+    frames = []
+    for criteria in sorted(c for c in set(visits["criteria"]) if c):
+        rules = concordance.summarise(visits, criteria)["rules"]
+        frames.append(rules.assign(criteria=criteria))
+    frames = [f for f in frames if len(f)]
+    if not frames:
+        return pd.DataFrame(columns=["criteria", "evaluator", "rule", "visits", "meaning"])
+    return pd.concat(frames, ignore_index=True)[["criteria", "evaluator", "rule", "visits",
+                                                 "meaning"]]
+
+
 def _concordance(tables) -> Finding:
     block = Finding("Recorded vs recomputed calls")
     summary = concordance_rows(tables)
@@ -256,9 +273,10 @@ def swimmer_caption(tables, criteria: str) -> str:
     table = stats.swimmer_table(tables["subjects"], tables["endpoints"], criteria,
                                 tables["response"])
     n = len(table)
+    responders = int(table["response_day"].notna().sum())
     text = (f"Time on study of the {count(n)} subjects assessed under "
             f"{criteria_name(criteria)}, longest at the top, in months from day 0. Blue "
-            f"segment: duration of response ({plural(int(table['response_day'].notna().sum()), 'responder')}); "
+            f"segment: duration of response ({plural(responders, 'responder')}); "
             f"\u25b2 first CR/PR; \u2716 first progression only "
             f"({count(table['progression_day'].notna().sum())} subjects); | censoring of "
             f"progression-free survival; \u25a0 death ({count(table['death_day'].notna().sum())}); "

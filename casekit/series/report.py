@@ -5,16 +5,17 @@ analysed and who left out with why, ORR and DCR per criteria with exact CIs, Kap
 medians of PFS, OS and DOR with CIs, how far the recomputed calls agree with the recorded
 ones per criteria and evaluator, what the markers did), all computed from the series
 tables in ``OUT/tables``, never typed. Then the evidence: the figures the series notebooks
-saved in ``OUT/figures``, each with a caption computed from the same tables (what is
-drawn, for how many subjects, under which criteria), and tables with human headers,
-numbers formatted alike, and at most :data:`MAX_ROWS` rows with a link to the full CSV.
+saved in ``OUT/figures`` (:data:`casekit.series.figures.FIGURES`), each with a caption
+computed from the same tables (what is drawn, for how many subjects, under which
+criteria), and tables with human headers, numbers formatted alike, and at most
+:data:`MAX_ROWS` rows with a link to the full CSV.
 
 Rendered with a Jinja2 template (``templates/series.html.j2``, autoescaped) and the case
 report's CSS (:data:`casekit.run.report.CSS`) and table builder: figures embedded as data
 URIs at their own pixel size (one journal column, so that they stay legible on a phone),
 inline CSS, no scripts, no timestamps — the same inputs give the same bytes. Anything
 expected but absent is named as not produced. The layout is checked in Chromium at 1280
-and 420 px (``tests/test_report_browser.py``).
+and 420 px (``tests/test_series_browser.py``).
 """
 
 from __future__ import annotations
@@ -35,19 +36,11 @@ MISSING = "not produced for this series"
 #: Rows shown of a long table; the rest are counted and linked to the full CSV.
 MAX_ROWS = 60
 TEMPLATES = Path(__file__).with_name("templates")
-#: Figures the series notebooks save, in reading order, with their titles.
-FIGURES = {
-    "series_waterfall": "Waterfall: best change of the target sum",
-    "series_spider": "Spider: target-sum change over time",
-    "series_swimmer": "Swimmer: time on study",
-    "series_km_pfs": "Progression-free survival (Kaplan-Meier)",
-    "series_km_os": "Overall survival (Kaplan-Meier)",
-    "series_km_dor": "Duration of response (Kaplan-Meier)",
-}
 SERIES_CSS = """
 .lead{color:#333;margin:.2rem 0}.note{font-size:.9rem;color:#444;margin:.2rem 0}
 .findings h3{margin:.7rem 0 .2rem;font-size:.95rem}
 figure img{display:block}figcaption{margin-top:.3rem;max-width:44rem}
+td:first-child{white-space:nowrap}
 @media (max-width:600px){figure{margin:.6rem 0}.findings li{margin:.3rem 0}}
 """
 
@@ -156,19 +149,32 @@ def _tables(tables) -> list[_Table]:
                               "agreement_pct": "Agreement (%)", "kappa": "Cohen's \u03ba",
                               "discordant": "Differ", "unexplained": "Unexplained"}),
                           "agreement"))
+        rules = findings.concordance_rules(tables)
+        if len(rules):
+            out.append(_Table("Why recorded and recomputed calls differ", _frame_table(
+                rules, {"criteria": ("Criteria", criteria_name),
+                        "evaluator": ("Evaluator", str.lower),
+                        "rule": ("Rule", lambda r: "unexplained" if r.startswith(
+                            "unexplained") else r.replace(" + ", " +\u200b")),
+                        "visits": "Visits", "meaning": "What the recording did"}),
+                "rules", note="Each difference is explained by the recording rule that "
+                              "reproduces the recorded call, or listed as unexplained."))
     visits = tables["concordance"]
     if len(visits):
-        ordered = visits.assign(_o=visits["agree"].astype(bool)).sort_values(
+        # unexplained differences first, then the explained ones, then the agreements
+        rank = (visits["agree"].astype(bool).astype(int) * 2
+                + (~visits["rule"].str.startswith("unexplained")).astype(int))
+        ordered = visits.assign(_o=rank).sort_values(
             ["_o", "criteria", "subject", "day"], kind="stable")
         out.append(_Table("Recorded vs recomputed calls, visit by visit", _frame_table(
             ordered, {"subject": "Subject", "criteria": ("Criteria", criteria_name),
                       "evaluator": ("Evaluator", str.lower), "event_id": "Visit",
                       "day": "Day", "recorded": "Recorded", "computed": "Recomputed",
                       "agree": ("Agree", _yes), "rule": "Why they differ"},
-            link="tables/concordance.csv", hidden_are="differences first"),
+            link="tables/concordance.csv", hidden_are="unexplained differences first"),
             "visits", "tables/concordance.csv",
-            note="Visits whose calls differ come first, each with the recording rule that "
-                 "explains the difference (casekit.interop.concordance)."))
+            note="Unexplained differences come first, then the differences a recording rule "
+                 "explains (casekit.interop.concordance), then the visits that agree."))
     markers = stats.marker_summary(tables["markers"])
     if len(markers):
         out.append(_Table("Tumour markers", _frame_table(markers, {
@@ -204,7 +210,9 @@ def render_series_report(out_dir: str | Path, result, parameters: dict | None = 
     ``parameters`` are the series' (``primary_criteria`` names the figures' criteria)."""
     from markupsafe import Markup
 
+    from casekit.series import figures as drawn
     from casekit.series import findings as said
+    from casekit.series.figures import FIGURES
     from casekit.series.tables import TABLES, SeriesTables
 
     out = Path(out_dir)
@@ -217,12 +225,7 @@ def render_series_report(out_dir: str | Path, result, parameters: dict | None = 
         tables, error = None, " ".join(str(exc).split())
     captions = {}
     if tables is not None:
-        captions = {"series_waterfall": said.waterfall_caption(tables, primary),
-                    "series_spider": said.spider_caption(tables, primary),
-                    "series_swimmer": said.swimmer_caption(tables, primary),
-                    "series_km_pfs": said.km_caption(tables, "PFS"),
-                    "series_km_os": said.km_caption(tables, "OS"),
-                    "series_km_dor": said.km_caption(tables, "DOR")}
+        captions = {stem: drawn.caption(tables, stem, primary) for stem in FIGURES}
     shown = [_figure(out / "figures", stem, title, captions.get(stem, ""))
              for stem, title in FIGURES.items()]
     table_parts = []
