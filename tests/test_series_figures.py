@@ -323,3 +323,22 @@ def test_median_label_formats():
         "median 3.0 (95 % CI 2.0\u2013NR) months"
     assert sf.median_label(math.inf, (45.0, math.inf)) == \
         "median not reached (95 % CI 1.5\u2013NR)"
+
+
+def test_swimmer_under_irecist_marks_iupd_and_the_confirmed_icpd():
+    # one iRECIST subject: iUPD on day 41, iCPD on day 86 (PFS dates the event back to
+    # day 41, Seymour 2017); the lane shows the iUPD at 41 and the progression at 86.
+    subjects = pd.DataFrame({"subject": ["s"], "last_day": [169], "death_day": pd.array(
+        [pd.NA], dtype="Int64")})
+    endpoints = pd.DataFrame({"subject": ["s"], "criteria": ["iRECIST"], "endpoint": ["PFS"],
+                              "event": [True], "time_days": [41], "start_day": [0],
+                              "end_day": [41], "end_event_id": ["w6"], "rule": [""],
+                              "end_reason": ["progression"]})
+    response = pd.DataFrame({"subject": ["s"] * 4, "criteria": ["iRECIST"] * 4,
+                             "day": [0, 41, 86, 126],
+                             "overall_response": ["", "iUPD", "iCPD", "iCPD"]})
+    lane = stats.swimmer_table(subjects, endpoints, "iRECIST", response).iloc[0]
+    assert (lane["iupd_day"], lane["progression_day"]) == (41, 86)
+    fig = sf.swimmer(stats.swimmer_table(subjects, endpoints, "iRECIST", response))
+    texts = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert "first iUPD (unconfirmed)" in texts and "first progression" in texts

@@ -277,7 +277,8 @@ def swimmer_caption(tables, criteria: str) -> str:
     text = (f"Time on study of the {count(n)} subjects assessed under "
             f"{criteria_name(criteria)}, longest at the top, in months from day 0. Blue "
             f"segment: duration of response ({plural(responders, 'responder')}); "
-            f"\u25b2 first CR/PR; \u2716 first progression only "
+            f"\u25b2 first CR/PR; \u2716 first progression only"
+            f"{' (iCPD: confirmed)' if criteria == 'iRECIST' else ''} "
             f"({count(table['progression_day'].notna().sum())} subjects); | censoring of "
             f"progression-free survival; \u25a0 death ({count(table['death_day'].notna().sum())}); "
             "\u2192 followed up without progression or death.")

@@ -183,8 +183,8 @@ def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame, criteria: str
     ``response_day``: first CR/PR (TTR event); ``response_end_day``: the end of that
     response (the DOR row's end: progression, death or its censoring);
     ``progression_day``: the first progression (the PFS event when it is a progression,
-    so one per subject); ``iupd_day``: the first iUPD (iRECIST, from ``response`` when
-    given); ``censored_day``: PFS censoring; ``death_day`` from the timeline;
+    so one per subject; under iRECIST, with ``response``, the first iCPD, the day the
+    progression was confirmed); ``iupd_day``: the first iUPD (iRECIST, from ``response``); ``censored_day``: PFS censoring; ``death_day`` from the timeline;
     ``no_follow_up``: no adequate assessment after baseline (PFS censored at the start);
     ``ongoing``: followed up, no progression and no death recorded (drawn as an arrow).
     Longest first; ties by subject.
@@ -208,9 +208,17 @@ def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame, criteria: str
     out["progression_day"] = out["subject"].map(day_of("PFS", True, "progression")).astype("Int64")
     iupd = pd.Series(dtype="Int64")
     if response is not None:
-        calls = response[(response["criteria"] == criteria)
-                         & (response["overall_response"] == "iUPD")]
-        iupd = calls.sort_values("day", kind="stable").groupby("subject")["day"].first()
+        calls = response[response["criteria"] == criteria].sort_values("day", kind="stable")
+
+        def first(call: str) -> pd.Series:
+            return calls[calls["overall_response"] == call].groupby("subject")["day"].first()
+
+        iupd = first("iUPD")
+        # iRECIST's PFS event is the iCPD dated back to its iUPD (Seymour 2017): the lane
+        # marks the iUPD where it was seen and the progression where it was confirmed.
+        icpd = first("iCPD")
+        confirmed = out["subject"].map(icpd).astype("Int64")
+        out["progression_day"] = confirmed.where(confirmed.notna(), out["progression_day"])
     out["iupd_day"] = out["subject"].map(iupd).astype("Int64")
     pfs_censored = day_of("PFS", False)
     start = set(ends.loc[(ends["endpoint"] == "PFS") & (ends["end_reason"] == "start"),
