@@ -342,3 +342,17 @@ def test_swimmer_under_irecist_marks_iupd_and_the_confirmed_icpd():
     fig = sf.swimmer(stats.swimmer_table(subjects, endpoints, "iRECIST", response))
     texts = [t.get_text() for t in fig.legends[0].get_texts()]
     assert "first iUPD (unconfirmed)" in texts and "first progression" in texts
+
+
+def test_risk_table_names_do_not_run_into_the_numbers():
+    # a 254-subject group: "At risk" beside "254" centred on tick 0 (they once read
+    # "RECIST1.1254")
+    fit = stats.kaplan_meier(list(range(1, 255)), [1] * 254)
+    fig = sf.kaplan_meier({"RECIST1.1": fit})
+    canvas = FigureCanvasAgg(fig)
+    canvas.draw()
+    renderer = canvas.get_renderer()
+    table_ax = fig.subfigs[0].axes[1]
+    names = max(t.get_window_extent(renderer).x1 for t in table_ax.get_yticklabels())
+    numbers = min(t.get_window_extent(renderer).x0 for t in table_ax.texts)
+    assert names < numbers

@@ -258,7 +258,8 @@ def swimmer(table: pd.DataFrame, title: str = "", day_label: str | None = None,
     table = table.iloc[:max_lanes].reset_index(drop=True)
     n = len(table)
     lane_in = 0.16 if n <= _LABELLED else 0.05
-    height = lane_in * max(n, 3) + 1.5 + (0.2 if len(rest) else 0)
+    # lanes, then title and axis (0.8 in) and the legend (up to five rows of two, 0.85 in)
+    height = lane_in * max(n, 4) + 1.65 + (0.2 if len(rest) else 0)
     fig = _new_figure(width, height)
     lane_pt = lane_in * 72
     largest = (0.9 * lane_pt) ** 2  # scatter sizes are areas in points squared
