@@ -356,3 +356,23 @@ def test_risk_table_names_do_not_run_into_the_numbers():
     names = max(t.get_window_extent(renderer).x1 for t in table_ax.get_yticklabels())
     numbers = min(t.get_window_extent(renderer).x0 for t in table_ax.texts)
     assert names < numbers
+
+
+def test_long_tables_are_capped_with_a_link_to_their_csv(tmp_path):
+    import re
+
+    from casekit.series.analyse import CaseAnalysis
+    from casekit.series.report import render_series_report
+    from casekit.series.run import SeriesResult
+    from casekit.series.tables import combine
+
+    bad = [CaseAnalysis(f"bad{i:02d}", f"x/bad{i:02d}", "invalid",
+                        problems=[f"x/bad{i:02d}/facts.csv:2:1: no value"]) for i in range(70)]
+    combine(bad).write(tmp_path / "tables")
+    text = render_series_report(tmp_path, SeriesResult(tmp_path, analyses=bad))
+    bodies = re.findall(r"<tbody>(.*?)</tbody>", text, re.S)
+    assert bodies and max(b.count("<tr>") for b in bodies) == 60
+    assert "First 60 of 70 rows; 10 more not shown." in text
+    assert 'href="tables/excluded.csv"' in text and 'href="tables/problems.csv"' in text
+    # the findings say how many were left out and why
+    assert "0 subjects analysed; 70 left out (70 invalid)" in text

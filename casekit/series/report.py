@@ -156,7 +156,8 @@ def _tables(tables) -> list[_Table]:
                         "evaluator": ("Evaluator", str.lower),
                         "rule": ("Rule", lambda r: "unexplained" if r.startswith(
                             "unexplained") else r.replace(" + ", " +\u200b")),
-                        "visits": "Visits", "meaning": "What the recording did"}),
+                        "visits": "Visits", "meaning": "What the recording did"},
+                link="tables/concordance.csv"),
                 "rules", note="Each difference is explained by the recording rule that "
                               "reproduces the recorded call, or listed as unexplained."))
     visits = tables["concordance"]
