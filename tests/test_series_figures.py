@@ -376,3 +376,40 @@ def test_long_tables_are_capped_with_a_link_to_their_csv(tmp_path):
     assert 'href="tables/excluded.csv"' in text and 'href="tables/problems.csv"' in text
     # the findings say how many were left out and why
     assert "0 subjects analysed; 70 left out (70 invalid)" in text
+
+
+def test_km_layout_is_frozen_at_rounded_positions():
+    # Constrained layout over subfigures ends in positions that differ in their last bits
+    # from one process to another, and the SVG names its clip paths after them: the figure
+    # is laid out once and every position rounded, so no layout runs again at save time.
+    fits = {"RECIST1.1": stats.kaplan_meier([30, 60, 90, 120], [1, 0, 1, 0]),
+            "iRECIST": stats.kaplan_meier([30, 60], [1, 0])}
+    fig = sf.kaplan_meier(fits)
+    from matplotlib.layout_engine import ConstrainedLayoutEngine
+
+    assert not isinstance(fig.get_layout_engine(), ConstrainedLayoutEngine)
+    for sub in fig.subfigs:
+        points = sub.bbox_relative.get_points()
+        assert (np.round(points, 6) == points).all()
+    for ax in fig.get_axes():
+        bounds = np.array(ax.get_position().bounds)
+        assert (np.round(bounds, 6) == bounds).all()
+    _inside(fig)
+
+
+@pytest.mark.slow
+def test_km_svg_is_byte_identical_across_processes(tmp_path):
+    import subprocess
+    import sys
+
+    code = ("import sys\nfrom casekit.series import load, stats\n"
+            "from casekit.plot import series as sf, figures\n"
+            f"t = load(None, [{str(REPO / 'data' / 'jlc2022')!r}, "
+            f"{str(REPO / 'data' / 'demo-synthetic')!r}])\n"
+            "figures.save(sf.kaplan_meier(stats.km_fits(t['endpoints'], 'PFS')), "
+            "sys.argv[1], 'km')\n")
+    outs = []
+    for i in range(4):  # the layout's last bits varied in about one process of four
+        subprocess.run([sys.executable, "-c", code, str(tmp_path / str(i))], check=True)
+        outs.append((tmp_path / str(i) / "km.svg").read_bytes())
+    assert len(set(outs)) == 1

@@ -484,4 +484,18 @@ def kaplan_meier(curves: dict, title: str = "", xlabel: str | None = None,
             table_ax.spines[side].set_visible(False)
         subfig.legend(handles=handles, loc="outside lower center", ncols=1,
                       fontsize=FONT_SIZE - 1, handlelength=2.2)
+    _freeze_layout(fig)
     return fig
+
+
+def _freeze_layout(fig) -> None:
+    """Lay the figure out once and fix every subfigure and axes at its position rounded to
+    1e-6 of its parent. Constrained layout over subfigures solves to positions that differ in the last
+    bits from one process to the next, and the SVG writer names each clip path after the
+    full-precision rectangle, so the SVG would not be byte-identical run to run."""
+    fig.draw_without_rendering()
+    for sub in fig.subfigs:
+        sub.bbox_relative.set_points(np.round(sub.bbox_relative.get_points(), 6))
+    for ax in fig.get_axes():
+        ax.set_position([round(v, 6) for v in ax.get_position().bounds])
+    fig.set_layout_engine("none")
