@@ -313,24 +313,26 @@ def test_no_reported_number_is_typed_into_a_series_notebook():
         assert not typed, f"{path.name} types reported numbers {typed}"
 
 
-def test_series_html_is_self_contained(tmp_path):
+def test_series_html_is_self_contained(five, tmp_path):
     from casekit.plot import figures
     from casekit.series.report import render_series_report
     from casekit.series.run import SeriesResult
+    from casekit.series.tables import combine
 
-    (tmp_path / "tables").mkdir()
-    (tmp_path / "tables" / "excluded.csv").write_text(
-        'subject,case_dir,status,reason\nbad,x/bad,invalid,"invalid: x/bad/facts.csv:1:1: <no>"\n',
-        encoding="utf-8")
+    root, _ = five
+    bad = analyse_case(tmp_path / "bad", "bad")
+    bad.problems = ["x/bad/facts.csv:1:1: <no>"]
+    analyses = [analyse_case(root / k, k) for k in "ABCDE"] + [bad]
+    combine(analyses).write(tmp_path / "tables")
     fig = series_figures.waterfall(pd.DataFrame({"subject": ["a"], "best_change_pct": [-40.0],
                                                  "bor": ["PR"]}))
     figures.save(fig, tmp_path / "figures", "series_waterfall")
-    result = SeriesResult(tmp_path, analyses=[analyse_case(tmp_path / "bad", "bad")])
+    result = SeriesResult(tmp_path, analyses=analyses)
     text = render_series_report(tmp_path, result)
     assert text == render_series_report(tmp_path, result)  # deterministic
     assert 'src="data:image/png;base64,' in text and "<script" not in text
     assert "http://" not in text and "https://" not in text
-    assert "&lt;no&gt;" in text  # table cells are escaped
+    assert "&lt;no&gt;" in text and "<no>" not in text  # autoescaped
     assert "Figure series_spider: not produced for this series." in text
 
 
@@ -352,10 +354,10 @@ def test_the_mixed_hand_curated_series():
 
 
 def test_swimmer_markers_fit_their_lane_in_a_long_series():
-    # 200 lanes: the figure height is capped at 9 in, so each lane is
-    # (9 - 1.1) in x 72 pt/in / 200 = 2.844 pt tall; a marker may be 90 % of that,
-    # an area of (0.9 x 2.844)^2 = 6.55 pt^2 (full-size markers, 22-30 pt^2, would
-    # run into the neighbouring subjects' lanes, as they did on the SDTM series).
+    # 200 lanes: past 40 subjects a lane is 0.05 in = 3.6 pt tall (about 7 px at 150 dpi,
+    # readable), and a marker may be 90 % of that, an area of (0.9 x 3.6)^2 = 10.50 pt^2
+    # (full-size markers, 22-30 pt^2, would run into the neighbouring subjects' lanes, as
+    # they did on the SDTM series).
     from matplotlib.collections import PathCollection
 
     from casekit.plot.series import swimmer
@@ -367,7 +369,7 @@ def test_swimmer_markers_fit_their_lane_in_a_long_series():
     fig = swimmer(table)
     sizes = [s for c in fig.axes[0].collections if isinstance(c, PathCollection)
              for s in c.get_sizes()]
-    assert sizes and max(sizes) <= 6.56
+    assert sizes and max(sizes) <= 10.5
     # a short series keeps the full-size markers: 0.16 in a lane = 11.5 pt, cap 107 pt^2
     small = swimmer(table.head(2))
     sizes = sorted({s for c in small.axes[0].collections if isinstance(c, PathCollection)

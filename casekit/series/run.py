@@ -454,7 +454,7 @@ def _run_series(owned, found, skipped, params, options, scheduler, jobs, per_cas
     if notebooks:
         from casekit.series.report import build_series_report
 
-        result.html = build_series_report(out, result)
+        result.html = build_series_report(out, result, params)
         echo(f"wrote {result.html}")
     result.seconds = time.perf_counter() - start
     ok = sum(a.status == "ok" for a in result.analyses)

@@ -175,19 +175,26 @@ def waterfall_table(best_change: pd.DataFrame, bor: pd.DataFrame, criteria: str,
                            kind="stable").reset_index(drop=True)
 
 
-def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame,
-                  criteria: str) -> pd.DataFrame:
+def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame, criteria: str,
+                  response: pd.DataFrame | None = None) -> pd.DataFrame:
     """One lane per subject assessed under ``criteria``.
 
     ``end_day``: the last day the case records (end of follow-up, from day 0);
-    ``response_day``: first CR/PR (TTR event); ``progression_day``: PFS event;
-    ``censored_day``: PFS censoring; ``death_day`` from the timeline; ``ongoing``: no
-    progression and no death recorded (drawn as an arrow). Longest first.
+    ``response_day``: first CR/PR (TTR event); ``response_end_day``: the end of that
+    response (the DOR row's end: progression, death or its censoring);
+    ``progression_day``: the first progression (the PFS event when it is a progression,
+    so one per subject; under iRECIST, with ``response``, the first iCPD, the day the
+    progression was confirmed); ``iupd_day``: the first iUPD (iRECIST, from ``response``); ``censored_day``: PFS censoring; ``death_day`` from the timeline;
+    ``no_follow_up``: no adequate assessment after baseline (PFS censored at the start);
+    ``ongoing``: followed up, no progression and no death recorded (drawn as an arrow).
+    Longest first; ties by subject.
     """
     ends = endpoints[endpoints["criteria"] == criteria]
 
-    def day_of(endpoint: str, event: bool, reason: str | None = None) -> pd.Series:
-        rows = ends[(ends["endpoint"] == endpoint) & (ends["event"] == event)]
+    def day_of(endpoint: str, event: bool | None, reason: str | None = None) -> pd.Series:
+        rows = ends[ends["endpoint"] == endpoint]
+        if event is not None:
+            rows = rows[rows["event"] == event]
         if reason is not None:
             rows = rows[rows["end_reason"] == reason]
         return rows.set_index("subject")["end_day"]
@@ -197,13 +204,42 @@ def swimmer_table(subjects: pd.DataFrame, endpoints: pd.DataFrame,
         columns={"last_day": "end_day"}).reset_index(drop=True)
     out["end_day"] = out["end_day"].clip(lower=0)
     out["response_day"] = out["subject"].map(day_of("TTR", True)).astype("Int64")
+    out["response_end_day"] = out["subject"].map(day_of("DOR", None)).astype("Int64")
     out["progression_day"] = out["subject"].map(day_of("PFS", True, "progression")).astype("Int64")
-    out["censored_day"] = out["subject"].map(day_of("PFS", False)).astype("Int64")
-    out["ongoing"] = out["progression_day"].isna() & out["death_day"].isna()
-    out = out[["subject", "end_day", "response_day", "progression_day", "censored_day",
-               "death_day", "ongoing"]]
+    iupd = pd.Series(dtype="Int64")
+    if response is not None:
+        calls = response[response["criteria"] == criteria].sort_values("day", kind="stable")
+
+        def first(call: str) -> pd.Series:
+            return calls[calls["overall_response"] == call].groupby("subject")["day"].first()
+
+        iupd = first("iUPD")
+        # iRECIST's PFS event is the iCPD dated back to its iUPD (Seymour 2017): the lane
+        # marks the iUPD where it was seen and the progression where it was confirmed.
+        icpd = first("iCPD")
+        confirmed = out["subject"].map(icpd).astype("Int64")
+        out["progression_day"] = confirmed.where(confirmed.notna(), out["progression_day"])
+    out["iupd_day"] = out["subject"].map(iupd).astype("Int64")
+    pfs_censored = day_of("PFS", False)
+    start = set(ends.loc[(ends["endpoint"] == "PFS") & (ends["end_reason"] == "start"),
+                         "subject"])
+    out["no_follow_up"] = out["subject"].isin(start)
+    out["censored_day"] = out["subject"].map(pfs_censored).astype("Int64").where(
+        ~out["no_follow_up"])
+    out["ongoing"] = (out["progression_day"].isna() & out["death_day"].isna()
+                      & ~out["no_follow_up"])
+    out = out[["subject", "end_day", "response_day", "response_end_day", "progression_day",
+               "iupd_day", "censored_day", "death_day", "no_follow_up", "ongoing"]]
     return out.sort_values(["end_day", "subject"], ascending=[False, True],
                            kind="stable").reset_index(drop=True)
+
+
+def km_fits(endpoints: pd.DataFrame, endpoint: str, level: float = 0.95) -> dict[str, dict]:
+    """:func:`kaplan_meier` of ``endpoint`` per criteria (``''`` for OS, which has none),
+    in criteria order: what :func:`casekit.plot.series.kaplan_meier` draws."""
+    rows = endpoints[endpoints["endpoint"] == endpoint]
+    return {str(criteria): kaplan_meier(group["time_days"], group["event"], level)
+            for criteria, group in rows.groupby("criteria", sort=True)}
 
 
 def spider_table(response: pd.DataFrame, bor: pd.DataFrame, criteria: str,
