@@ -32,12 +32,14 @@ run: $(STAMP)
 	$(BIN)/python -m casekit series --out build/series $(if $(JOBS),--jobs $(JOBS))
 
 ## test: the suite (unit tests, validation, nbval over the stored notebooks, end-to-end runs), slow tests aside
+# Bytecode is cached (some environments set PYTHONDONTWRITEBYTECODE): without it every test
+# process and kernel recompiles casekit and pytest re-rewrites every test module (~13 s).
 test: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile -q -m "not slow"
 
 ## test-slow: only the tests marked slow (long fault-injection and scale tests); CI runs them after `make test`
 test-slow: $(STAMP)
-	$(BIN)/python -m pytest -n 2 --dist loadfile -q -m slow || [ $$? -eq 5 ]
+	env -u PYTHONDONTWRITEBYTECODE $(BIN)/python -m pytest -n 2 --dist loadfile -q -m slow || [ $$? -eq 5 ]
 
 ## notebooks: re-execute the stored notebooks in place for the default case (after changing code or data)
 notebooks: $(STAMP)

@@ -115,6 +115,7 @@ def _visible_text(page: str) -> str:
     return html.unescape(re.sub(r'src="data:[^"]*"', "", page))
 
 
+@pytest.mark.slow  # a whole-collection run (14 s of a worker): make test-slow / CI
 def test_collection_runs_end_to_end_without_seed_content(run):
     page = (run / "report.html").read_text(encoding="utf-8")
     text = _visible_text(page)
@@ -129,6 +130,7 @@ def test_collection_runs_end_to_end_without_seed_content(run):
         assert hits == [], f"{notebook.name} names {hits}"
 
 
+@pytest.mark.slow  # a whole-collection run (14 s of a worker): make test-slow / CI
 def test_report_leads_with_findings_for_melanoma(run):
     text = _visible_text((run / "report.html").read_text(encoding="utf-8"))
     findings = text[text.index('id="findings"'):text.index('id="evidence"')]
@@ -148,6 +150,7 @@ def test_report_leads_with_findings_for_melanoma(run):
         "markers", "spider", "timeline"]
 
 
+@pytest.mark.slow  # a whole-collection run (14 s of a worker): make test-slow / CI
 def test_melanoma_says_nothing_of_mrecist_or_porta_hepatis(run):
     # issue 21: mRECIST does not apply to a melanoma, so neither its report nor the outputs
     # of its notebook 04 may explain a porta hepatis reading "under mRECIST".

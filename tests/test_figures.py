@@ -181,6 +181,7 @@ def two_runs(tmp_path_factory):
     return first, second
 
 
+@pytest.mark.slow  # fresh processes per figure: make test-slow / CI
 def test_png_and_svg_byte_identical_across_processes(two_runs):
     first, second = two_runs
     expected = {"timeline.png", "timeline.svg", "markers.png", "markers.svg"}
@@ -189,6 +190,7 @@ def test_png_and_svg_byte_identical_across_processes(two_runs):
         assert first[name] == second[name], f"{name} differs between runs"
 
 
+@pytest.mark.slow  # every figure in two fresh processes: make test-slow / CI
 def test_svg_has_no_date_creator_or_run_dependent_ids(two_runs):
     first, second = two_runs
     for name in ("timeline.svg", "markers.svg"):
@@ -198,6 +200,7 @@ def test_svg_has_no_date_creator_or_run_dependent_ids(two_runs):
         assert ids_one and ids_one == ids_two
 
 
+@pytest.mark.slow  # every figure in two fresh processes: make test-slow / CI
 def test_png_has_no_software_stamp(two_runs):
     first, _ = two_runs
     for name in ("timeline.png", "markers.png"):

@@ -20,6 +20,8 @@ import pytest
 
 from casekit.run.runner import collection_names
 
+pytestmark = pytest.mark.slow  # starts a JupyterLab server (3-4 s): make test-slow / CI
+
 REPO = Path(__file__).resolve().parent.parent
 NOTEBOOKS = REPO / "notebooks"
 START_TIMEOUT = 60.0

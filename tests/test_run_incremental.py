@@ -69,6 +69,7 @@ def executed(result) -> list[str]:
     return [r.name for r in result.notebooks if not r.reused]
 
 
+@pytest.mark.slow  # two whole-collection runs: make test-slow / CI
 def test_nothing_changed_reuses_every_notebook_and_says_so(runs):
     result, lines, files = runs["noop"]
     assert executed(result) == []
@@ -78,6 +79,7 @@ def test_nothing_changed_reuses_every_notebook_and_says_so(runs):
     assert files == runs["full"][2]  # every output byte-identical
 
 
+@pytest.mark.slow  # whole-collection runs (10 s): make test-slow / CI
 def test_a_changed_notebook_alone_runs_again(runs):
     result, lines, files = runs["one"]
     assert executed(result) == ["tab.ipynb"]
@@ -85,6 +87,7 @@ def test_a_changed_notebook_alone_runs_again(runs):
     assert files["notebooks/tab.ipynb"] != runs["full"][2]["notebooks/tab.ipynb"]
 
 
+@pytest.mark.slow  # whole-collection runs (10 s): make test-slow / CI
 def test_force_executes_everything_and_equals_the_incremental_run(runs):
     result, lines, files = runs["force"]
     assert executed(result) == NAMES

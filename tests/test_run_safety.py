@@ -110,6 +110,7 @@ def test_unsafe_out_folders_are_refused_with_exit_2(tmp_path, capsys, monkeypatc
     assert not (REPO / "data" / "new-out").exists()
 
 
+@pytest.mark.slow  # two runs of the collection: make test-slow / CI
 def test_a_folder_of_casekit_output_and_user_files_keeps_the_user_files(tmp_path, nbs):
     case, out = _case_copy(tmp_path), tmp_path / "out"
     assert run(case, out, nbs=nbs) == 0

@@ -108,6 +108,7 @@ def collection(tmp_path_factory):
 # ------------------------------------------------------------ progress, failure
 
 
+@pytest.mark.slow  # executes the collection: make test-slow / CI
 def test_progress_lines_and_summary(collection):
     text = collection["text1"]
     for name in ("a_ok.ipynb", "b_fail.ipynb", "c_ok.ipynb"):
@@ -121,6 +122,7 @@ def test_progress_lines_and_summary(collection):
     assert text.index("[start] c_ok.ipynb") < text.index("[ ok  ] c_ok.ipynb")
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_failing_notebook_gives_exit_1_and_one_line_summary(collection):
     assert collection["code1"] == 1
     failed = [line for line in collection["text1"].splitlines() if line.startswith("FAILED")]
@@ -131,6 +133,7 @@ def test_failing_notebook_gives_exit_1_and_one_line_summary(collection):
     assert "Traceback" not in collection["text1"]
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_other_notebooks_finish_and_failed_copy_is_kept(collection):
     out = collection["out"]
     assert (out / "tables" / "response.csv").is_file()
@@ -142,6 +145,7 @@ def test_other_notebooks_finish_and_failed_copy_is_kept(collection):
     assert not (out / "b_after.txt").exists()  # execution stopped at the error
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_parameters_pass_through_typed(collection):
     seen = json.loads((collection["out"] / "a_params.json").read_text())
     assert seen["scale"] == ["float", 2.5]
@@ -157,6 +161,7 @@ def test_parameters_pass_through_typed(collection):
     assert seen["env"] == {"PYTHONHASHSEED": "0", "TZ": "UTC"}
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_executed_notebooks_are_stripped_and_byte_identical(collection):
     out = collection["out"]
     for name, before in collection["first"].items():
@@ -174,6 +179,7 @@ def test_executed_notebooks_are_stripped_and_byte_identical(collection):
         assert after.endswith(b"}\n")
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_figures_copied_only_after_a_successful_run(collection):
     assert collection["code2"] == 0
     assert not collection["figs_after_failure"]
@@ -182,6 +188,7 @@ def test_figures_copied_only_after_a_successful_run(collection):
     assert (figs / "timeline.png").read_bytes() == (out / "figures" / "timeline.png").read_bytes()
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_report_is_self_contained(collection):
     html = (collection["out"] / "report.html").read_text(encoding="utf-8")
     assert "Concurrent transarterial radioembolization" in html
@@ -190,6 +197,7 @@ def test_report_is_self_contained(collection):
     assert "not produced for this case" in html  # e.g. the spider plot
 
 
+@pytest.mark.slow  # executes notebooks: make test-slow / CI
 def test_parameter_no_notebook_knows_is_an_error_before_anything_runs(collection, tmp_path):
     # 'scale' & co. are known to a_ok only: fine, typed as papermill does; 'typo' is known
     # to none of them: exit 2 and nothing created (issue 9 item 10)
@@ -313,6 +321,7 @@ def test_execute_notebook_api(tmp_path):
     assert nb.cells[-1].outputs[0]["text"] == "C O\n"
 
 
+@pytest.mark.slow  # executes the collection: make test-slow / CI
 def test_refresh_notebooks_in_place(tmp_path):
     nbs = tmp_path / "notebooks"
     good = make_notebook(nbs / "good.ipynb", "print('fresh')")

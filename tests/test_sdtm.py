@@ -148,6 +148,7 @@ def test_import_of_export_reproduces_a_case(tmp_path, name):
     assert key(back) == key(original)
 
 
+@pytest.mark.slow  # a round trip of many subjects: make test-slow / CI
 def test_import_of_export_reproduces_imported_subjects(imported, tmp_path):
     out, summary = imported
     for folder in summary.imported:
