@@ -375,3 +375,17 @@ def test_swimmer_markers_fit_their_lane_in_a_long_series():
     sizes = sorted({s for c in small.axes[0].collections if isinstance(c, PathCollection)
                     for s in c.get_sizes()})
     assert sizes == [22, 30]
+
+
+@pytest.mark.slow  # runs the series notebooks
+def test_a_case_path_with_a_semicolon_does_not_break_the_series_notebooks(tmp_path):
+    # issue 19: paths were joined with ';' for the notebooks; they now read the tables only
+    import shutil
+
+    from casekit.series.run import run_series
+
+    odd = tmp_path / "a;b"
+    shutil.copytree(REPO / "data" / "demo-synthetic", odd)
+    result = run_series(cases=[str(odd)], out_dir=tmp_path / "out", jobs=1, echo=lambda _: None)
+    assert result.exit_code == 0
+    assert (tmp_path / "out" / "series.html").is_file()

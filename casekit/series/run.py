@@ -469,8 +469,9 @@ def _run_notebooks(client, out: Path, params: dict, found, echo) -> list:
     from casekit.run import runner
 
     paths = series_notebooks()
-    nb_params = {"cases": ";".join(str(Path(f).resolve()) for _, f in found),
-                 "tables_dir": str(out / "tables"), "out_dir": str(out), **params}
+    # The notebooks read the series' tables only: no case folder (nor a ';'-joined list of
+    # them, which a ';' in a path would break) reaches them.
+    nb_params = {"cases": "", "tables_dir": str(out / "tables"), "out_dir": str(out), **params}
     futures = {client.submit(execute_notebook_quietly, str(p), str(out / "notebooks" / p.name),
                              nb_params, str(p.parent), pure=False): p.name for p in paths}
     got = _gather(client, futures, Progress(len(paths), "notebooks", echo, False),
