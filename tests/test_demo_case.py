@@ -249,7 +249,8 @@ def test_outputs_of_a_case_without_claims_tare_or_viral_load(out):
     # demo-synthetic has no claims.csv, no HBV-DNA labs, no TARE facts and no trials.csv
     assert not (DEMO_CASE / "claims.csv").exists()
     assert sorted(p.name for p in (out / "tables").iterdir()) == [
-        "bor.csv", "care.csv", "endpoints.csv", "markers.csv", "response.csv", "scores.csv"]
+        "bor.csv", "care.csv", "endpoints.csv", "markers.csv", "response.csv", "scores.csv",
+        "sensitivity.csv"]
     stems = {"markers", "spider", "timeline"}  # no viral_load, no lung_dose, no trials.csv: no forest
     assert sorted(p.name for p in (out / "figures").iterdir()) == sorted(
         f"{s}.{ext}" for s in stems for ext in ("png", "svg"))

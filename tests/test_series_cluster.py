@@ -90,7 +90,7 @@ def test_external_cluster_gives_byte_identical_tables_and_report(dask_cluster, t
     assert [k for k in tables if local_files[k] != remote_files.get(k)] == []
     assert local_files["series.html"] == remote_files["series.html"]
     figures = [k for k in local_files if k.startswith("figures/")]
-    assert len(figures) == 10 and all(local_files[k] == remote_files[k] for k in figures)
+    assert len(figures) == 12 and all(local_files[k] == remote_files[k] for k in figures)
 
 
 def test_unreachable_scheduler_is_bad_input(tmp_path, capsys):

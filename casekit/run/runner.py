@@ -66,6 +66,7 @@ DEFAULT_CASE_DIR = REPO_DIR / "data" / "jlc2022"
 KERNEL_NAME = "python3"
 
 RESERVED_PARAMETERS = ("case_dir", "out_dir")
+_IPC_PATH_MOST = 90  # bytes of a kernel socket's path prefix (sun_path holds 107, plus "-NNNNN")
 _ERROR_TAG = "papermill-error-cell-tag"
 _INJECTED_TAG = "injected-parameters"
 _ANSI = re.compile(r"\x1b\[[0-9;]*[A-Za-z]")
@@ -346,7 +347,15 @@ def execute_notebook(path: str | Path, out_path: str | Path,
     # folder): whatever kills this process, the next scratch folder's sweep removes it.
     scratch, owner = make_scratch("notebook")
     tmp = scratch / name
-    kernel_files = Config({"KernelManager": {"connection_file": str(scratch / "kernel.json")}})
+    # The kernel talks over Unix sockets in the scratch folder, not TCP ports on loopback: a
+    # port picked free can be taken by another kernel starting at the same moment (seen as
+    # "Address already in use" and a kernel that never answers when runs overlap).
+    # A Unix socket path has at most 107 bytes: under a deep temporary folder the kernel
+    # falls back to TCP.
+    kernel = {"connection_file": str(scratch / "kernel.json")}
+    if len(str(scratch / "k").encode()) <= _IPC_PATH_MOST:
+        kernel.update(transport="ipc", ip=str(scratch / "k"))
+    kernel_files = Config({"KernelManager": kernel})
     captured = _PapermillWarnings()
     error: PapermillExecutionError | None = None
     try:
