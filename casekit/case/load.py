@@ -645,11 +645,12 @@ class _Checked:
     source_text: str | None
 
 
-def _check(folder: Path, echo: Callable[[str], None] | None = None) -> _Checked:
+def _check(folder: Path, echo: Callable[[str], None] | None = None,
+           links_checked: bool = False) -> _Checked:
     label = str(folder).rstrip("/")
     problems: list[Problem] = []
     warnings: list[Problem] = []
-    links = link_problems(folder)
+    links = [] if links_checked else link_problems(folder)
     if links:  # nothing is read through a link
         return _Checked({}, Findings(links, []), {}, None)
     if not folder.is_dir():
@@ -751,7 +752,7 @@ def load_case(folder: str | Path) -> Case:
                 case = pickle.load(handle)
             if isinstance(case, Case):
                 return replace(case, path=folder)
-    checked = _check(folder)
+    checked = _check(folder, links_checked=True)  # refuse_links above walked the folder
     if checked.findings.errors:
         raise CaseError(checked.findings.errors)
     case = _build(folder, checked)
