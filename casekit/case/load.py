@@ -33,6 +33,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
@@ -147,8 +148,16 @@ class Case:
 
     def fact(self, key: str, default: str | None = None) -> str | None:
         """The value of a fact, or ``default`` when the case does not state it (or leaves it empty)."""
-        hit = self.facts.loc[self.facts["key"] == key, "value"]
-        return hit.iloc[0] if len(hit) and hit.iloc[0] != "" else default
+        value = self._first_values.get(key, "")
+        return value if value != "" else default
+
+    @functools.cached_property
+    def _first_values(self) -> dict[str, str]:
+        # Looked up many times per derivation; a case's frames are not changed once loaded.
+        first: dict[str, str] = {}
+        for key, value in zip(self.facts["key"], self.facts["value"]):
+            first.setdefault(key, value)
+        return first
 
     def fact_number(self, key: str) -> float | None:
         """A numeric fact as float, or None when absent."""
@@ -171,8 +180,15 @@ class Case:
     def vital_event(self, category: str) -> tuple[str, int] | None:
         """``(event_id, day)`` of the case's ``death`` or ``last_known_alive`` event, or
         None when the case states none (validation allows at most one of each)."""
-        rows = self.timeline[self.timeline["category"] == category]
-        return (str(rows["event_id"].iloc[0]), int(rows["day"].iloc[0])) if len(rows) else None
+        return self._vital_events.get(category)
+
+    @functools.cached_property
+    def _vital_events(self) -> dict[str, tuple[str, int]]:
+        vital = self.timeline[self.timeline["category"].isin(schema.VITAL_CATEGORIES)]
+        found: dict[str, tuple[str, int]] = {}
+        for event, category, day in zip(vital["event_id"], vital["category"], vital["day"]):
+            found.setdefault(str(category), (str(event), int(day)))
+        return found
 
 
 # ---------------------------------------------------------------- reading
@@ -289,6 +305,9 @@ def _every_row_has(raw: bytes, fields: int) -> bool:
     return True
 
 
+_STRIP = np.frompyfunc(str.strip, 1, 1)
+
+
 def _parse_fast(raw: bytes, header: list[str]) -> pd.DataFrame | None:
     """Every cell as stripped text, parsed by pandas' C reader; None when a row has the
     wrong number of fields (the caller then locates them)."""
@@ -305,10 +324,9 @@ def _parse_fast(raw: bytes, header: list[str]) -> pd.DataFrame | None:
         return None
     if len(frame.columns) != len(header):
         return None  # an unusual header
-    frame.columns = header
-    frame = frame.astype(object)
-    for column in header:  # cheaper than searching 200 MB for padded cells first
-        frame[column] = frame[column].str.strip()
+    # Every cell stripped in one C-level loop over the whole table (a per-column
+    # ``.str.strip()`` costs far more on the many small tables of a series).
+    frame = pd.DataFrame(_STRIP(frame.to_numpy(dtype=object)), columns=header, dtype=object)
     maybe_blank = frame[header[0]] == ""
     if maybe_blank.any():  # a record of empty cells, which the record reader skips too
         blank = maybe_blank & (frame == "").all(axis=1)
@@ -316,8 +334,37 @@ def _parse_fast(raw: bytes, header: list[str]) -> pd.DataFrame | None:
     return frame.reset_index(drop=True)
 
 
+def _passes_schema(frame: pd.DataFrame, table_schema: pa.DataFrameSchema) -> bool:
+    """Whether ``frame`` passes ``table_schema`` for certain, by calling the schema's own
+    vectorised check functions directly. pandera's machinery costs about 1 ms per check
+    however small the table (half of a series' analysis time); its lazy run is needed only
+    to report failures, so it runs when this returns False. Anything this does not model
+    (schema-level, element-wise or grouped checks, regex or optional columns, missing
+    cells) returns False and leaves the verdict to pandera."""
+    columns = table_schema.columns
+    if (table_schema.checks or set(frame.columns) != set(columns)
+            or len(frame.columns) != len(columns)):
+        return False
+    for column_name, column in columns.items():
+        if column.regex or not column.required or column.dtype is not None:
+            return False
+        cells = frame[column_name]
+        if cells.isna().any():
+            return False
+        for check in column.checks:
+            if check.element_wise or check.groupby is not None or check._check_kwargs:
+                return False
+            verdict = check._check_fn(cells)
+            ok = verdict.all() if isinstance(verdict, pd.Series) else verdict
+            if not isinstance(ok, (bool, np.bool_)) or not ok:
+                return False
+    return True
+
+
 def _schema_problems(table: _Table, name: str) -> list[Problem]:
     """Run the pandera schema of ``name`` lazily and turn each failure into a Problem."""
+    if _passes_schema(table.frame, schema.SCHEMAS[name]):
+        return []
     try:
         schema.SCHEMAS[name].validate(table.frame, lazy=True)
         return []
