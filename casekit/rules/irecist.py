@@ -152,7 +152,7 @@ def assess_irecist(lesions: pd.DataFrame, *, count_suspected=False, node_thresho
     lesions = L.clean(lesions)
     if lesions.empty:
         return pd.DataFrame(columns=timepoint.ASSESSMENT_COLUMNS)
-    evaluation = timepoint.evaluate(
+    evaluation = timepoint.evaluate_cleaned(
         lesions, "iRECIST", count_suspected=count_suspected, node_threshold_cm=node_threshold_cm,
         tumour_measure=tumour_measure, porta_hepatis=porta_hepatis,
         backdate_new_lesions=backdate_new_lesions, max_targets=max_targets,

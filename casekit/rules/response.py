@@ -60,7 +60,8 @@ from casekit.rules.best_response import BOR_COLUMNS, best_overall_response  # no
 from casekit.rules.lesions import NORMAL_NODE_CM, porta_hepatis_nodes  # noqa: F401 (public API)
 from casekit.rules.timepoint import (  # noqa: F401 (public API)
     ASSESSMENT_COLUMNS, OVERALL_RESPONSE_TABLE, Evaluation, TimePoint, _percent_change,
-    _reappeared, assess_time_points, evaluate, overall_response)
+    _reappeared, assess_time_points, evaluate, evaluate_cleaned,
+    overall_response)
 
 #: The default pair of response_table(); ALL_CRITERIA adds iRECIST.
 CRITERIA = ("RECIST1.1", "mRECIST")
@@ -200,7 +201,7 @@ def lesion_changes(lesions: pd.DataFrame, criteria: str, **options) -> pd.DataFr
     columns = LESION_CHANGE_COLUMNS
     if lesions.empty:
         return pd.DataFrame(columns=columns)
-    evaluation = evaluate(lesions, criteria, **{k: v for k, v in options.items()
+    evaluation = evaluate_cleaned(lesions, criteria, **{k: v for k, v in options.items()
                                                  if k in ("porta_hepatis", "node_threshold_cm",
                                                           "max_targets", "max_targets_per_organ")})
     plan, found = evaluation.plan, evaluation.found

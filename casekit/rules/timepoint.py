@@ -253,7 +253,18 @@ def evaluate(lesions, criteria, *, count_suspected=False, node_threshold_cm=None
              max_targets=5, max_targets_per_organ=2) -> Evaluation:
     """Baseline plan and per-event components (rules 1-6 of the module
     docstring) for ``criteria``; iRECIST uses RECIST 1.1's lesion rules."""
-    lesions = L.clean(lesions)
+    return evaluate_cleaned(L.clean(lesions), criteria, count_suspected=count_suspected,
+                            node_threshold_cm=node_threshold_cm, tumour_measure=tumour_measure,
+                            porta_hepatis=porta_hepatis,
+                            backdate_new_lesions=backdate_new_lesions, max_targets=max_targets,
+                            max_targets_per_organ=max_targets_per_organ)
+
+
+def evaluate_cleaned(lesions, criteria, *, count_suspected=False, node_threshold_cm=None,
+                     tumour_measure=None, porta_hepatis=None, backdate_new_lesions=True,
+                     max_targets=5, max_targets_per_organ=2) -> Evaluation:
+    """:func:`evaluate` of rows already passed through :func:`casekit.rules.lesions.clean`
+    (callers that clean once themselves; cleaning copies and re-types every column)."""
     porta = L.porta_hepatis_nodes(lesions) if porta_hepatis is None else set(porta_hepatis)
     evts = L.events(lesions)
     found = L.readings(lesions)
@@ -298,7 +309,7 @@ def assess_time_points(lesions, criteria, *, reappearance_is_pd=True, **common) 
     lesions = L.clean(lesions)
     if lesions.empty:
         return pd.DataFrame(columns=ASSESSMENT_COLUMNS)
-    evaluation = evaluate(lesions, criteria, **common)
+    evaluation = evaluate_cleaned(lesions, criteria, **common)
     plan, rows = evaluation.plan, []
     baseline_sum = evaluation.baseline_sum
     rows.append(evaluation.baseline_row())
