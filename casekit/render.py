@@ -1,5 +1,5 @@
-"""The one way case text reaches a reader: escaped for Markdown, for HTML, or literal in a
-figure (issue 20 item 1).
+"""The one way case text reaches a reader: escaped for Markdown, for HTML, literal in a
+figure (issue 20 item 1), or in one line of a terminal (issue 20 item 2).
 
 A case folder is untrusted input: a lab test named ``<img src=x onerror=...>``, a cancer
 fact or a trial's citation must be shown as the characters it is, never run as markup, in
@@ -20,6 +20,11 @@ from collections.abc import Iterable
 _MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$#!])")
 # Control characters and bidirectional overrides (RTL marks can reorder what a reader sees).
 _INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# What acts on a terminal or a line-oriented reader instead of being shown: C0 and C1
+# controls (a line break forges a line of its own, ESC recolours or rewrites the screen),
+# Unicode line separators and direction marks and overrides.
+_ACTING = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2066-\u2069]")
 
 
 def markdown(value: object) -> str:
@@ -45,3 +50,11 @@ def plot(value: object) -> str:
     """Case text for a matplotlib label: one line, no control characters; drawn literally
     because casekit's figure style turns off mathtext (``text.parse_math``)."""
     return " ".join(_INVISIBLE.sub("", str(value)).split())
+
+
+def line(value: object) -> str:
+    """Case text in one line of plain text (a terminal, a log, a ``file:line:column``
+    message): each control character, line break and direction mark shown as its escape
+    (``\\n``, ``\\x1b``, ``\\u202e``), so a reader sees it and nothing acts on it."""
+    return _ACTING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                       str(value))

@@ -58,3 +58,8 @@ def test_trial_summary_escapes_trial_comparison_and_citation(tmp_path):
     table["citation"] = HOSTILE
     summary = context_summary(table, "glass")
     assert "<img" not in summary and "&lt;img" in summary
+
+
+def test_line_shows_what_would_act_on_a_terminal_as_escapes():
+    assert render.line("a\nb\r\tc\x1b[2J\x85\u2028\u202ed é") == \
+        "a\\nb\\r\\tc\\x1b[2J\\x85\\u2028\\u202ed é"

@@ -1,0 +1,139 @@
+"""Hostile text everywhere, tested (issue 20 item 2).
+
+Markup, Markdown control characters, ``$…$``, spreadsheet formulas, CR/LF (a bare CR inside
+a quoted field too), direction overrides and very long strings go into every free-text
+column of the case format (:func:`casekit.case.schema.text_columns`, so a new column is
+covered without being listed here). ``casekit validate`` must answer 0 or 2 with messages
+that name the file, never a traceback, and a case it calls valid must load and derive;
+the functions that put case text into Markdown and HTML must leave none of it live. The
+whole collection on such a case is in tests/test_hostile_run.py (slow).
+"""
+
+from __future__ import annotations
+
+import io
+import re
+import shutil
+import tempfile
+from contextlib import redirect_stderr, redirect_stdout
+from pathlib import Path
+
+from conftest import DATA
+from hostile_text import LONG, PAYLOADS, hostile_text, read_rows, write_rows
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
+
+from casekit import cli
+from casekit.case import load_case
+from casekit.case.schema import SCHEMAS, text_columns
+from casekit.derive import derive_case
+
+SEED = DATA / "jlc2022"
+TEXT_COLUMNS = [(file, column) for file in SCHEMAS for column in text_columns(file)]
+EVERY_PAYLOAD = " ".join(PAYLOADS)
+# What must never reach a terminal from case text: control characters (a line break would
+# forge a problem line, ESC recolours or rewrites the screen), C1 controls, direction
+# overrides and Unicode line separators.
+UNSAFE_IN_TERMINAL = re.compile("[\x00-\x09\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f"
+                                "\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+
+
+def test_text_columns_are_read_from_the_schema():
+    """Checked by hand against casekit/case/schema.py: the columns with no rule but "not
+    empty"; vocabularies, numbers and identifiers are not free text."""
+    assert {f: text_columns(f) for f in SCHEMAS} == {
+        "facts.csv": ["value", "unit", "source"],
+        "timeline.csv": ["label", "source"],
+        "labs.csv": ["event_id", "test", "unit", "source"],
+        "lesions.csv": ["event_id", "site", "source"],
+        "responses.csv": ["event_id", "source"],
+        "claims.csv": ["statement", "quantity", "event_id", "known_difference", "source"],
+        "trials.csv": ["trial", "comparison", "endpoint", "measure", "unit", "source",
+                       "citation"],
+    }
+
+
+def _validate(case: Path) -> tuple[int, str, str]:
+    """``casekit validate CASE`` in this process: exit code, stdout, stderr. Any exception
+    but SystemExit propagates and fails the test (a traceback is exit 1)."""
+    out, err = io.StringIO(), io.StringIO()
+    with redirect_stdout(out), redirect_stderr(err):
+        try:
+            code = cli.main(["validate", str(case)])
+        except SystemExit as exc:
+            code = exc.code
+    return code, out.getvalue(), err.getvalue()
+
+
+def _put(case: Path, file: str, columns: tuple[str, ...], values: list[str], every: int,
+         append: bool) -> None:
+    """Hostile ``values`` (in turn) into ``columns`` of every ``every``-th row of ``file``,
+    after the value that is there (``append``) or instead of it."""
+    fields, rows = read_rows(case / file)
+    for i, row in enumerate(rows):
+        if i % every == 0:
+            for column in columns:
+                value = values[i % len(values)]
+                row[column] = f"{row[column]} {value}" if append else value
+    write_rows(case / file, fields, rows)
+
+
+def _each_file_all_text_columns(test):
+    for file in SCHEMAS:
+        test = example(target=(file, tuple(text_columns(file))), values=[EVERY_PAYLOAD],
+                       every=1, append=True)(test)
+    return test
+
+
+@settings(max_examples=15, deadline=None, derandomize=True, database=None)
+@given(target=st.sampled_from(TEXT_COLUMNS).map(lambda fc: (fc[0], (fc[1],))),
+       values=st.lists(hostile_text(), min_size=1, max_size=3),
+       every=st.integers(1, 3), append=st.booleans())
+@_each_file_all_text_columns
+# a bare carriage return inside a quoted field (issue 20)
+@example(target=("timeline.csv", ("label",)), values=["before\rafter"], every=2, append=True)
+def test_validate_answers_0_or_2_for_hostile_text_in_any_text_column(target, values, every,
+                                                                     append):
+    file, columns = target
+    with tempfile.TemporaryDirectory() as tmp:
+        case = Path(tmp) / "case"
+        shutil.copytree(SEED, case)
+        _put(case, file, columns, values, every, append)
+        code, out, err = _validate(case)
+        assert code in (0, 2), err
+        assert "Traceback" not in err
+        assert not UNSAFE_IN_TERMINAL.search(out + err), (out + err)[:2000]
+        lines = out.splitlines()
+        if code == 2:  # one line per problem, each naming its file, line and column
+            located = re.compile(re.escape(str(case)) + r"/[a-z]+\.(csv|txt):\d+:\d+: \S")
+            assert lines and all(located.match(line) for line in lines), lines[:5]
+            assert any(line.startswith(f"{case}/{file}:") for line in lines), lines[:5]
+        else:  # a valid case is one the collection can analyse
+            assert lines[-1].startswith("valid")
+            derive_case(load_case(case))
+
+
+def test_a_cell_longer_than_the_csv_modules_limit_is_read(tmp_path):
+    """A cell of more than 131,072 characters raised _csv.Error out of validate (exit 1 with
+    a traceback): the csv module's default field limit. It is text like any other."""
+    case = shutil.copytree(SEED, tmp_path / "case")
+    _put(case, "lesions.csv", ("site",), [LONG], every=3, append=False)
+    code, out, err = _validate(case)
+    assert (code, out, err) == (0, "valid\n", "")
+    sites = load_case(case).lesions["site"]
+    assert sites.iloc[0] == LONG.strip() and len(LONG) > 131_072
+
+
+def test_a_problem_stays_one_line_whatever_the_cell_holds(tmp_path):
+    """A line break in a cell forged a problem line of its own, and an escape sequence
+    reached the terminal: validate quotes the cell with both shown as escapes."""
+    case = shutil.copytree(SEED, tmp_path / "case")
+    forged = f"nowhere\n{case}/facts.csv:1:1: all fine\x1b[2J\u202e"
+    fields, rows = read_rows(case / "labs.csv")
+    rows[0]["event_id"] = forged
+    write_rows(case / "labs.csv", fields, rows)
+    code, out, _ = _validate(case)
+    assert code == 2
+    assert out.splitlines() == [
+        f"{case}/labs.csv:2:1: event_id 'nowhere\\n{case}/facts.csv:1:1: all fine\\x1b[2J"
+        "\\u202e' is not an event in timeline.csv"]
