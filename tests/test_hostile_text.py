@@ -20,6 +20,7 @@ from pathlib import Path
 
 from conftest import DATA
 from hostile_text import LONG, PAYLOADS, hostile_text, read_rows, write_rows
+import pytest
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
@@ -137,3 +138,29 @@ def test_a_problem_stays_one_line_whatever_the_cell_holds(tmp_path):
     assert out.splitlines() == [
         f"{case}/labs.csv:2:1: event_id 'nowhere\\n{case}/facts.csv:1:1: all fine\\x1b[2J"
         "\\u202e' is not an event in timeline.csv"]
+
+
+@pytest.mark.parametrize("value, message", [
+    ("<img src=x>", "'<img src=x>' is not a response criteria"),
+    ("RECIST1.1;RECIST 1.1", "'RECIST 1.1' is not a response criteria"),
+    (" ; ", "';' names no response criteria"),  # cells are read stripped
+    ("mRECIST ; RECIST1.1", None),
+])
+def test_the_criteria_fact_is_checked_by_validate(tmp_path, value, message):
+    """The ``criteria`` fact passed validate whatever it said, and every notebook then
+    failed on it (casekit.rules.criteria raises for an unknown name): exit 1 from a case
+    called valid."""
+    case = shutil.copytree(SEED, tmp_path / "case")
+    fields, rows = read_rows(case / "facts.csv")
+    rows.append({"key": "criteria", "value": value, "unit": "", "status": "assumed",
+                 "source": "the criteria the authors used"})
+    write_rows(case / "facts.csv", fields, rows)
+    code, out, _ = _validate(case)
+    if message is None:
+        assert (code, out) == (0, "valid\n")
+        assert derive_case(load_case(case)).options.criteria == ("RECIST1.1", "mRECIST")
+        return
+    assert code == 2
+    assert out.splitlines() == [
+        f"{case}/facts.csv:{len(rows) + 1}:2: criteria: {message}; expected names from "
+        "RECIST1.1, mRECIST, iRECIST separated by ';'"]

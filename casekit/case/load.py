@@ -552,6 +552,16 @@ def _fact_problems(table: _Table) -> list[Problem]:
             found.append(Problem(table.path, *table.where(i, "value"),
                                  f"'{value}' is not a known value of {key}; expected one of: "
                                  + ", ".join(schema.FACT_VOCABULARY[key])))
+        if key == "criteria":  # read by casekit.rules.criteria, which refuses other names
+            names = [n.strip() for n in value.split(schema.FACT_CRITERIA_SEPARATOR)]
+            unknown = [n for n in names if n and n not in schema.RESPONSE_CRITERIA]
+            if unknown or not any(names):
+                what = (", ".join(f"'{n}'" for n in unknown) + " is not a response criteria"
+                        if unknown else f"'{value}' names no response criteria")
+                found.append(Problem(table.path, *table.where(i, "value"),
+                                     f"criteria: {what}; expected names from "
+                                     + ", ".join(schema.RESPONSE_CRITERIA) + " separated by "
+                                     f"'{schema.FACT_CRITERIA_SEPARATOR}'"))
         if key in schema.FACT_NUMBERS:
             if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
                 hint = ("has a thousands separator; write the plain number"
