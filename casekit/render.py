@@ -16,10 +16,21 @@ import re
 from collections.abc import Iterable
 
 # Markdown punctuation that could turn case text into emphasis, links, images, tables,
-# strikethrough or (in Jupyter) MathJax; HTML's own characters are escaped as entities.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$#!])")
-# Control characters and bidirectional overrides (RTL marks can reorder what a reader sees).
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# headings or strikethrough: backslash-escaped. HTML's own characters, and the two that
+# start MathJax (``$…$``, ``\(…\)``, ``\begin{…}``), become entities: a math preprocessor
+# (Jupyter's, nbconvert's) scans the raw text before Markdown escapes count, and an escaped
+# backslash (``\\``) followed by ``(`` still reads there as the delimiter ``\\(``.
+_MARKDOWN_SPECIAL = re.compile(r"[&<>\"'\\$`*_\[\]|~#!]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
+             "\\": "&#92;", "$": "&#36;"}
+# What starts a list or a thematic break at the beginning of a line (the text is one line).
+_BLOCK_START = re.compile(r"^(?:[-+]|[0-9]{1,9}(?=[.)](?:\s|$)))")
+# What makes a bare URL a link (GFM autolinks): "scheme://" and a leading "www.".
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![\w.])(www)(\.)")
+# Control characters, C1 controls and direction marks and overrides (RTL marks can reorder
+# what a reader sees).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
 # What acts on a terminal or a line-oriented reader instead of being shown: C0 and C1
 # controls (a line break forges a line of its own, ESC recolours or rewrites the screen),
 # Unicode line separators and direction marks and overrides.
@@ -27,13 +38,28 @@ _ACTING = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u
                      "\u2066-\u2069]")
 
 
+def _markdown_escape(match: re.Match) -> str:
+    char = match.group()
+    return _ENTITIES.get(char) or "\\" + char
+
+
 def markdown(value: object) -> str:
     """Case text made safe inside Markdown: shown literally, never run. Line breaks are
     folded (a blank line would start a new block), control characters and direction
-    overrides dropped, Markdown punctuation backslash-escaped and ``& < > " '`` turned into
-    HTML entities."""
+    overrides dropped, Markdown punctuation backslash-escaped, a leading list marker
+    escaped, and ``& < > " ' \\ $`` turned into HTML entities (no math delimiter is left
+    for MathJax)."""
     text = " ".join(_INVISIBLE.sub("", str(value)).split())
-    return _html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text), quote=True)
+    text = _MARKDOWN_SPECIAL.sub(_markdown_escape, text)
+    # no link to wherever the case points: "http\://", "www\."
+    text = _AUTOLINK.sub(lambda m: "\\:" if m.group(1) else m.group(2) + "\\.", text)
+    # "- x", "+ x", "1. x" would start a list; the escape goes before the marker's
+    # punctuation ("1\. x")
+    block = _BLOCK_START.match(text)
+    if block:
+        at = block.end() if block.group()[0].isdigit() else 0
+        text = text[:at] + "\\" + text[at:]
+    return text
 
 
 def markdown_list(lines: Iterable[object]) -> str:

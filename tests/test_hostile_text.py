@@ -11,23 +11,31 @@ whole collection on such a case is in tests/test_hostile_run.py (slow).
 
 from __future__ import annotations
 
+import dataclasses
 import io
 import re
 import shutil
 import tempfile
 from contextlib import redirect_stderr, redirect_stdout
+from html.parser import HTMLParser
 from pathlib import Path
 
-from conftest import DATA
-from hostile_text import LONG, PAYLOADS, hostile_text, read_rows, write_rows
+import pandas as pd
 import pytest
+from conftest import DATA
+from hostile_text import (LONG, PAYLOADS, hostile_text, live_html, live_markdown, read_rows,
+                          write_rows)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
-from casekit import cli
-from casekit.case import load_case
+from casekit import cli, render
+from casekit.case import Case, load_case, overview
 from casekit.case.schema import SCHEMAS, text_columns
+from casekit.case.trials import case_trials, context_summary
 from casekit.derive import derive_case
+from casekit.rules import markers, response_text
+from casekit.run.report import html_table, render_report
 
 SEED = DATA / "jlc2022"
 TEXT_COLUMNS = [(file, column) for file in SCHEMAS for column in text_columns(file)]
@@ -164,3 +172,79 @@ def test_the_criteria_fact_is_checked_by_validate(tmp_path, value, message):
     assert out.splitlines() == [
         f"{case}/facts.csv:{len(rows) + 1}:2: criteria: {message}; expected names from "
         "RECIST1.1, mRECIST, iRECIST separated by ';'"]
+
+
+# ------------------------------------------------------------------ rendering functions
+
+_SEED_CASE = load_case(SEED)
+_FREE_FACTS = ("title", "citation", "doi", "aetiology", "histology", "tumour_subtype",
+               "primary_site", "outcome", "cancer", "porta_hepatis_nodes", "licence")
+
+
+def _hostile_copy(text: str) -> Case:
+    """The seed case as loaded, with ``text`` after every label and site, as its free-text
+    facts and as the reason of every assumed row."""
+    case = _SEED_CASE
+    facts = case.facts.copy()
+    facts.loc[facts["key"].isin(_FREE_FACTS), "value"] = text
+    tables = {"facts": facts}
+    for name in ("timeline", "lesions", "labs"):
+        frame = getattr(case, name).copy()
+        assumed = frame["status"] == "assumed"
+        frame.loc[assumed, "source"] = frame.loc[assumed, "source"] + " " + text
+        tables[name] = frame
+    tables["facts"].loc[tables["facts"]["status"] == "assumed", "source"] = text
+    tables["timeline"]["label"] = tables["timeline"]["label"] + " " + text
+    tables["lesions"]["site"] = tables["lesions"]["site"] + " " + text
+    return dataclasses.replace(case, **tables)
+
+
+def _shown(html: str) -> str:
+    """The text a reader sees in ``html`` (tags dropped, entities decoded)."""
+    class Text(HTMLParser):
+        parts: list[str] = []
+
+        def handle_data(self, data):
+            self.parts.append(data)
+
+    parser = Text()
+    parser.parts = []
+    parser.feed(html)
+    return " ".join("".join(parser.parts).split())
+
+
+def _visible(text: str) -> str:
+    """What of ``text`` a reader should see: control characters and direction marks
+    dropped, white space folded."""
+    return " ".join(re.sub("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                           "\u2066-\u2069]", "", text).split())
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(text=hostile_text())
+def test_markdown_and_html_builders_leave_case_text_inert(text):
+    """Every casekit function that puts case text into a notebook's Markdown or into
+    report.html / series.html, fed hostile text: nothing of it is live, and it is shown."""
+    case = _hostile_copy(text)
+    summary = overview.patient_summary(case)
+    assert live_markdown(summary) == []
+    if _visible(text):
+        assert _visible(text) in _shown(markdown2html_mistune(summary))
+
+    labs = pd.DataFrame({"event_id": ["a", "b"], "day": [0, 30], "test": [text] * 2,
+                         "value": [10.0, 5.0], "unit": [text] * 2})
+    assert live_markdown(render.markdown_list([markers.trajectory_sentence(labs, text)])) == []
+    assert live_markdown(response_text.criteria_sentence(case, ["RECIST1.1", "mRECIST"])) == []
+    assert live_markdown(response_text.node_reading_sentence(
+        case, {"porta_hepatis": [text]}, ["mRECIST"])) == []
+
+    trials = case_trials(SEED).copy()
+    for column in ("trial", "comparison", "citation", "endpoint", "measure", "unit"):
+        trials[column] = trials[column].astype(str) + " " + text
+    assert live_markdown(context_summary(trials, text)) == []
+
+    with tempfile.TemporaryDirectory() as out:
+        report = render_report(case, out, failed=[text])
+    assert live_html(report) == []
+    assert live_html(html_table([text, "status"], [[text, text], ["=1", text]])) == []
+
