@@ -19,6 +19,7 @@ import tempfile
 from contextlib import redirect_stderr, redirect_stdout
 from html.parser import HTMLParser
 from pathlib import Path
+from types import SimpleNamespace
 
 import pandas as pd
 import pytest
@@ -27,6 +28,7 @@ from hostile_text import (LONG, PAYLOADS, hostile_text, live_html, live_markdown
                           write_rows)
 from hypothesis import example, given, settings
 from hypothesis import strategies as st
+from matplotlib.text import Text
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from casekit import cli, render
@@ -36,6 +38,7 @@ from casekit.case.trials import case_trials, context_summary
 from casekit.derive import derive_case
 from casekit.rules import markers, response_text
 from casekit.run.report import html_table, render_report
+from casekit.series.report import render_series_report
 
 SEED = DATA / "jlc2022"
 TEXT_COLUMNS = [(file, column) for file in SCHEMAS for column in text_columns(file)]
@@ -94,15 +97,10 @@ def _each_file_all_text_columns(test):
     return test
 
 
-@settings(max_examples=15, deadline=None, derandomize=True, database=None)
-@given(target=st.sampled_from(TEXT_COLUMNS).map(lambda fc: (fc[0], (fc[1],))),
-       values=st.lists(hostile_text(), min_size=1, max_size=3),
-       every=st.integers(1, 3), append=st.booleans())
-@_each_file_all_text_columns
-# a bare carriage return inside a quoted field (issue 20)
-@example(target=("timeline.csv", ("label",)), values=["before\rafter"], every=2, append=True)
-def test_validate_answers_0_or_2_for_hostile_text_in_any_text_column(target, values, every,
-                                                                     append):
+def check_validate(target: tuple[str, tuple[str, ...]], values: list[str], every: int,
+                   append: bool) -> None:
+    """The property: validate on the seed case with ``values`` put into ``target``'s
+    columns answers 0 (and the case derives) or 2 with located, one-line problems."""
     file, columns = target
     with tempfile.TemporaryDirectory() as tmp:
         case = Path(tmp) / "case"
@@ -120,6 +118,27 @@ def test_validate_answers_0_or_2_for_hostile_text_in_any_text_column(target, val
         else:  # a valid case is one the collection can analyse
             assert lines[-1].startswith("valid")
             derive_case(load_case(case))
+
+
+_TARGET = st.sampled_from(TEXT_COLUMNS).map(lambda fc: (fc[0], (fc[1],)))
+_VALUES = st.lists(hostile_text(), min_size=1, max_size=3)
+
+
+@settings(max_examples=20, deadline=None, derandomize=True, database=None)
+@given(target=_TARGET, values=_VALUES, every=st.integers(1, 3), append=st.booleans())
+@_each_file_all_text_columns
+# a bare carriage return inside a quoted field (issue 20)
+@example(target=("timeline.csv", ("label",)), values=["before\rafter"], every=2, append=True)
+def test_validate_answers_0_or_2_for_hostile_text_in_any_text_column(target, values, every,
+                                                                     append):
+    check_validate(target, values, every, append)
+
+
+@pytest.mark.slow
+@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@given(target=_TARGET, values=_VALUES, every=st.integers(1, 3), append=st.booleans())
+def test_validate_hostile_text_many_examples(target, values, every, append):
+    check_validate(target, values, every, append)
 
 
 def test_a_cell_longer_than_the_csv_modules_limit_is_read(tmp_path):
@@ -220,11 +239,9 @@ def _visible(text: str) -> str:
                            "\u2066-\u2069]", "", text).split())
 
 
-@settings(max_examples=20, deadline=None, derandomize=True, database=None)
-@given(text=hostile_text())
-def test_markdown_and_html_builders_leave_case_text_inert(text):
-    """Every casekit function that puts case text into a notebook's Markdown or into
-    report.html / series.html, fed hostile text: nothing of it is live, and it is shown."""
+def check_builders(text: str) -> None:
+    """The property: every casekit function that puts case text into a notebook's Markdown
+    or into report.html / series.html, fed ``text``: nothing of it is live, and it is shown."""
     case = _hostile_copy(text)
     summary = overview.patient_summary(case)
     assert live_markdown(summary) == []
@@ -247,4 +264,39 @@ def test_markdown_and_html_builders_leave_case_text_inert(text):
         report = render_report(case, out, failed=[text])
     assert live_html(report) == []
     assert live_html(html_table([text, "status"], [[text, text], ["=1", text]])) == []
+    # series.html's template (autoescaped): a failed notebook's name, the criteria named by
+    # a parameter, and the error of series tables that could not be read
+    result = SimpleNamespace(analyses=[], left_out=[], parameters={"primary_criteria": text},
+                             notebooks=[SimpleNamespace(name=text, ok=False)])
+    with tempfile.TemporaryDirectory() as out:
+        assert live_html(render_series_report(out, result)) == []
 
+
+@settings(max_examples=25, deadline=None, derandomize=True, database=None)
+@given(text=hostile_text())
+def test_markdown_and_html_builders_leave_case_text_inert(text):
+    check_builders(text)
+
+
+@pytest.mark.slow
+@settings(max_examples=1000, deadline=None, derandomize=True, database=None)
+@given(text=hostile_text(max_size=200))
+def test_markdown_and_html_builders_many_examples(text):
+    check_builders(text)
+
+
+def test_a_long_label_does_not_grow_the_figure():
+    """A 140,000-character timeline label drew a 1050 x 77,069 pixel timeline (21 MB, 30 s,
+    base64 in report.html): figures draw case text cut at render.PLOT_CHARACTERS."""
+    from casekit.plot import figures
+
+    course = pd.DataFrame({"day": [0, 5], "category": ["systemic", "imaging"],
+                           "label": ["Cycle 1", "CT"], "status": ["reported", "assumed"]})
+    short = figures.timeline(course).get_size_inches()
+    course.loc[1, "label"] = "CT " + "word <b>x</b> $ " * 400
+    fig = figures.timeline(course)
+    assert fig.get_size_inches()[0] == short[0]
+    assert fig.get_size_inches()[1] < short[1] + 0.6  # a few lines of key more, no more
+    drawn = [t.get_text() for t in fig.findobj(Text) if "word" in t.get_text()]
+    assert drawn and all(len(t.replace("\n", " ")) <= 130 and "\u2026" in t for t in drawn)
+    assert render.plot("x" * 500) == "x" * (render.PLOT_CHARACTERS - 1) + "\u2026"
