@@ -193,3 +193,110 @@ def formula_cells(path: Path) -> list[str]:
     finally:
         csv.field_size_limit(limit)
     return found
+
+
+# ------------------------------------------------------------------ a hostile, valid case
+
+#: Every payload in one string: what the hostile case adds to its text.
+EVERYTHING = " ".join(PAYLOADS)
+#: An event id a spreadsheet would run (identifiers allow a leading '-'): every reference
+#: to the seed's ``ct_c3`` is renamed to it.
+FORMULA_EVENT = "-ct_c3"
+#: A lab test casekit does not know, measured twice (a trajectory to describe and draw).
+HOSTILE_TEST = "=1+2<img src=x onerror=alert(1)>$x$\u202e"
+# Columns whose seed values carry meaning (a vocabulary in practice, an id, a parsed
+# quantity, a quoted snippet): they get hostile rows of their own instead of a suffix.
+_MEANINGFUL_FACTS = {"criteria", "porta_hepatis_nodes"}
+
+
+def _suffixed(value: str, suffix: str = EVERYTHING) -> str:
+    return f"{value} {suffix}" if value else suffix
+
+
+def everything_hostile_case(seed: Path, folder: Path) -> Path:
+    """A copy of ``seed`` (the jlc2022 case) with hostile text in every text column of the
+    format (:func:`casekit.case.schema.text_columns`), still valid: payloads after labels,
+    sites, statements, trial names and free-text facts; a very long label and fact; a lab
+    test and unit made of markup; a trial row whose every text is hostile; event ids that
+    start with '-'; reported sources quoting a hostile paragraph added to source.txt."""
+    import shutil
+
+    from casekit.case.schema import FACT_NUMBERS, FACT_VOCABULARY
+
+    case = shutil.copytree(seed, folder)
+    # source.txt quotes the payloads, so a 'reported' source may quote them too
+    with (case / "source.txt").open("a", encoding="utf-8", newline="") as handle:
+        handle.write("\n\n" + EVERYTHING.replace("\r", "") + "\n")
+    quoted = EVERYTHING.replace("\r", "")
+
+    def rename(row):
+        for column in ("event_id", "anchor"):
+            if row.get(column) == "ct_c3":
+                row[column] = FORMULA_EVENT
+
+    def sources(row, first=[True]):
+        if row.get("status", "reported") == "reported":
+            if first[0]:  # one reported row per file quotes the hostile paragraph
+                row["source"], first[0] = quoted, False
+        else:
+            row["source"] = _suffixed(row["source"])
+
+    def facts(row):
+        if (row["key"] not in FACT_VOCABULARY and row["key"] not in FACT_NUMBERS
+                and row["key"] not in _MEANINGFUL_FACTS):
+            row["value"] = _suffixed(row["value"], LONG if row["key"] == "outcome" else
+                                     EVERYTHING)
+            row["unit"] = _suffixed(row["unit"], "<b>unit</b> $ \u202e")
+
+    def timeline(row):
+        row["label"] = _suffixed(row["label"], LONG if row["event_id"] == "fever"
+                                 else EVERYTHING)
+
+    def lesions(row):
+        row["site"] = _suffixed(row["site"])
+
+    def claims(row):
+        row["statement"] = FORMULA if row["claim_id"] == "C01" else _suffixed(row["statement"])
+        row["source"] = _suffixed(row["source"])
+        if row["claim_id"] == "C28":  # not a quantity casekit computes: a known difference
+            row["quantity"] = row["known_difference"] = EVERYTHING
+
+    def trials(row):
+        for column in ("trial", "comparison", "citation"):
+            row[column] = _suffixed(row[column])
+
+    for name, change in (("facts.csv", facts), ("timeline.csv", timeline),
+                         ("labs.csv", lambda row: None), ("lesions.csv", lesions),
+                         ("responses.csv", lambda row: None), ("claims.csv", claims),
+                         ("trials.csv", trials)):
+        fields, rows = read_rows(case / name)
+        flag = [True]
+        for row in rows:
+            rename(row)
+            change(row)
+            if "source" in row and name != "claims.csv":
+                sources(row, flag)
+        if name == "labs.csv":
+            rows += [{"event_id": event, "test": HOSTILE_TEST, "value": value,
+                      "unit": "<i>U</i>/L $", "status": "assumed", "source": EVERYTHING}
+                     for event, value in (("referral", "40"), (FORMULA_EVENT, "12.5"))]
+        if name == "trials.csv":
+            rows.append({"trial": EVERYTHING, "comparison": EVERYTHING,
+                         "endpoint": EVERYTHING, "measure": EVERYTHING, "estimate": "1.5",
+                         "ci_low": "", "ci_high": "", "unit": EVERYTHING, "microspheres": "",
+                         "status": "assumed", "source": EVERYTHING, "citation": EVERYTHING})
+        write_rows(case / name, fields, rows)
+    return case
+
+
+_HOSTILE_MARK = re.compile(r"[<>$\u202e\n]|^[-=+@]")
+
+
+def hostile_columns(case: Path) -> set[tuple[str, str]]:
+    """(file, column) of every column of the case that holds a cell with markup, a dollar,
+    a direction override, a line break or a formula's first character."""
+    found = set()
+    for path in sorted(case.glob("*.csv")):
+        fields, rows = read_rows(path)
+        found |= {(path.name, c) for c in fields if any(_HOSTILE_MARK.search(r[c]) for r in rows)}
+    return found
