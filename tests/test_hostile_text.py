@@ -300,3 +300,15 @@ def test_a_long_label_does_not_grow_the_figure():
     drawn = [t.get_text() for t in fig.findobj(Text) if "word" in t.get_text()]
     assert drawn and all(len(t.replace("\n", " ")) <= 130 and "\u2026" in t for t in drawn)
     assert render.plot("x" * 500) == "x" * (render.PLOT_CHARACTERS - 1) + "\u2026"
+
+
+def test_a_notebook_failure_quoting_case_text_stays_one_terminal_line():
+    """A failed notebook's error (a claim statement, say) reached the terminal with the
+    escape sequences and direction overrides the colour-code filter let through."""
+    from casekit.run.runner import NotebookResult
+
+    failed = NotebookResult("07_claims_check.ipynb", False, 0.0, cell=12, exec_count=8,
+                            ename="ClaimsNotReproduced",
+                            evalue="C01 (x\x1b]0;owned\x07 \x1b[31mred\x1b[0m\u202e\nnext)")
+    assert failed.failure_line == ("FAILED 07_claims_check.ipynb cell 12 (In [8]): "
+                                   "ClaimsNotReproduced: C01 (x\\x1b]0;owned\\x07 red\\u202e next)")
