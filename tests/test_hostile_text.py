@@ -135,7 +135,7 @@ def test_validate_answers_0_or_2_for_hostile_text_in_any_text_column(target, val
 
 
 @pytest.mark.slow
-@settings(max_examples=400, deadline=None, derandomize=True, database=None)
+@settings(max_examples=250, deadline=None, derandomize=True, database=None)
 @given(target=_TARGET, values=_VALUES, every=st.integers(1, 3), append=st.booleans())
 def test_validate_hostile_text_many_examples(target, values, every, append):
     check_validate(target, values, every, append)
@@ -279,7 +279,7 @@ def test_markdown_and_html_builders_leave_case_text_inert(text):
 
 
 @pytest.mark.slow
-@settings(max_examples=1000, deadline=None, derandomize=True, database=None)
+@settings(max_examples=500, deadline=None, derandomize=True, database=None)
 @given(text=hostile_text(max_size=200))
 def test_markdown_and_html_builders_many_examples(text):
     check_builders(text)
