@@ -1,5 +1,5 @@
-"""The one way case text reaches a reader: escaped for Markdown, for HTML, or literal in a
-figure (issue 20 item 1).
+"""The one way case text reaches a reader: escaped for Markdown, for HTML, literal in a
+figure (issue 20 item 1), or in one line of a terminal (issue 20 item 2).
 
 A case folder is untrusted input: a lab test named ``<img src=x onerror=...>``, a cancer
 fact or a trial's citation must be shown as the characters it is, never run as markup, in
@@ -16,19 +16,50 @@ import re
 from collections.abc import Iterable
 
 # Markdown punctuation that could turn case text into emphasis, links, images, tables,
-# strikethrough or (in Jupyter) MathJax; HTML's own characters are escaped as entities.
-_MARKDOWN_PUNCTUATION = re.compile(r"([\\`*_\[\]|~$#!])")
-# Control characters and bidirectional overrides (RTL marks can reorder what a reader sees).
-_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# headings or strikethrough: backslash-escaped. HTML's own characters, and the two that
+# start MathJax (``$…$``, ``\(…\)``, ``\begin{…}``), become entities: a math preprocessor
+# (Jupyter's, nbconvert's) scans the raw text before Markdown escapes count, and an escaped
+# backslash (``\\``) followed by ``(`` still reads there as the delimiter ``\\(``.
+_MARKDOWN_SPECIAL = re.compile(r"[&<>\"'\\$`*_\[\]|~#!]")
+_ENTITIES = {"&": "&amp;", "<": "&lt;", ">": "&gt;", '"': "&quot;", "'": "&#x27;",
+             "\\": "&#92;", "$": "&#36;"}
+# What starts a list or a thematic break at the beginning of a line (the text is one line).
+_BLOCK_START = re.compile(r"^(?:[-+]|[0-9]{1,9}(?=[.)](?:\s|$)))")
+# What makes a bare URL a link (GFM autolinks): "scheme://" and a leading "www.".
+_AUTOLINK = re.compile(r"(?i)(?<=[a-z0-9])(:)(?=//)|(?<![\w.])(www)(\.)")
+# Control characters, C1 controls and direction marks and overrides (RTL marks can reorder
+# what a reader sees).
+_INVISIBLE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e"
+                        "\u2066-\u2069]")
+# What acts on a terminal or a line-oriented reader instead of being shown: C0 and C1
+# controls (a line break forges a line of its own, ESC recolours or rewrites the screen),
+# Unicode line separators and direction marks and overrides.
+_ACTING = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u202e"
+                     "\u2066-\u2069]")
+
+
+def _markdown_escape(match: re.Match) -> str:
+    char = match.group()
+    return _ENTITIES.get(char) or "\\" + char
 
 
 def markdown(value: object) -> str:
     """Case text made safe inside Markdown: shown literally, never run. Line breaks are
     folded (a blank line would start a new block), control characters and direction
-    overrides dropped, Markdown punctuation backslash-escaped and ``& < > " '`` turned into
-    HTML entities."""
+    overrides dropped, Markdown punctuation backslash-escaped, a leading list marker
+    escaped, and ``& < > " ' \\ $`` turned into HTML entities (no math delimiter is left
+    for MathJax)."""
     text = " ".join(_INVISIBLE.sub("", str(value)).split())
-    return _html.escape(_MARKDOWN_PUNCTUATION.sub(r"\\\1", text), quote=True)
+    text = _MARKDOWN_SPECIAL.sub(_markdown_escape, text)
+    # no link to wherever the case points: "http\://", "www\."
+    text = _AUTOLINK.sub(lambda m: "\\:" if m.group(1) else m.group(2) + "\\.", text)
+    # "- x", "+ x", "1. x" would start a list; the escape goes before the marker's
+    # punctuation ("1\. x")
+    block = _BLOCK_START.match(text)
+    if block:
+        at = block.end() if block.group()[0].isdigit() else 0
+        text = text[:at] + "\\" + text[at:]
+    return text
 
 
 def markdown_list(lines: Iterable[object]) -> str:
@@ -41,7 +72,26 @@ def html(value: object) -> str:
     return _html.escape(_INVISIBLE.sub("", str(value)), quote=True)
 
 
+#: The most characters of one case text a figure draws: a label is a few words, and a
+#: longer cell (a pasted paragraph) would grow the figure without bound (a 140,000-character
+#: timeline label drew a 1050 x 77,069 pixel PNG in 30 s). The tables and the report keep
+#: the whole text.
+PLOT_CHARACTERS = 120
+
+
 def plot(value: object) -> str:
-    """Case text for a matplotlib label: one line, no control characters; drawn literally
-    because casekit's figure style turns off mathtext (``text.parse_math``)."""
-    return " ".join(_INVISIBLE.sub("", str(value)).split())
+    """Case text for a matplotlib label: one line, no control characters, at most
+    :data:`PLOT_CHARACTERS` characters (cut with an ellipsis); drawn literally because
+    casekit's figure style turns off mathtext (``text.parse_math``)."""
+    text = " ".join(_INVISIBLE.sub("", str(value)).split())
+    if len(text) > PLOT_CHARACTERS:
+        text = text[: PLOT_CHARACTERS - 1].rstrip() + "\u2026"
+    return text
+
+
+def line(value: object) -> str:
+    """Case text in one line of plain text (a terminal, a log, a ``file:line:column``
+    message): each control character, line break and direction mark shown as its escape
+    (``\\n``, ``\\x1b``, ``\\u202e``), so a reader sees it and nothing acts on it."""
+    return _ACTING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
+                       str(value))

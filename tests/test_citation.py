@@ -15,6 +15,7 @@ from pathlib import Path
 
 import pytest
 import yaml
+from hostile_text import read_rows, write_rows
 
 import casekit
 from casekit import cli
@@ -199,3 +200,29 @@ def test_unreadable_citation_file_is_located(tmp_path):
         read_software(broken)
     with pytest.raises(CiteError, match="No such file"):
         read_software(tmp_path / "absent.cff")
+
+
+def test_cite_keeps_hostile_facts_inside_their_line_and_field(tmp_path, capsys):
+    """Case text went out as it was: a line break in the licence ended the '%' note and
+    opened a BibTeX entry of its own, an unbalanced brace closed its field (BibTeX counts
+    braces whatever precedes them), an escape sequence reached the terminal."""
+    case = shutil.copytree(DATA / "demo-synthetic", tmp_path / "case")
+    fields_, rows = read_rows(case / "facts.csv")
+    rows[0]["value"] = "A} title\x1b[2J\u202e"  # the title
+    rows += [{"key": "licence", "value": "CC BY\n@misc{evil, title={x}}", "unit": "",
+              "status": "assumed", "source": "test row"},
+             {"key": "doi", "value": "10.1/x}y", "unit": "", "status": "assumed",
+              "source": "test row"}]
+    write_rows(case / "facts.csv", fields_, rows)
+    assert cli.main(["cite", "--case", str(case)]) == 0
+    text = capsys.readouterr().out
+    assert "  Licence:  CC BY\\n@misc{evil, title={x}}\n" in text
+    assert "\x1b" not in text and "\u202e" not in text and "A} title\\x1b[2J\\u202e" in text
+    bibtex = cite(case, "bibtex")
+    assert [line for line in bibtex.splitlines() if line.startswith("@")] == [
+        "@misc{casekit,", "@misc{case,"]
+    assert bibtex.splitlines()[0] == ("% The case data are under CC BY\\n@misc{evil, title={x}}, "
+                                      "the article's licence.")
+    assert "  title = {{A\\textbraceright{} title\\textbackslash{}x1b[2J\\textbackslash{}u202e}}" \
+        in fields(bibtex)
+    assert "  doi = {10.1/x%7Dy}" in fields(bibtex)

@@ -8,14 +8,14 @@ escaped, the figures drawn literally and the CSV tables inert.
 from __future__ import annotations
 
 import csv
-import io
 import json
-import re
 import shutil
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from hostile_text import (FORMULA, IMG, MATH, PAYLOAD, live_markdown, live_markup, rewrite,
+                          rich_text)
 from matplotlib.text import Text
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
@@ -28,31 +28,6 @@ from casekit.run import runner
 REPO = Path(__file__).resolve().parent.parent
 SEED = REPO / "data" / "jlc2022"
 NOTEBOOKS = REPO / "notebooks"
-
-IMG = "<img src=x onerror=alert(1)>"
-SCRIPT = "<script>alert(2)</script>"
-LINK = "[click](javascript:alert(3))"
-# Unbalanced inside a $...$ pair: matplotlib's mathtext parser raises on it.
-MATH = "paid $5 {or $6"
-FORMULA = '=HYPERLINK("http://evil.example","x")'
-PAYLOAD = f"{IMG} {SCRIPT} {LINK} {MATH}"
-# Markup that must never appear live in a rich output: tags that run script or load
-# content, and links to javascript: (after Markdown is rendered to HTML).
-LIVE = re.compile(r"<\s*(img|script|iframe|svg|object|embed|a)\b"
-                  r"|(href|src)\s*=\s*[\"']?\s*javascript:", re.I)
-
-
-def _rewrite(path: Path, change) -> None:
-    with path.open(encoding="utf-8", newline="") as handle:
-        rows = list(csv.DictReader(handle))
-    fields = list(rows[0])
-    for row in rows:
-        change(row)
-    out = io.StringIO()
-    writer = csv.DictWriter(out, fields, lineterminator="\n")
-    writer.writeheader()
-    writer.writerows(rows)
-    path.write_text(out.getvalue(), encoding="utf-8")
 
 
 def hostile_case(tmp_path: Path) -> Path:
@@ -74,42 +49,21 @@ def hostile_case(tmp_path: Path) -> Path:
     def claim(row):
         row["statement"] = FORMULA
 
-    _rewrite(case / "facts.csv", facts)
-    _rewrite(case / "timeline.csv", first_label)
-    _rewrite(case / "lesions.csv", site)
-    _rewrite(case / "claims.csv", claim)
+    rewrite(case / "facts.csv", facts)
+    rewrite(case / "timeline.csv", first_label)
+    rewrite(case / "lesions.csv", site)
+    rewrite(case / "claims.csv", claim)
     assert validate_case(case) == []  # hostile text is valid text: it must be shown, safely
     return case
-
-
-def live_markup(nb: dict) -> list[str]:
-    """Every piece of live markup in the notebook's rich outputs (HTML, rendered Markdown)."""
-    found = []
-    for index, cell in enumerate(nb["cells"]):
-        for output in cell.get("outputs", []):
-            data = output.get("data", {})
-            rendered = []
-            if "text/html" in data:
-                rendered.append("".join(data["text/html"]))
-            if "text/markdown" in data:  # as nbconvert and JupyterLab render it
-                rendered.append(markdown2html_mistune("".join(data["text/markdown"])))
-            for text in rendered:
-                found += [f"cell {index}: {m.group(0)}" for m in LIVE.finditer(text)]
-    return found
-
-
-def rich_text(nb: dict) -> str:
-    return "\n".join("".join(o.get("data", {}).get(kind, ""))
-                     for c in nb["cells"] for o in c.get("outputs", [])
-                     for kind in ("text/html", "text/markdown"))
 
 
 # ------------------------------------------------------------------ item 7
 
 
 def test_markdown_text_shows_markup_literally():
-    rendered = markdown2html_mistune(markdown_text(f"{PAYLOAD} *bold* a_b |x| `c`"))
-    assert not LIVE.search(rendered), rendered
+    text = markdown_text(f"{PAYLOAD} *bold* a_b |x| `c`")
+    assert live_markdown(text) == []
+    rendered = markdown2html_mistune(text)
     # what a reader sees: the characters as typed (entities decode to them)
     assert "&lt;img src=x onerror=alert(1)&gt;" in rendered
     assert "<strong>" not in rendered and "<em>" not in rendered and "<code>" not in rendered
@@ -118,8 +72,8 @@ def test_markdown_text_shows_markup_literally():
 
 def test_patient_summary_escapes_every_case_value(tmp_path):
     summary = patient_summary(load_case(hostile_case(tmp_path)))
+    assert live_markdown(summary) == []
     html = markdown2html_mistune(summary)
-    assert not LIVE.search(html), LIVE.findall(html)
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 4  # title, citation, aetiology, outcome
     assert "<strong>Concurrent transarterial" in html  # the summary's own markup still works
 

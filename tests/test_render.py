@@ -3,9 +3,12 @@ escaped, through casekit.render, in every function that puts case text into Mark
 
 from __future__ import annotations
 
+import html
 import re
 
 import pandas as pd
+from hostile_text import live_markdown
+from nbconvert.filters.markdown_mistune import markdown2html_mistune
 
 from casekit import render
 from casekit.case import load_case
@@ -58,3 +61,34 @@ def test_trial_summary_escapes_trial_comparison_and_citation(tmp_path):
     table["citation"] = HOSTILE
     summary = context_summary(table, "glass")
     assert "<img" not in summary and "&lt;img" in summary
+
+
+def test_line_shows_what_would_act_on_a_terminal_as_escapes():
+    assert render.line("a\nb\r\tc\x1b[2J\x85\u2028\u202ed é") == \
+        "a\\nb\\r\\tc\\x1b[2J\\x85\\u2028\\u202ed é"
+
+
+def test_markdown_leaves_no_math_delimiter_for_mathjax():
+    """Case text \\(z\\) came out as \\\\(z\\\\): the escaped backslash and the parenthesis
+    still read as MathJax's inline delimiter (issue 20 item 2). Backslash and dollar are
+    entities now: nothing for a math preprocessor to find."""
+    text = r"\(z\) \[w\] \begin{equation}e\end{equation} $x$ $$y$$ a\\(b\\)"
+    shown = render.markdown(text)
+    assert live_markdown(shown) == []
+    assert "\\" + "(" not in shown and "$" not in shown
+    assert markdown2html_mistune(shown) == f"<p>{html.escape(text, quote=False)}</p>\n"
+
+
+def test_markdown_starts_no_list_or_rule():
+    """A cell that opens with a list marker or a rule made the line a list or an <hr>."""
+    for text in ("- item", "+ item", "1. item", "2) item", "---", "- - -", "+++"):
+        rendered = markdown2html_mistune(render.markdown(text))
+        assert rendered == f"<p>{text}</p>\n", text
+    assert render.markdown("10.17998/jlc.2022.03.09") == "10.17998/jlc.2022.03.09"  # a DOI
+
+
+def test_markdown_makes_no_link_of_a_bare_url():
+    """A URL in case text became a live link (GFM autolink) to wherever the case points."""
+    for text in ("see http://evil.example/x", "HTTPS://evil.example", "www.evil.example"):
+        rendered = markdown2html_mistune(render.markdown(text))
+        assert rendered == f"<p>{text}</p>\n", rendered

@@ -223,12 +223,27 @@ def test_invalid_case_is_listed_with_its_problems(tmp_path):
     assert tables["problems"]["problem"].str.contains("lesions.csv:").all()
 
 
-def test_a_failing_case_is_reported_not_raised(tmp_path):
+def test_a_failing_case_is_reported_not_raised(tmp_path, monkeypatch):
+    from casekit.series import analyse
+
+    case = synthetic.write_case(tmp_path / "odd", "odd", "A")
+
+    def broken(*args, **kwargs):  # a rule's assumption that this case breaks
+        raise ValueError("no baseline\nscan")
+
+    monkeypatch.setattr(analyse, "_analyse", broken)
+    result = analyse_case(case)
+    assert (result.status, result.error) == ("failed", "ValueError: no baseline scan")
+
+
+def test_an_unknown_criteria_fact_leaves_the_case_out_as_invalid(tmp_path):
+    """It used to pass validation and fail the analysis (issue 20: validate checks it)."""
     case = synthetic.write_case(tmp_path / "odd", "odd", "A")
     with open(case / "facts.csv", "a", encoding="utf-8") as handle:
         handle.write(f"criteria,WHO,,assumed,{synthetic.WHY}\n")  # not a known criteria
     result = analyse_case(case)
-    assert result.status == "failed" and "unknown criteria" in result.error
+    assert result.status == "invalid"
+    assert ["'WHO' is not a response criteria" in p for p in result.problems] == [True]
 
 
 def test_series_folder_lists_subfolders_without_csv(tmp_path):

@@ -37,6 +37,7 @@ import numpy as np
 import pandas as pd
 import pandera.pandas as pa
 
+from casekit import render
 from casekit.case import schema, units
 from casekit.case.timeline import AnchorError, cycle_path, resolve_days
 from casekit.scratch import make_scratch
@@ -51,6 +52,12 @@ FOLLOW_ENV = "CASEKIT_FOLLOW_SYMLINKS"
 #: Case files this large (all together) get progress lines while they are validated.
 PROGRESS_BYTES = 20_000_000
 WARNING = "warning"
+
+# The csv module stops at a field of more than 131,072 characters (_csv.Error: a traceback
+# out of validate); pandas reads such a cell, and a case may hold one (a pasted abstract).
+# The limit is per process (no reader takes its own), so it is lifted here, once, for every
+# csv reader of casekit (case files, and the run's tables that report.html reads back).
+csv.field_size_limit(max(csv.field_size_limit(), 2**31 - 1))
 
 
 @dataclass(frozen=True, order=True)
@@ -67,8 +74,10 @@ class Problem:
     severity: str = "error"
 
     def __str__(self) -> str:
+        # One line whatever the message quotes from the case: a line break in a cell would
+        # forge a problem line of its own, an escape sequence act on the terminal.
         prefix = "warning: " if self.severity == WARNING else ""
-        return f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}"
+        return render.line(f"{self.file}:{self.line}:{self.column}: {prefix}{self.message}")
 
 
 @dataclass(frozen=True)
@@ -543,6 +552,16 @@ def _fact_problems(table: _Table) -> list[Problem]:
             found.append(Problem(table.path, *table.where(i, "value"),
                                  f"'{value}' is not a known value of {key}; expected one of: "
                                  + ", ".join(schema.FACT_VOCABULARY[key])))
+        if key == "criteria":  # read by casekit.rules.criteria, which refuses other names
+            names = [n.strip() for n in value.split(schema.FACT_CRITERIA_SEPARATOR)]
+            unknown = [n for n in names if n and n not in schema.RESPONSE_CRITERIA]
+            if unknown or not any(names):
+                what = (", ".join(f"'{n}'" for n in unknown) + " is not a response criteria"
+                        if unknown else f"'{value}' names no response criteria")
+                found.append(Problem(table.path, *table.where(i, "value"),
+                                     f"criteria: {what}; expected names from "
+                                     + ", ".join(schema.RESPONSE_CRITERIA) + " separated by "
+                                     f"'{schema.FACT_CRITERIA_SEPARATOR}'"))
         if key in schema.FACT_NUMBERS:
             if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
                 hint = ("has a thousands separator; write the plain number"

@@ -112,8 +112,8 @@ def _is_number(text: str) -> bool:
 
 # Checks are vectorised (a Series in, a boolean Series out) so a table of a million rows
 # validates in seconds; each check's `error` is the message template, `{value}` the cell.
-def _check(ok, error: str) -> pa.Check:
-    return pa.Check(ok, error=error)
+def _check(ok, error: str, name: str | None = None) -> pa.Check:
+    return pa.Check(ok, error=error, name=name)
 
 
 def _matches(series: pd.Series, pattern: re.Pattern) -> pd.Series:
@@ -125,8 +125,11 @@ def _matches(series: pd.Series, pattern: re.Pattern) -> pd.Series:
     return pd.Series(hits[codes], index=series.index, dtype=bool)
 
 
+NOT_EMPTY = "not_empty"
+
+
 def _not_empty(what: str) -> pa.Check:
-    return _check(lambda s: s != "", f"is empty; expected {what}")
+    return _check(lambda s: s != "", f"is empty; expected {what}", name=NOT_EMPTY)
 
 
 def _vocabulary(words: tuple[str, ...], optional: bool = False) -> pa.Check:
@@ -301,3 +304,13 @@ OPTIONAL_FILES = ("responses.csv", "claims.csv", "trials.csv")
 def columns(file: str) -> list[str]:
     """The columns of a case file, in the order the format documents them."""
     return list(SCHEMAS[file].columns)
+
+
+def text_columns(file: str) -> list[str]:
+    """The columns of a case file that take any text: no vocabulary, number or identifier
+    rule, at most "not empty" (labels, sites, sources, test names, units, statements, and
+    event ids checked only against the timeline). Derived from the checks, so a new
+    free-text column is among them without being listed (the hostile-text tests put
+    markup, formulas and control characters into every one)."""
+    return [name for name, column in SCHEMAS[file].columns.items()
+            if all(check.name == NOT_EMPTY for check in column.checks)]

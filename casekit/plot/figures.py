@@ -41,6 +41,7 @@ from matplotlib.lines import Line2D
 from matplotlib.textpath import text_to_path
 from matplotlib.transforms import offset_copy
 
+from casekit import render
 from casekit.outputs import write_atomic
 
 # --------------------------------------------------------------------------- style
@@ -405,6 +406,8 @@ def timeline(course: pd.DataFrame, day_label: str = "Study day",
     dashed outline and a '≈' before the day in the key.
     """
     _require(course, ("day", "category", "label", "status"), "course")
+    course = course.assign(label=course["label"].map(render.plot))  # case text, drawn as is
+    day_label = render.plot(day_label)
     if course.empty:
         fig = _new_figure(width, 1.4)
         ax = fig.add_subplot()
@@ -442,7 +445,8 @@ def _overlay_events(course: pd.DataFrame | None) -> pd.DataFrame:
     if course is None or course.empty:
         return pd.DataFrame(columns=["day", "category", "label"])
     _require(course, ("day", "category", "label"), "course")
-    return course.loc[course["category"].isin(list(_OVERLAYS)), ["day", "category", "label"]]
+    overlay = course.loc[course["category"].isin(list(_OVERLAYS)), ["day", "category", "label"]]
+    return overlay.assign(label=overlay["label"].map(render.plot))
 
 
 def _draw_overlays(ax, overlay: pd.DataFrame, label_top: bool) -> None:
@@ -489,7 +493,8 @@ def _series(markers: pd.DataFrame, test: str) -> _Series:
     if len(units) > 1:
         raise ValueError(f"{test} has more than one unit ({', '.join(units)}); convert first")
     positive = rows[rows["value"] > 0]
-    return _Series(test, units[0] if units else "", positive["day"].tolist(),
+    return _Series(render.plot(test), render.plot(units[0]) if units else "",
+                   positive["day"].tolist(),
                    positive["value"].astype(float).tolist(), len(rows) - len(positive))
 
 
@@ -519,13 +524,14 @@ def _series_figure(markers: pd.DataFrame, tests: Sequence[str], course, day_labe
     """Stacked log panels, one per test with a value, sharing the day axis."""
     _require(markers, ("test", "day", "value", "unit"), "markers")
     series = [s for s in (_series(markers, test) for test in tests) if s.days]
+    day_label = render.plot(day_label)
     overlay = _overlay_events(course)
     legend_in = 0.25 if not overlay.empty else 0.0
     fig = _new_figure(width, panel_in * max(len(series), 1) + 0.45 + legend_in)
     if not series:
         ax = fig.add_subplot()
-        ax.set(xlabel=day_label, ylabel=" / ".join(tests), yticks=[])
-        _empty_note(ax, f"No values for {', '.join(tests)}")
+        ax.set(xlabel=day_label, ylabel=render.plot(" / ".join(tests)), yticks=[])
+        _empty_note(ax, render.plot(f"No values for {', '.join(tests)}"))
         return fig
     all_days = [d for s in series for d in s.days] + overlay["day"].tolist()
     close = 0.08 * max(max(all_days) - min(all_days), 1)
@@ -644,7 +650,7 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
         criteria = ", ".join(criteria_name(c) for c in dict.fromkeys(response["criteria"]))
     fig = _new_figure(width, 3.0)
     ax = fig.add_subplot()
-    ax.set(xlabel=day_label, ylabel="Change from baseline (%)")
+    ax.set(xlabel=render.plot(day_label), ylabel="Change from baseline (%)")
     _reference_lines(ax)
     lesions = [lid for lid in dict.fromkeys(rows["lesion_id"]) if lid != TARGET_SUM]
     if TARGET_SUM in set(rows["lesion_id"]):
@@ -655,7 +661,8 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
         role = str(line["role"].iloc[0])
         label = {"non_target": f"{lesion} (non-target)",
                  "not_disease": f"{lesion} (not disease at baseline)"}.get(role, str(lesion))
-        ax.plot(line["day"], line["change_pct"], label=label, **_lesion_look(role, i))
+        ax.plot(line["day"], line["change_pct"], label=render.plot(label),
+                **_lesion_look(role, i))
     values = rows["change_pct"].tolist() + [PR_THRESHOLD_PCT, PD_THRESHOLD_PCT]
     ax.set_ylim(min(values) - 12, max(values) + 12)
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v)))
@@ -738,7 +745,7 @@ def _forest_rows(trials: pd.DataFrame) -> pd.DataFrame:
     assumed = rows["status"].astype(str).eq("assumed") if "status" in rows else False
     return rows.assign(kind=rows["microspheres"].map(_microspheres), assumed=assumed,
                        y=np.arange(len(rows))[::-1],
-                       row_label=[f"{t} {e}: {c}" for t, e, c in
+                       row_label=[render.plot(f"{t} {e}: {c}") for t, e, c in
                                   zip(rows["trial"], rows["endpoint"], rows["comparison"])])
 
 

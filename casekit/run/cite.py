@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from casekit import render
 from casekit.run.runner import REPO_DIR
 
 CITATION_FILE = REPO_DIR / "CITATION.cff"
@@ -62,7 +63,9 @@ def read_case_source(case_dir: str | Path) -> CaseSource:
     except CaseError as exc:
         raise CiteError(f"{case_dir} is not a valid case:\n{exc}") from None
     stated = case.facts_dict
-    facts = {key: stated[key] for key in ARTICLE_FACTS if key in stated}
+    # one line each, whatever the cell holds: a line break would forge a line of the text
+    # (or, after a '%' note, a BibTeX entry), an escape sequence act on the terminal
+    facts = {key: render.line(stated[key]) for key in ARTICLE_FACTS if key in stated}
     missing = tuple(key for key in ARTICLE_FACTS if key not in facts)
     return CaseSource(Path(case_dir), facts, missing)
 
@@ -118,10 +121,21 @@ def cite_text(source: CaseSource, software: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+# BibTeX ends a field at the brace that balances its opening one, backslash or not, so a
+# brace of the text is spelt as a command (an unbalanced "}" would close the field, and
+# what follows could open an entry of its own); a doubled backslash is TeX's line break.
+_BIBTEX_SPECIAL = {"\\": r"\textbackslash{}", "{": r"\textbraceleft{}",
+                   "}": r"\textbraceright{}", **{c: "\\" + c for c in "&%$#_"}}
+
+
 def _bibtex_escape(text: str) -> str:
-    for char in "\\&%$#_{}":
-        text = text.replace(char, "\\" + char)
-    return text
+    return "".join(_BIBTEX_SPECIAL.get(char, char) for char in text)
+
+
+def _bibtex_doi(doi: str) -> str:
+    """A DOI as written (the field is verbatim) but for what would end the field: braces
+    and backslashes, percent-encoded as doi.org resolves them."""
+    return doi.replace("\\", "%5C").replace("{", "%7B").replace("}", "%7D")
 
 
 def _bibtex_entry(kind: str, key: str, fields: dict[str, str]) -> str:
@@ -164,13 +178,15 @@ def cite_bibtex(source: CaseSource, software: dict[str, Any]) -> str:
                 "title": "{" + _bibtex_escape(facts.get("title", str(ref.get("title", "")))) + "}",
                 "journal": _bibtex_escape(str(ref.get("journal", ""))),
                 "year": str(ref.get("year", "")), "volume": str(ref.get("volume", "")),
-                "number": str(ref.get("issue", "")), "pages": pages, "doi": facts["doi"]}
+                "number": str(ref.get("issue", "")), "pages": pages,
+                "doi": _bibtex_doi(facts["doi"])}
             entries.append(_bibtex_entry("article", key, fields))
         else:  # only the facts: the free-text citation goes into the note
             key = "".join(ch for ch in source.case_dir.resolve().name if ch.isalnum()) or "case"
             entries.append(_bibtex_entry("misc", key, {
                 "title": "{" + _bibtex_escape(facts.get("title", "")) + "}",
-                "note": _bibtex_escape(facts.get("citation", "")), "doi": facts.get("doi", "")}))
+                "note": _bibtex_escape(facts.get("citation", "")),
+                "doi": _bibtex_doi(facts.get("doi", ""))}))
     return "\n".join(notes + entries) + "\n"
 
 

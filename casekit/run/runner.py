@@ -41,6 +41,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from casekit import render
 from casekit.case.load import CACHE_ENV, FOLLOW_ENV, with_case_cache  # validate once per run
 from casekit.run.errors import RunInputError  # noqa: F401 (the runner's bad-input error)
 from casekit.run.kernel import KERNEL_ENV, kernel_environment, signals_deferred
@@ -112,7 +113,9 @@ class NotebookResult:
         if self.ok:
             return ""
         text = f"{self.ename}: {self.evalue}" if self.evalue else f"{self.ename}"
-        return " ".join(_ANSI.sub("", text).split())
+        # the message may quote case text: what the colour codes leave that would act on the
+        # terminal (another escape sequence, a direction override) is shown as an escape
+        return render.line(" ".join(_ANSI.sub("", text).split()))
 
     @property
     def failure_line(self) -> str:
