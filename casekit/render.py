@@ -38,6 +38,10 @@ _ACTING = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u2028\u2029\u202a-\u
                      "\u2066-\u2069]")
 
 
+#: The classes that keep MathJax (3, and 2's tex2jax) from typesetting an element's text.
+NO_MATH = "tex2jax_ignore mathjax_ignore"
+
+
 def _markdown_escape(match: re.Match) -> str:
     char = match.group()
     return _ENTITIES.get(char) or "\\" + char
@@ -48,7 +52,11 @@ def markdown(value: object) -> str:
     folded (a blank line would start a new block), control characters and direction
     overrides dropped, Markdown punctuation backslash-escaped, a leading list marker
     escaped, and ``& < > " ' \\ $`` turned into HTML entities (no math delimiter is left
-    for MathJax)."""
+    for a math preprocessor). Text that held a ``$`` or a backslash is also wrapped in
+    ``<span class="tex2jax_ignore mathjax_ignore">``: JupyterLab typesets the rendered
+    output's DOM, where the entities are characters again, and MathJax skips an element of
+    that class (MathJax 3 document option ``ignoreHtmlClass``, default
+    ``mathjax_ignore``; ``tex2jax_ignore`` for MathJax 2; pandas marks its tables alike)."""
     text = " ".join(_INVISIBLE.sub("", str(value)).split())
     text = _MARKDOWN_SPECIAL.sub(_markdown_escape, text)
     # no link to wherever the case points: "http\://", "www\."
@@ -59,6 +67,8 @@ def markdown(value: object) -> str:
     if block:
         at = block.end() if block.group()[0].isdigit() else 0
         text = text[:at] + "\\" + text[at:]
+    if "&#36;" in text or "&#92;" in text:
+        text = f'<span class="{NO_MATH}">{text}</span>'
     return text
 
 
@@ -95,3 +105,14 @@ def line(value: object) -> str:
     (``\\n``, ``\\x1b``, ``\\u202e``), so a reader sees it and nothing acts on it."""
     return _ACTING.sub(lambda m: m.group().encode("unicode_escape").decode("ascii"),
                        str(value))
+
+
+def notebook_tables() -> None:
+    """Have pandas mark every table a notebook shows as one MathJax skips
+    (``display.html.use_mathjax = False`` adds ``tex2jax_ignore mathjax_ignore`` to each
+    ``<table>``): JupyterLab typesets an HTML output's text after rendering it, so a case
+    value like ``paid $5 or $6`` in a DataFrame would otherwise be drawn as math. Every
+    notebook calls this once in its first code cell (tests/test_render.py checks)."""
+    import pandas as pd  # render itself needs no pandas; only a notebook's tables do
+
+    pd.set_option("display.html.use_mathjax", False)

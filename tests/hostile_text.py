@@ -120,6 +120,47 @@ def live_html(html: str) -> list[str]:
     return finder.found
 
 
+# What JupyterLab's MathJax 3 finds in the text of a rendered output (its inline and display
+# delimiters, environments); it skips these elements and any inside an element of class
+# mathjax_ignore (MathJax's skipHtmlTags and ignoreHtmlClass defaults).
+_TYPESET = re.compile(r"\$[^$]+\$|\\\(|\\\[|\\begin\{")
+_SKIP_TAGS = {"script", "noscript", "style", "textarea", "pre", "code"}
+_VOID = {"br", "hr", "img", "input", "meta", "link", "wbr", "col", "area", "base", "source"}
+
+
+class _TypesetFinder(HTMLParser):
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.open: list[bool] = []  # per open element: is math skipped inside it
+        self.found: list[str] = []
+
+    def handle_starttag(self, tag, attrs):
+        if tag in _VOID:
+            return
+        classes = (dict(attrs).get("class") or "").split()
+        self.open.append(tag in _SKIP_TAGS or "mathjax_ignore" in classes
+                         or bool(self.open and self.open[-1]))
+
+    def handle_endtag(self, tag):
+        if tag not in _VOID and self.open:
+            self.open.pop()
+
+    def handle_data(self, data):
+        if not (self.open and self.open[-1]):
+            self.found += [f"typeset {m!r}" for m in _TYPESET.findall(data)]
+
+
+def typeset_text(html: str) -> list[str]:
+    """Every formula JupyterLab would typeset in a rendered output: it runs MathJax over the
+    output's DOM after rendering (entities are characters again there), so ``&#36;x&#36;``
+    shown as text still becomes math unless an enclosing element has class
+    ``mathjax_ignore``."""
+    finder = _TypesetFinder()
+    finder.feed(html)
+    finder.close()
+    return finder.found
+
+
 class _MathRecorder(IPythonRenderer):
     """nbconvert's renderer, noting every formula MathJax would typeset."""
 
@@ -145,7 +186,7 @@ def live_markdown(markdown: str) -> list[str]:
     matches): :func:`live_html` of the HTML, and every formula MathJax would typeset."""
     renderer = _MathRecorder()
     html = MarkdownWithMath(renderer=renderer).render(markdown)
-    return live_html(html) + renderer.math
+    return live_html(html) + renderer.math + typeset_text(html)
 
 
 def live_markup(nb: dict) -> list[str]:
@@ -155,7 +196,8 @@ def live_markup(nb: dict) -> list[str]:
         for output in cell.get("outputs", []):
             data = output.get("data", {})
             if "text/html" in data:
-                found += [f"cell {index}: {m}" for m in live_html("".join(data["text/html"]))]
+                html = "".join(data["text/html"])
+                found += [f"cell {index}: {m}" for m in live_html(html) + typeset_text(html)]
             if "text/markdown" in data:
                 found += [f"cell {index}: {m}"
                           for m in live_markdown("".join(data["text/markdown"]))]

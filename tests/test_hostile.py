@@ -75,7 +75,8 @@ def test_patient_summary_escapes_every_case_value(tmp_path):
     assert live_markdown(summary) == []
     html = markdown2html_mistune(summary)
     assert html.count("&lt;img src=x onerror=alert(1)&gt;") == 4  # title, citation, aetiology, outcome
-    assert "<strong>Concurrent transarterial" in html  # the summary's own markup still works
+    # the summary's own markup still works (the title holds "$": kept from MathJax)
+    assert '<strong><span class="tex2jax_ignore mathjax_ignore">Concurrent transarterial' in html
 
 
 def test_executed_overview_notebook_has_no_live_case_markup(tmp_path):

@@ -20,15 +20,21 @@ from conftest import DATA
 HOSTILE = '<img src=x onerror="alert(1)"> *bold* [link](javascript:x) $x^2$ \u202e'
 
 
+def _unwrapped(markdown: str) -> str:
+    """``markdown`` without render's own no-math wrapper (the one tag it may add)."""
+    return markdown.replace(f'<span class="{render.NO_MATH}">', "").replace("</span>", "")
+
+
 def _live(markdown: str) -> list[str]:
     """Markup a Markdown renderer would run: a raw tag, an unescaped link or emphasis."""
+    markdown = _unwrapped(markdown)
     return re.findall(r"<[a-zA-Z/]|(?<!\\)\[[^\]]*(?<!\\)\]\(|(?<![\\*])\*[^*\s][^*]*(?<!\\)\*", markdown)
 
 
 def test_markdown_escapes_markup_and_drops_direction_overrides():
     out = render.markdown(HOSTILE + "\n\nsecond paragraph")
     assert _live(out) == [] and "\u202e" not in out and "\n" not in out
-    assert out.startswith("&lt;img src=x onerror=&quot;alert(1)&quot;&gt; \\*bold\\*")
+    assert _unwrapped(out).startswith("&lt;img src=x onerror=&quot;alert(1)&quot;&gt; \\*bold\\*")
     assert render.html("<b>&</b>") == "&lt;b&gt;&amp;&lt;/b&gt;"
     assert render.plot("a\nb\u202e") == "a b"
 
@@ -76,7 +82,8 @@ def test_markdown_leaves_no_math_delimiter_for_mathjax():
     shown = render.markdown(text)
     assert live_markdown(shown) == []
     assert "\\" + "(" not in shown and "$" not in shown
-    assert markdown2html_mistune(shown) == f"<p>{html.escape(text, quote=False)}</p>\n"
+    assert markdown2html_mistune(shown) == (f'<p><span class="{render.NO_MATH}">'
+                                            f"{html.escape(text, quote=False)}</span></p>\n")
 
 
 def test_markdown_starts_no_list_or_rule():
@@ -92,3 +99,37 @@ def test_markdown_makes_no_link_of_a_bare_url():
     for text in ("see http://evil.example/x", "HTTPS://evil.example", "www.evil.example"):
         rendered = markdown2html_mistune(render.markdown(text))
         assert rendered == f"<p>{text}</p>\n", rendered
+
+
+def test_markdown_with_math_delimiters_is_kept_from_mathjax():
+    # JupyterLab typesets a rendered Markdown output's DOM, where &#36; is "$" again:
+    # "paid $5 or $6" became math there. Only text holding "$" or "\\" is wrapped.
+    out = render.markdown(r"paid $5 or $6 \(z\)")
+    assert out == ('<span class="tex2jax_ignore mathjax_ignore">'
+                   "paid &#36;5 or &#36;6 &#92;(z&#92;)</span>")
+    assert render.markdown("HBV-DNA 1,000 IU/mL") == "HBV-DNA 1,000 IU/mL"
+
+
+def test_every_stored_notebook_table_is_kept_from_mathjax():
+    """JupyterLab typesets a DataFrame's HTML after rendering it: a case value 'paid $5 or
+    $6' in a table became math. Every notebook calls render.notebook_tables(), so each
+    stored <table> carries pandas' mathjax_ignore class."""
+    import json
+
+    from conftest import REPO
+
+    notebooks = sorted((REPO / "notebooks").rglob("*.ipynb"))
+    assert len(notebooks) == 10
+    tables = 0
+    for path in notebooks:
+        nb = json.loads(path.read_text(encoding="utf-8"))
+        code = [c for c in nb["cells"] if c["cell_type"] == "code"
+                and "parameters" not in c["metadata"].get("tags", [])]
+        assert "render.notebook_tables()" in "".join(code[0]["source"]), path.name
+        for cell in code:
+            for output in cell.get("outputs", []):
+                html = "".join(output.get("data", {}).get("text/html", ""))
+                for tag in re.findall(r"<table[^>]*>", html):
+                    tables += 1
+                    assert "mathjax_ignore" in tag, f"{path.name}: {tag}"
+    assert tables > 10
