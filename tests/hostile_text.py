@@ -300,8 +300,9 @@ def everything_hostile_case(seed: Path, folder: Path) -> Path:
     def claims(row):
         row["statement"] = FORMULA if row["claim_id"] == "C01" else _suffixed(row["statement"])
         row["source"] = _suffixed(row["source"])
-        if row["claim_id"] == "C28":  # not a quantity casekit computes: a known difference
-            row["quantity"] = row["known_difference"] = EVERYTHING
+        if row["claim_id"] == "C28":  # a quantity of hostile arguments: a known difference
+            row["quantity"] = "lab(" + " ".join(EVERYTHING.split()) + ")"
+            row["known_difference"] = EVERYTHING
 
     def trials(row):
         for column in ("trial", "comparison", "citation"):

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from casekit.rules import claims
-from casekit.case import load_case
+from casekit.case import CaseError, load_case
 
 MINIMAL = Path(__file__).parent / "fixtures" / "minimal"
 SEED = Path(__file__).parent.parent / "data" / "jlc2022"
@@ -50,10 +50,11 @@ def test_minimal_case_claims_by_hand(tmp_path):
     assert "E (t)" in str(err.value) and "F (t)" in str(err.value) and "G (t)" not in str(err.value)
 
 
-def test_unknown_quantity_is_not_computable(tmp_path):
-    case = case_with_claims(tmp_path, "A,t,tumour_volume(t1),scan2,eq,1,,,x\n")
-    [row] = claims.check_claims(case).itertuples()
-    assert row.outcome == "not computable" and "unknown quantity 'tumour_volume'" in row.note
+def test_unknown_quantity_is_refused_by_validate_and_not_computable(tmp_path):
+    with pytest.raises(CaseError, match="'tumour_volume\\(t1\\)' is not a quantity casekit"):
+        case_with_claims(tmp_path, "A,t,tumour_volume(t1),scan2,eq,1,,,x\n")
+    with pytest.raises(claims.NotComputable, match="unknown quantity 'tumour_volume'"):
+        claims.compute_quantity(load_case(SEED), "tumour_volume(t1)", "ct_c6")
 
 
 def test_seed_claims_reproduce():
@@ -74,3 +75,12 @@ def test_changed_reported_value_fails_the_check(tmp_path):
     assert table.loc["C08", "outcome"] == "does not reproduce"
     with pytest.raises(claims.ClaimsNotReproduced, match="C08"):
         claims.require_reproduced(table.reset_index())
+
+
+def test_validate_knows_every_quantity_the_claims_compute():
+    """validate refuses a quantity name by casekit.case.schema.CLAIM_QUANTITIES; the rules
+    compute claims.QUANTITIES: the two lists name the same quantities."""
+    from casekit.case import schema
+    from casekit.rules import claims
+
+    assert sorted(schema.CLAIM_QUANTITIES) == sorted(claims.QUANTITIES)

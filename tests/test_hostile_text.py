@@ -59,7 +59,7 @@ def test_text_columns_are_read_from_the_schema():
         "labs.csv": ["event_id", "test", "unit", "source"],
         "lesions.csv": ["event_id", "site", "source"],
         "responses.csv": ["event_id", "source"],
-        "claims.csv": ["statement", "quantity", "event_id", "known_difference", "source"],
+        "claims.csv": ["statement", "event_id", "known_difference", "source"],
         "trials.csv": ["trial", "comparison", "endpoint", "measure", "unit", "source",
                        "citation"],
     }

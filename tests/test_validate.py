@@ -62,6 +62,12 @@ BAD = [
                                        "comparator,expected,tolerance,known_difference,source\n"
                                        "C1,x,lesion_size(t1),scan1,lt,PR,,,x\n"},
      "claims.csv", 2, 6, "expected 'PR' is not a number; comparator lt compares numbers"),
+    # an unknown quantity passed validate, then notebook 07 failed the run (exit 1)
+    ("claim quantity casekit does not compute",
+     {"claims.csv": "claim_id,statement,quantity,event_id,"
+                    "comparator,expected,tolerance,known_difference,source\n"
+                    "C1,x,lesion_sise(t1),scan1,eq,9.5,,,x\n"},
+     "claims.csv", 2, 3, "'lesion_sise(t1)' is not a quantity casekit computes"),
     ("unknown event gets the nearest one", {"labs.csv": ("scan2,BILI", "sacn2,BILI")},
      "labs.csv", 3, 1, "event_id 'sacn2' is not an event in timeline.csv; did you mean `scan2`?"),
     # trials.csv is part of the case format (issue 11: trials belong to the case):

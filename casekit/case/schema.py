@@ -33,6 +33,14 @@ RESPONSE_CRITERIA = ("RECIST1.1", "mRECIST", "iRECIST")
 RESPONSE_CATEGORIES = ("CR", "PR", "SD", "non-CR/non-PD", "PD", "NE",
                        "iCR", "iPR", "iSD", "iUPD", "iCPD", "non-iCR/non-iUPD")
 CLAIM_COMPARATORS = ("eq", "lt", "le", "gt", "ge")
+#: The quantities a claim can be recomputed by (casekit.rules.claims.QUANTITIES computes
+#: each; a test keeps the two lists equal). Listed here so that validate refuses a name
+#: notebook 07 would not know (it failed the run of a case called valid).
+CLAIM_QUANTITIES = ("fact", "lab", "lesion_size", "overall_response",
+                    "target_change_from_baseline_pct", "target_change_from_nadir_pct",
+                    "marker_change_pct", "marker_fold_from_nadir", "child_pugh", "albi_grade",
+                    "meld", "bclc_stage", "muicc_stage", "muicc_t", "ctcae_fever_grade",
+                    "days_between")
 #: How ``casekit new-case`` marks its example rows (in ``source``); validation refuses a
 #: case that still holds one, so a scaffold is never mistaken for a case.
 EXAMPLE_MARKER = "EXAMPLE row written by casekit new-case"
@@ -202,6 +210,15 @@ def _identifier() -> pa.Check:
                   "'{value}' is not an identifier; use letters, digits, '_', '-' or '.'")
 
 
+def _quantity() -> pa.Check:
+    """``name`` or ``name(arguments)`` with a name from CLAIM_QUANTITIES (the syntax of
+    casekit.rules.claims.parse_quantity)."""
+    pattern = re.compile(r"\s*(" + "|".join(CLAIM_QUANTITIES) + r")\s*(\(.*\))?\s*")
+    return _check(lambda s: (s == "") | _matches(s, pattern),
+                  "'{value}' is not a quantity casekit computes; expected name or "
+                  "name(arguments) with a name from: " + ", ".join(CLAIM_QUANTITIES))
+
+
 def _text(*checks: pa.Check) -> pa.Column:
     # No dtype and no null check: every cell is read as text already (never null), and
     # pandera would test each of a million cells in Python.
@@ -271,7 +288,8 @@ SCHEMAS: dict[str, pa.DataFrameSchema] = {
     "claims.csv": _schema("claims.csv", {
         "claim_id": _text(_not_empty("a claim id such as C01"), _identifier()),
         "statement": _text(_not_empty("the claim in words")),
-        "quantity": _text(_not_empty("the quantity that recomputes it, e.g. lab(AFP)")),
+        "quantity": _text(_not_empty("the quantity that recomputes it, e.g. lab(AFP)"),
+                          _quantity()),
         "event_id": _text(),
         "comparator": _text(_vocabulary(CLAIM_COMPARATORS)),
         "expected": _text(_not_empty("the value the paper gives"), _thousands(),
