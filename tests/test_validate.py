@@ -68,6 +68,10 @@ BAD = [
                     "comparator,expected,tolerance,known_difference,source\n"
                     "C1,x,lesion_sise(t1),scan1,eq,9.5,,,x\n"},
      "claims.csv", 2, 3, "'lesion_sise(t1)' is not a quantity casekit computes"),
+    # a date that does not exist reached export-adam, which failed with pandas' message
+    ("reference start date that does not exist",
+     {"facts.csv": ("age_years", "reference_start_date,2021-02-30,,assumed,x\nage_years")},
+     "facts.csv", 3, 2, "reference_start_date '2021-02-30' is not a calendar date"),
     ("unknown event gets the nearest one", {"labs.csv": ("scan2,BILI", "sacn2,BILI")},
      "labs.csv", 3, 1, "event_id 'sacn2' is not an event in timeline.csv; did you mean `scan2`?"),
     # trials.csv is part of the case format (issue 11: trials belong to the case):

@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import datetime
 import difflib
 import functools
 import hashlib
@@ -562,6 +563,10 @@ def _fact_problems(table: _Table) -> list[Problem]:
                                      f"criteria: {what}; expected names from "
                                      + ", ".join(schema.RESPONSE_CRITERIA) + " separated by "
                                      f"'{schema.FACT_CRITERIA_SEPARATOR}'"))
+        if key in schema.FACT_DATES and not _calendar_date(value):
+            found.append(Problem(table.path, *table.where(i, "value"),
+                                 f"{key} '{value}' is not a calendar date; expected "
+                                 "YYYY-MM-DD (ISO 8601), e.g. 2021-03-15"))
         if key in schema.FACT_NUMBERS:
             if not re.fullmatch(r"[0-9]+(\.[0-9]+)?", value):
                 hint = ("has a thousands separator; write the plain number"
@@ -580,6 +585,17 @@ def _fact_problems(table: _Table) -> list[Problem]:
                                      f"{key} '{value}' is above its sanity limit of "
                                      f"{schema.FACT_LIMITS[key]:g} (data/README.md)"))
     return found
+
+
+def _calendar_date(text: str) -> bool:
+    """``YYYY-MM-DD`` naming a day that exists (2021-02-30 does not)."""
+    if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", text):
+        return False
+    try:
+        datetime.date.fromisoformat(text)
+    except ValueError:
+        return False
+    return True
 
 
 def _claim_problems(table: _Table) -> list[Problem]:

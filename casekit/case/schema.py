@@ -66,6 +66,9 @@ FACT_VOCABULARY: dict[str, tuple[str, ...]] = {
 }
 # Facts that say what the case is; read by casekit.rules.criteria.
 FACT_CRITERIA_SEPARATOR = ";"
+#: Facts that are calendar dates (YYYY-MM-DD): the day 0 of a case that has dates, from
+#: which the SDTM and ADaM exports date every event.
+FACT_DATES = ("reference_start_date",)
 FACT_NUMBERS = (
     "age_years", "largest_tumour_cm", "lung_shunt_fraction_pct", "tare_activity_gbq",
     "tare_target_tissue_dose_gy", "tare_tumour_dose_gy", "fever_max_c",

@@ -805,7 +805,7 @@ def _facts(dm_row: pd.Series, evaluator: str, evaluator_id: str, criteria: list[
     if sex:
         rows.append(("sex", sex, "", _DERIVED, f"DM SEX={dm_row['SEX']}"))
     rf = str(dm_row.get("RFSTDTC", "") or "")
-    if rf:
+    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", rf[:10]):  # a partial date dates no day 0
         rows.append(("reference_start_date", rf[:10], "", _DERIVED,
                      "DM RFSTDTC: day 0 of the timeline"))
     rows.append(("evaluator", evaluator, "", _DERIVED, "TR TREVAL of the imported records"))
