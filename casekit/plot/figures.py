@@ -41,6 +41,7 @@ from matplotlib.lines import Line2D
 from matplotlib.textpath import text_to_path
 from matplotlib.transforms import offset_copy
 
+from casekit.case import timeline as course_items
 from casekit.outputs import write_atomic
 
 # --------------------------------------------------------------------------- style
@@ -284,6 +285,13 @@ CATEGORY_STYLE = {
 }
 _LANE_IN, _KEY_LINE_PT, _KEY_MARGIN_PT = 0.3, 10.5, 4.0
 _ASSUMED_EDGE = (0, (2.0, 1.2))
+#: At most this many lanes (one per known category); further categories share the last,
+#: "Other", so the figure's height stays bounded whatever the course holds.
+MAX_LANES = len(CATEGORY_STYLE)
+OTHER_LANE = "other"
+#: A key entry wraps to at most this many lines (the rest of a long label is cut with "…").
+MAX_KEY_LINES = 3
+_SPAN_LABEL = "span of aggregated events"
 
 
 def _category_style(category: str):
@@ -304,12 +312,27 @@ def _lanes(categories: Iterable[str]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def _numbered(course: pd.DataFrame, lanes: list[str]) -> pd.DataFrame:
-    """Events in day order (lane order breaks ties), numbered 1..n, with lane row y."""
+def _capped_lanes(items: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The lanes of ``items``; beyond :data:`MAX_LANES`, the last lane is "Other" and holds
+    every category that did not get a lane of its own."""
+    lanes = _lanes(items["category"])
+    if len(lanes) <= MAX_LANES:
+        return items, lanes
+    kept = lanes[: MAX_LANES - 1]
+    other = items["category"].where(items["category"].isin(kept), OTHER_LANE)
+    return items.assign(category=other), kept + [OTHER_LANE]
+
+
+def _numbered(course: pd.DataFrame, lanes: list[str], most: int | None = None) -> pd.DataFrame:
+    """Events in day order (lane order breaks ties), numbered 1..n, with lane row y; past
+    ``most`` events the number is 0 (drawn, but neither numbered nor in the key)."""
     events = course.assign(day=course["day"].astype(int), status=course["status"].astype(str),
                            lane=course["category"].map(lanes.index))
     events = events.sort_values(["day", "lane"], kind="stable").reset_index(drop=True)
-    return events.assign(number=np.arange(1, len(events) + 1), y=len(lanes) - 1 - events["lane"])
+    number = np.arange(1, len(events) + 1)
+    if most is not None:
+        number = np.where(number <= most, number, 0)
+    return events.assign(number=number, y=len(lanes) - 1 - events["lane"])
 
 
 def _day_text(day: int, status: str) -> str:
@@ -318,7 +341,7 @@ def _day_text(day: int, status: str) -> str:
 
 def _number_markers(ax, events: pd.DataFrame, close: float) -> None:
     """Event numbers beside markers; same-lane neighbours alternate above/below."""
-    groups = events.groupby(["y", "day"], sort=True)["number"]
+    groups = events[events["number"] > 0].groupby(["y", "day"], sort=True)["number"]
     numbers = groups.apply(lambda s: ",".join(map(str, s))).reset_index()
     last_day, last_sign = {}, {}
     for row in numbers.itertuples(index=False):
@@ -330,10 +353,17 @@ def _number_markers(ax, events: pd.DataFrame, close: float) -> None:
 
 
 def _draw_lanes(ax, events: pd.DataFrame, lanes: list[str]) -> None:
-    for (category, status), rows in events.groupby(["category", "status"], sort=True):
+    single = events if "events" not in events else events[events["events"] == 1]
+    for (category, status), rows in single.groupby(["category", "status"], sort=True):
         _, marker, colour = _category_style(category)
         ax.scatter(rows["day"], rows["y"], s=38, marker=marker, linewidths=1.0, zorder=3,
                    **_status_look(status, colour))
+    spans = events.iloc[:0] if "events" not in events else events[events["events"] > 1]
+    for row in spans.itertuples(index=False):  # a bar from the first to the last event
+        look = _status_look(row.status, _category_style(row.category)[2])
+        ax.broken_barh([(row.day, row.end_day - row.day)], (row.y - 0.16, 0.32),
+                       facecolors=look["facecolors"], edgecolors=look["edgecolors"],
+                       linestyles=look["linestyles"], linewidths=1.0, zorder=2)
     ax.set_yticks(range(len(lanes)), [_category_style(c)[0] for c in reversed(lanes)])
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.grid(axis="y", color="0.9", linewidth=0.6)
@@ -342,22 +372,47 @@ def _draw_lanes(ax, events: pd.DataFrame, lanes: list[str]) -> None:
     ax.spines["left"].set_visible(False)
 
 
-def _status_legend(ax, statuses: set[str], axes_in: float) -> None:
+def _status_legend(ax, statuses: set[str], axes_in: float, spans: bool = False) -> None:
     names = {"reported": "reported timing", "derived": "derived timing",
              "assumed": "assumed timing (\u2248 day)"}
     handles = [ax.scatter([], [], s=38, marker="o", linewidths=1.0, label=names[s],
                           **_status_look(s, "0.25")) for s in names if s in statuses]
+    if spans:
+        handles.append(mpl.patches.Patch(facecolor="0.75", edgecolor="0.25", linewidth=1.0,
+                                          label=_SPAN_LABEL))
     ncols = _legend_ncols([h.get_label() for h in handles], axes_in)
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=ncols,
               borderaxespad=0.3, handletextpad=0.3, columnspacing=1.5)
 
 
+def _clipped(lines: list[str], width_pt: float, most: int = MAX_KEY_LINES) -> list[str]:
+    """At most ``most`` wrapped lines; a cut ends its last line with "…" within the width."""
+    if len(lines) <= most:
+        return lines
+    words = lines[most - 1].split()
+    while len(words) > 1 and _text_width_pt(" ".join(words) + "\u2026") > width_pt:
+        words.pop()
+    return lines[: most - 1] + [" ".join(words) + "\u2026"]
+
+
 def _key_entries(events: pd.DataFrame, width_pt: float, number_pt: float):
-    """(number, wrapped lines) per event for the numbered key under the lanes."""
+    """(number, wrapped lines) per numbered event or span for the key under the lanes, then
+    one line counting those left unnumbered."""
     entries = []
-    for row in events.itertuples(index=False):
-        text = f"Day {_day_text(row.day, row.status)}: {row.label}"
-        entries.append((str(row.number), _wrap(text, width_pt - number_pt)))
+    spans = "events" in events
+    for row in events[events["number"] > 0].itertuples(index=False):
+        if spans and row.events > 1:
+            text = (f"Days {_day_text(row.day, row.status)} to {_num(row.end_day)}: "
+                    f"{row.label}")
+        else:
+            text = f"Day {_day_text(row.day, row.status)}: {row.label}"
+        entries.append((str(row.number),
+                        _clipped(_wrap(text, width_pt - number_pt), width_pt - number_pt)))
+    left = int((events["number"] == 0).sum())
+    if left:
+        text = (f"{_num(left)} more not numbered or listed here; the course table lists "
+                "every event")
+        entries.append(("\u2026", _wrap(text, width_pt - number_pt)))
     return entries
 
 
@@ -375,7 +430,7 @@ def _split_columns(entries, ncols: int):
 def _key_layout(events: pd.DataFrame, width: float):
     """Key columns, column width (pt), number width (pt) and key height (in)."""
     ncols = 2 if width >= 5 else 1
-    number_pt = _text_width_pt(str(len(events))) * 1.15 + 4  # numbers are bold
+    number_pt = _text_width_pt(str(events["number"].max())) * 1.15 + 4  # numbers are bold
     col_pt = (width * 72 - 2 * _KEY_MARGIN_PT) / ncols
     columns = _split_columns(_key_entries(events, col_pt - 8, number_pt), ncols)
     lines = max(sum(len(body) for _, body in column) for column in columns)
@@ -397,12 +452,21 @@ def _draw_key(subfig, columns, col_pt: float, margin_pt: float, number_pt: float
 
 @_styled
 def timeline(course: pd.DataFrame, day_label: str = "Study day",
-             width: float = DOUBLE_COLUMN_IN) -> Figure:
+             width: float = DOUBLE_COLUMN_IN,
+             max_items: int = course_items.MAX_ITEMS) -> Figure:
     """CARE-style timeline: one lane per category, events numbered and listed in a key below.
 
     ``course`` needs ``day, category, label, status`` (``event_id`` is not used).
     Reported timings are filled markers, derived half-tone, assumed hollow with a
     dashed outline and a '≈' before the day in the key.
+
+    A course of more than ``max_items`` events is drawn as
+    :func:`casekit.case.timeline.timeline_items` aggregates it: dense runs as bars (spans)
+    listed once in the key with their count, first and last event. The figure's size is
+    bounded: at most :data:`MAX_LANES` lanes, ``max_items`` key entries (any further
+    items are drawn unnumbered and counted in the key's last line) of at most
+    :data:`MAX_KEY_LINES` lines each. :func:`timeline_note` says in words what was
+    aggregated.
     """
     _require(course, ("day", "category", "label", "status"), "course")
     if course.empty:
@@ -411,22 +475,50 @@ def timeline(course: pd.DataFrame, day_label: str = "Study day",
         ax.set(xlabel=day_label, ylabel="Event category", yticks=[])
         _empty_note(ax, "No events")
         return fig
-    lanes = _lanes(course["category"])
-    events = _numbered(course, lanes)
+    items, lanes = _capped_lanes(course_items.timeline_items(course, max_items))
+    events = _numbered(items, lanes, max_items)
     columns, col_pt, number_pt, key_in = _key_layout(events, width)
     lanes_in = _LANE_IN * len(lanes) + 0.85
     fig = _new_figure(width, lanes_in + key_in)
     top, bottom = fig.subfigures(2, 1, height_ratios=[lanes_in, key_in])
     ax = top.add_subplot()
     _draw_lanes(ax, events, lanes)
-    span = max(events["day"].max() - events["day"].min(), 1)
-    ax.set_xlim(events["day"].min() - 0.03 * span, events["day"].max() + 0.03 * span)
+    first, last = events["day"].min(), events["end_day"].max()
+    span = max(last - first, 1)
+    ax.set_xlim(first - 0.03 * span, last + 0.03 * span)
     axes_in = width - 1.4  # less the lane titles and the axis label
     _number_markers(ax, events, close=16 / (axes_in * 72) * span)
-    _status_legend(ax, set(events["status"]), axes_in)
+    _status_legend(ax, set(events["status"]), axes_in, spans=bool((events["events"] > 1).any()))
     ax.set(xlabel=day_label, ylabel="Event category")
     _draw_key(bottom, columns, col_pt, _KEY_MARGIN_PT, number_pt)
     return fig
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def timeline_note(course: pd.DataFrame, max_items: int = course_items.MAX_ITEMS) -> str:
+    """What :func:`timeline` aggregated or left out for ``course``, in one or two sentences
+    for a caption ('' when it drew every event as itself)."""
+    if len(course) <= max_items:
+        return ""
+    items, lanes = _capped_lanes(course_items.timeline_items(course, max_items))
+    spans = items[items["events"] > 1].sort_values(["day", "category"], kind="stable")
+    bits = []
+    if len(spans):
+        runs = [f"{_num(r.events)} {_category_style(r.category)[0].lower()} events "
+                f"(days {_num(r.day)} to {_num(r.end_day)})" for r in spans.itertuples()]
+        bits.append(f"Of its {_num(len(course))} events, dense runs (events of one kind at "
+                    f"most {course_items.DENSE_GAP_DAYS} days apart) are drawn as bars: "
+                    + _and(runs) + ".")
+    if len(items) > max_items:
+        bits.append(f"Only the first {max_items} of {_num(len(items))} events and spans are "
+                    "numbered and listed in the key.")
+    folded = sorted(set(course["category"]) - set(lanes))
+    if folded:
+        bits.append(f"The categories {', '.join(folded)} share the lane \u201cOther\u201d.")
+    return " ".join(bits + ["The course table lists every event."])
 
 
 # --------------------------------------------------------------------------- markers
