@@ -143,6 +143,101 @@ def test_timeline_lanes_are_capped_with_an_other_lane():
         figures.timeline_note(rows, max_items=13)
 
 
+# ------------------------------------------------------------------ markers, spider, forest
+
+
+def _markers(values, test="AFP", unit="ng/mL"):
+    return pd.DataFrame({"test": test, "day": [7 * k for k in range(len(values))],
+                         "value": values, "unit": unit})
+
+
+def _value_texts(fig):
+    return [t.get_text() for ax in fig.axes for t in ax.texts]
+
+
+def test_a_long_series_labels_only_its_first_last_lowest_and_highest_value():
+    # 13 values > 12: 50 first, 20 lowest (index 4), 90 highest (index 9), 60 last
+    values = [50, 40, 30, 25, 20, 30, 40, 60, 80, 90, 85, 70, 60]
+    fig = figures.marker_trajectories(_markers(values), tests=("AFP",))
+    assert sorted(_value_texts(fig)) == ["20", "50", "60", "90"]
+    assert fig.axes[0].lines[0].get_marker() == "o"  # 13 points keep their markers
+    # 12 values: every one labelled, as for the seed
+    assert len(_value_texts(figures.marker_trajectories(_markers(values[:12]),
+                                                        tests=("AFP",)))) == 12
+    many = figures.marker_trajectories(_markers([100.0] * 61), tests=("AFP",))
+    assert many.axes[0].lines[0].get_marker() == "None"  # 61 points: a plain line
+    assert figures.series_note(_markers(values), ["AFP"]) == (
+        "AFP has more than 12 values: only the first, last, lowest and highest are labelled.")
+    assert figures.series_note(_markers(values[:12]), ["AFP"]) == ""
+
+
+def test_dense_treatments_and_scans_on_marker_panels_become_bars():
+    # 61 daily doses (days 0-60) > 60 overlay events: one systemic span; a single scan
+    course = pd.DataFrame(
+        [(f"d{k}", k, "systemic", f"Dose {k}", "reported") for k in range(61)]
+        + [("ct", 30, "imaging", "CT", "reported")], columns=COLUMNS)
+    fig = figures.marker_trajectories(_markers([10, 20]), course, tests=("AFP",))
+    ax = fig.axes[0]
+    bars = [p for p in ax.patches if p.get_facecolor()[:3] == mpl.colors.to_rgb(figures.BLUE)]
+    assert len(bars) == 1
+    assert [line.get_linestyle() for line in ax.lines[1:]] == [":"]  # the one scan, dotted
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend == ["imaging", "systemic cycles, dense run"]
+    assert figures.series_note(_markers([10, 20]), ["AFP"], course) == (
+        "Of the 62 treatments and scans, dense runs (events of one kind at most 28 days apart) "
+        "are drawn as bars: 61 systemic therapy events (days 0 to 60).")
+
+
+def _changes(n_lesions, n_scans=3):
+    """``n_lesions`` lesions (the first two targets) and the target sum at ``n_scans`` scans."""
+    rows = [(f"L{j}", 10 * k, float(-k), "target" if j < 2 else "non_target")
+            for j in range(n_lesions) for k in range(n_scans)]
+    rows += [("target sum", 10 * k, float(-k), "sum") for k in range(n_scans)]
+    return pd.DataFrame(rows, columns=["lesion_id", "day", "change_pct", "role"])
+
+
+def test_spider_names_at_most_nine_lesions_targets_first_and_counts_the_rest():
+    # 12 lesions, the non-targets first and reversed (L11 ... L2), the two targets last:
+    # the targets are still named first, then the first 7 others as they come (L11 ... L5)
+    changes = _changes(12)
+    changes = pd.concat([changes[changes["role"] != "target"].iloc[::-1],
+                         changes[changes["role"] == "target"]], ignore_index=True)
+    fig = figures.spider(changes)
+    legend = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert legend[:9] == ["L0", "L1"] + [f"L{j} (non-target)" for j in range(11, 4, -1)]
+    assert legend[-2:] == ["3 more lesions, not named", "sum of targets"]
+    assert len(figures.spider(_changes(9)).legends[0].get_texts()) == 9 + 1  # no cap
+    lesions = pd.DataFrame({"event_id": ["ct"] * 10, "lesion_id": [f"L{j}" for j in range(10)],
+                            "size_cm": ["1.0"] * 10})
+    assert figures.spider_note(lesions) == (
+        "The case measures 10 lesions: at most 9 are named (targets first), the others are "
+        "thin grey lines counted in the legend.")
+    assert figures.spider_note(lesions.head(9)) == ""
+
+
+def test_spider_of_many_assessments_labels_those_where_the_call_changes():
+    # 20 scans: SD at 1-9, PR at 10-19: labelled: baseline (day 0), SD (day 10), PR (day 100)
+    response = pd.DataFrame({"day": [10 * k for k in range(20)], "criteria": "RECIST1.1",
+                             "overall_response": [""] + ["SD"] * 9 + ["PR"] * 10})
+    fig = figures.spider(_changes(2, 20), response)
+    above = [t.get_text() for t in fig.axes[0].texts if t.get_text() in
+             ("baseline", "SD", "PR")]
+    assert above == ["baseline", "SD", "PR"]
+    assert len(figures.spider(_changes(2, 12), response.head(12)).axes[0].texts) == 2 + 12
+
+
+def test_forest_draws_at_most_40_rows_and_says_so():
+    hrs = pd.DataFrame({"trial": [f"T{k}" for k in range(45)], "comparison": "A vs B",
+                        "endpoint": "OS", "estimate": 0.8, "ci_low": 0.6, "ci_high": 1.1,
+                        "microspheres": None})
+    fig = figures.forest(hrs)
+    assert len(fig.axes[0].get_yticks()) == 40
+    assert fig._suptitle.get_text() == ("First 40 of 45 hazard ratios shown; the trials "
+                                        "table lists every one")
+    assert figures.forest_note(hrs) == "Only the first 40 of 45 hazard ratios are drawn."
+    assert figures.forest_note(hrs.head(40)) == "" and figures.forest(hrs.head(40))._suptitle is None
+
+
 # ------------------------------------------------------------------ report
 
 

@@ -36,7 +36,7 @@ import pandas as pd
 
 import casekit
 from casekit import render
-from casekit.case import Case, load_case, overview, sections, timeline
+from casekit.case import Case, load_case, overview, sections, timeline, trials
 from casekit.case.overview import plural
 from casekit.outputs import write_bytes
 from casekit.plot import figures
@@ -334,8 +334,17 @@ def figure_caption(stem: str, case: Case) -> str:
 def figure_note(stem: str, case: Case) -> str:
     """What a figure aggregated or left out for this case (a big one), in words computed
     from the case by the function that draws it; '' when it shows everything."""
+    course = timeline.course_table(case.timeline)
     if stem == "timeline":
-        return figures.timeline_note(timeline.course_table(case.timeline))
+        return figures.timeline_note(course)
+    if stem in ("markers", "viral_load"):
+        kind = "tumour" if stem == "markers" else "viral"
+        return figures.series_note(case.labs, marker_rules.case_markers(case.labs, kind), course)
+    if stem == "spider":
+        return figures.spider_note(case.lesions)
+    if stem == "forest":
+        table = trials.case_trials(case.path)
+        return figures.forest_note(trials.hazard_ratios(table)) if table is not None else ""
     return ""
 
 
