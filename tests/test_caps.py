@@ -313,3 +313,21 @@ def test_timeline_caption_in_the_report_says_what_was_aggregated(tmp_path):
         "event.")
     assert report.figure_note("timeline", load_case(Path(report.__file__).resolve()
                                                     .parents[2] / "data" / "jlc2022")) == ""
+
+
+def test_captions_of_a_big_case_say_what_the_figures_leave_out(tmp_path):
+    # 13 scans (> 12 assessments), 10 lesions (> 9 named), AFP at 13 draws (> 12 labels)
+    case = load_case(write_big_case(tmp_path / "c", events=40, scans=13, lesions_per_scan=10))
+    markers = report.figure_caption("markers", case)
+    assert "each value labelled" not in markers
+    assert markers.endswith("AFP and PIVKA-II have more than 12 values: only the first, last, "
+                            "lowest and highest are labelled.")
+    spider = report.figure_caption("spider", case)
+    assert "the calls at each scan are written above it" not in spider
+    assert spider.endswith("The case measures 10 lesions: at most 9 are named (targets "
+                           "first), the others are thin grey lines counted in the legend. Of "
+                           "its 13 assessments, calls are written above the first and those "
+                           "where they change (at most 12).")
+    seed = load_case(Path(report.__file__).resolve().parents[2] / "data" / "jlc2022")
+    assert "each value labelled" in report.figure_caption("markers", seed)
+    assert "the calls at each scan" in report.figure_caption("spider", seed)

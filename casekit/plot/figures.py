@@ -718,14 +718,24 @@ def viral_load(markers: pd.DataFrame, test: str = "HBV-DNA", course: pd.DataFram
     return _series_figure(markers, (test,), course, day_label, width, panel_in=1.7)
 
 
+def _unlabelled_tests(values: pd.DataFrame, tests: Sequence[str]) -> list[str]:
+    numbers = pd.to_numeric(values["value"], errors="coerce")
+    counts = values.loc[numbers > 0, "test"].value_counts()
+    return [t for t in tests if counts.get(t, 0) > MAX_VALUE_LABELS]
+
+
+def labels_every_value(values: pd.DataFrame, tests: Sequence[str]) -> bool:
+    """Whether a marker figure of ``tests`` labels every value (no test has more than
+    :data:`MAX_VALUE_LABELS`)."""
+    return not _unlabelled_tests(values, tests)
+
+
 def series_note(values: pd.DataFrame, tests: Sequence[str],
                 course: pd.DataFrame | None = None) -> str:
     """What :func:`marker_trajectories` or :func:`viral_load` leaves out for ``tests`` of
     ``values`` (``test, value``: the marker table or the case's labs) and ``course``, in
     words for a caption ('' when it labels every value and marks every treatment and scan)."""
-    numbers = pd.to_numeric(values["value"], errors="coerce")
-    counts = values.loc[numbers > 0, "test"].value_counts()
-    many = [t for t in tests if counts.get(t, 0) > MAX_VALUE_LABELS]
+    many = _unlabelled_tests(values, tests)
     bits = []
     if many:
         bits.append(f"{_and(many)} {'has' if len(many) == 1 else 'have'} more than "
@@ -919,12 +929,23 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     return fig
 
 
+def _measured_counts(lesions: pd.DataFrame) -> tuple[int, int]:
+    """Lesions with a measured size, and assessments (events with any lesion row)."""
+    measured = lesions.loc[pd.to_numeric(lesions["size_cm"], errors="coerce").notna()]
+    return measured["lesion_id"].nunique(), lesions["event_id"].nunique()
+
+
+def labels_every_assessment(lesions: pd.DataFrame) -> bool:
+    """Whether a spider of the case's ``lesions`` writes the calls at every assessment
+    (there are at most :data:`MAX_ASSESSMENT_LABELS`)."""
+    return _measured_counts(lesions)[1] <= MAX_ASSESSMENT_LABELS
+
+
 def spider_note(lesions: pd.DataFrame) -> str:
     """What :func:`spider` may leave out for a case's ``lesions`` (``event_id, lesion_id,
     size_cm``), in words for a caption ('' when it names every lesion and labels every
     assessment)."""
-    measured = lesions.loc[pd.to_numeric(lesions["size_cm"], errors="coerce").notna()]
-    n_lesions, n_scans = measured["lesion_id"].nunique(), measured["event_id"].nunique()
+    n_lesions, n_scans = _measured_counts(lesions)
     bits = []
     if n_lesions > MAX_NAMED_LESIONS:
         bits.append(f"The case measures {_num(n_lesions)} lesions: at most "

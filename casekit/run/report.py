@@ -311,16 +311,22 @@ def _markers_named(case: Case, kind: str) -> str:
 def figure_caption(stem: str, case: Case) -> str:
     """What a figure shows, in words built from the case (not its file name)."""
     criteria = ", ".join(criteria_name(c) for c in applicable_criteria(case))
+    kind = "viral" if stem == "viral_load" else "tumour"
+    # a big case's figures label only some values and calls (figure_note says which)
+    each_value = ", each value labelled" if figures.labels_every_value(
+        case.labs, marker_rules.case_markers(case.labs, kind)) else ""
+    each_scan = "; the calls at each scan are written above it" \
+        if figures.labels_every_assessment(case.lesions) else ""
     captions = {
         "timeline": "The course of care in study days: one lane per kind of event; filled "
                     "markers are timings the paper states, hollow ones are assumed.",
-        "markers": f"{_markers_named(case, 'tumour')} over time (log scale), each value "
-                   "labelled; treatments and scans are marked on the day axis.",
+        "markers": f"{_markers_named(case, 'tumour')} over time (log scale){each_value}; "
+                   "treatments and scans are marked on the day axis.",
         "viral_load": f"{_markers_named(case, 'viral')} over time (log scale).",
         "spider": "Change of each measured lesion from baseline (targets solid, non-targets "
                   "dashed) and of the sum of target diameters (grey band), with the partial-"
-                  "response (\u221230 %) and progression (+20 %) thresholds; the calls at each "
-                  f"scan are written above it. Criteria that apply to this case: {criteria}.",
+                  f"response (\u221230 %) and progression (+20 %) thresholds{each_scan}. "
+                  f"Criteria that apply to this case: {criteria}.",
         "lung_dose": "Lung dose against the administered activity for this patient's lung "
                      "shunt fraction, with the dose limit and the largest activity within it.",
         "forest": "Hazard ratios with 95 % confidence intervals of the trials the case's "
