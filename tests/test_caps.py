@@ -5,13 +5,20 @@ figures and notebooks are checked byte for byte elsewhere (test_figures, nbval).
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import matplotlib as mpl
 import pandas as pd
-import pytest
 from matplotlib.collections import PolyCollection
 
+from casekit.case import load_case
 from casekit.case import timeline as T
 from casekit.plot import figures
+from casekit.run import report
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
+from big_case import write_big_case  # noqa: E402
 
 COLUMNS = ["event_id", "day", "category", "label", "status"]
 
@@ -235,20 +242,11 @@ def test_forest_draws_at_most_40_rows_and_says_so():
     assert fig._suptitle.get_text() == ("First 40 of 45 hazard ratios shown; the trials "
                                         "table lists every one")
     assert figures.forest_note(hrs) == "Only the first 40 of 45 hazard ratios are drawn."
-    assert figures.forest_note(hrs.head(40)) == "" and figures.forest(hrs.head(40))._suptitle is None
+    assert figures.forest_note(hrs.head(40)) == ""
+    assert figures.forest(hrs.head(40))._suptitle is None
 
 
 # ------------------------------------------------------------------ report
-
-
-import sys  # noqa: E402
-from pathlib import Path  # noqa: E402
-
-from casekit.case import load_case  # noqa: E402
-from casekit.run import report  # noqa: E402
-
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "benchmarks"))
-from big_case import write_big_case  # noqa: E402
 
 
 def test_the_big_case_generator_writes_a_valid_case_at_any_scale(tmp_path):
