@@ -127,14 +127,14 @@ def test_timeline_key_lists_at_most_max_items_and_counts_the_rest():
 
 def test_timeline_height_is_bounded_however_long_the_course_and_its_labels():
     short = figures.timeline(_sparse(200)).get_size_inches()[1]
-    long_labels = figures.timeline(_sparse(2000, "word " * 80)).get_size_inches()[1]
+    long_labels = figures.timeline(_sparse(300, "word " * 30)).get_size_inches()[1]
     # 60 entries of at most 3 lines and the 2-line count of the rest: 182 lines in 2
     # columns balanced by lines, so the longer column holds at most 91 + one entry (3) = 94
     # lines of 10.5 pt; then the margins (8 pt) and one lane (0.3 in) with its axis (0.85)
     bound = (94 * 10.5 + 8) / 72 + 0.3 + 0.85
     assert short < long_labels <= bound + 0.01
     assert long_labels * figures.DPI < 10_000
-    clipped = [t.get_text() for t in figures.timeline(_sparse(70, "word " * 80))
+    clipped = [t.get_text() for t in figures.timeline(_sparse(70, "word " * 30))
                .findobj(mpl.text.Text) if t.get_text().startswith("Day 0:")]
     assert len(clipped) == 1 and clipped[0].count("\n") == 2 and clipped[0].endswith("\u2026")
 

@@ -157,12 +157,15 @@ def _text_width_pt(text: str, size: float = FONT_SIZE) -> float:
     return text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0]
 
 
-def _wrap(text: str, width_pt: float) -> list[str]:
-    """Greedy word wrap to a width in points, measured in the house font."""
+def _wrap(text: str, width_pt: float, most: int | None = None) -> list[str]:
+    """Greedy word wrap to a width in points, measured in the house font; with ``most``,
+    it stops at ``most + 1`` lines (enough to know the text was cut)."""
     lines: list[str] = []
     for word in str(text).split():
         if lines and _text_width_pt(f"{lines[-1]} {word}") <= width_pt:
             lines[-1] = f"{lines[-1]} {word}"
+        elif most is not None and len(lines) > most:
+            break
         else:
             lines.append(word)
     return lines or [""]
@@ -430,8 +433,8 @@ def _key_entries(events: pd.DataFrame, width_pt: float, number_pt: float):
                     f"{row.label}")
         else:
             text = f"Day {_day_text(row.day, row.status)}: {row.label}"
-        entries.append((str(row.number),
-                        _clipped(_wrap(text, width_pt - number_pt), width_pt - number_pt)))
+        lines = _wrap(text, width_pt - number_pt, MAX_KEY_LINES)
+        entries.append((str(row.number), _clipped(lines, width_pt - number_pt)))
     left = int((events["number"] == 0).sum())
     if left:
         text = (f"{_num(left)} more not numbered or listed here; the course table lists "
