@@ -55,11 +55,12 @@ lab: $(STAMP)
 validate: $(STAMP)
 	$(BIN)/python -m casekit validate $(CASE)
 
-## bench: casekit run vs the naive papermill CLI vs a floor of trivial notebooks
+## bench: casekit run vs the naive papermill CLI vs a floor of trivial notebooks; the series, the SDTM import and a big case
 bench: $(STAMP)
 	$(BIN)/python benchmarks/bench.py
 	$(BIN)/python benchmarks/bench.py series
 	$(BIN)/python benchmarks/bench.py sdtm
+	$(BIN)/python benchmarks/big_case.py
 
 ## lock: re-resolve the pins from the direct dependencies (deliberate upgrades only)
 lock:

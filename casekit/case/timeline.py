@@ -83,3 +83,79 @@ def day_axis_label(timeline: pd.DataFrame) -> str:
         return "Study day"
     label = re.split(r"\s*[(;]", roots["label"].iloc[0])[0]
     return f"Day (0 = {label})"
+
+
+# --------------------------------------------------------------------------- big courses
+
+#: The timeline figure numbers and lists at most this many items (events or spans); a
+#: longer course is aggregated into spans first (issue 20 item 4). The seed case has 21.
+MAX_ITEMS = 60
+#: Treatment categories: their dense runs are aggregated first.
+TREATMENT_CATEGORIES = ("systemic", "locoregional")
+#: Events of one category at most this many days apart are a dense run (daily doses, weekly
+#: scans, 3- and 4-weekly cycles).
+DENSE_GAP_DAYS = 28
+#: A run becomes a span from this many events on.
+MIN_SPAN_EVENTS = 3
+#: Least certain first: a span is as certain as its least certain event.
+_STATUS_RANK = {"assumed": 0, "derived": 1, "reported": 2}
+ITEM_COLUMNS = ["day", "end_day", "category", "label", "status", "events"]
+
+
+def _runs(days: list[int], gap: int) -> list[tuple[int, int]]:
+    """(start, stop) index ranges of ``days`` (sorted) whose neighbours are at most ``gap``
+    days apart."""
+    runs, start = [], 0
+    for i in range(1, len(days) + 1):
+        if i == len(days) or days[i] - days[i - 1] > gap:
+            runs.append((start, i))
+            start = i
+    return runs
+
+
+def _aggregate(items: pd.DataFrame, categories: set[str]) -> pd.DataFrame:
+    """Single events of ``categories`` in dense runs (:data:`DENSE_GAP_DAYS`, at least
+    :data:`MIN_SPAN_EVENTS`) replaced by one span each; everything else as it was."""
+    keep, spans = [], []
+    for category, rows in items.groupby("category", sort=False):
+        single = rows[rows["events"] == 1]
+        if category not in categories or len(single) < MIN_SPAN_EVENTS:
+            keep.append(rows)
+            continue
+        keep.append(rows[rows["events"] > 1])
+        single = single.sort_values("day", kind="stable")
+        days = single["day"].tolist()
+        for a, b in _runs(days, DENSE_GAP_DAYS):
+            run = single.iloc[a:b]
+            if b - a < MIN_SPAN_EVENTS:
+                keep.append(run)
+                continue
+            labels = run["label"].astype(str).tolist()
+            status = min(run["status"].astype(str), key=lambda s: _STATUS_RANK.get(s, 0))
+            spans.append({"day": days[a], "end_day": days[b - 1], "category": category,
+                          "label": f"{b - a:,} events, from {labels[0]} to {labels[-1]}",
+                          "status": status, "events": b - a})
+    parts = [p for p in keep if len(p)] + ([pd.DataFrame(spans, columns=ITEM_COLUMNS)]
+                                           if spans else [])
+    return pd.concat(parts, ignore_index=True)[ITEM_COLUMNS] if parts else items
+
+
+def timeline_items(course: pd.DataFrame, max_items: int = MAX_ITEMS) -> pd.DataFrame:
+    """What the timeline figure draws: the events of ``course`` (``day, category, label,
+    status``), or, for a course of more than ``max_items`` events, dense runs aggregated
+    into spans: first those of treatments (:data:`TREATMENT_CATEGORIES`), then, if the
+    course is still longer than ``max_items``, those of every other category.
+
+    Columns: ``day`` (a span's first), ``end_day`` (its last; an event's own day),
+    ``category``, ``label`` (a span's: its count, first and last label), ``status`` (a
+    span's: its least certain event's) and ``events`` (1 for an event). Rows in the order
+    of ``course``, spans after them; the figure sorts them by day.
+    """
+    items = course.assign(day=course["day"].astype(int), end_day=course["day"].astype(int),
+                          status=course["status"].astype(str), events=1)[ITEM_COLUMNS]
+    if len(items) <= max_items:
+        return items.reset_index(drop=True)
+    items = _aggregate(items, set(TREATMENT_CATEGORIES))
+    if len(items) > max_items:
+        items = _aggregate(items, set(items["category"]))
+    return items.reset_index(drop=True)

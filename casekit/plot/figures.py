@@ -42,6 +42,7 @@ from matplotlib.textpath import text_to_path
 from matplotlib.transforms import offset_copy
 
 from casekit import render
+from casekit.case import timeline as course_items
 from casekit.outputs import write_atomic
 
 # --------------------------------------------------------------------------- style
@@ -157,12 +158,15 @@ def _text_width_pt(text: str, size: float = FONT_SIZE) -> float:
     return text_to_path.get_text_width_height_descent(text, prop, ismath=False)[0]
 
 
-def _wrap(text: str, width_pt: float) -> list[str]:
-    """Greedy word wrap to a width in points, measured in the house font."""
+def _wrap(text: str, width_pt: float, most: int | None = None) -> list[str]:
+    """Greedy word wrap to a width in points, measured in the house font; with ``most``,
+    it stops at ``most + 1`` lines (enough to know the text was cut)."""
     lines: list[str] = []
     for word in str(text).split():
         if lines and _text_width_pt(f"{lines[-1]} {word}") <= width_pt:
             lines[-1] = f"{lines[-1]} {word}"
+        elif most is not None and len(lines) > most:
+            break
         else:
             lines.append(word)
     return lines or [""]
@@ -242,17 +246,41 @@ def _label_slots(days: Sequence[float], values: Sequence[float], close: float):
 
 
 _HALO = {"boxstyle": "square,pad=0.05", "facecolor": "white", "edgecolor": "none", "alpha": 0.85}
+#: A series of more values labels only its first, last, lowest and highest (issue 20 item 4).
+MAX_VALUE_LABELS = 12
+#: A line through more points is drawn without a marker at each point.
+MAX_POINT_MARKERS = 60
+
+
+def _labelled(values: Sequence[float]) -> list[int]:
+    """Indices of the values that get a label: all, or beyond :data:`MAX_VALUE_LABELS` the
+    first, the last, the lowest and the highest (each at its first occurrence)."""
+    if len(values) <= MAX_VALUE_LABELS:
+        return list(range(len(values)))
+    return sorted({0, len(values) - 1, int(np.argmin(values)), int(np.argmax(values))})
 
 
 def _value_labels(days, values, close: float):
-    """(text, vertical sign, horizontal alignment) of each point's value label."""
+    """(text, vertical sign, horizontal alignment) of each point's value label; None for a
+    point left unlabelled (:func:`_labelled`)."""
     decimals = _decimals(values)
-    return [(_num(v, decimals), sign, ha)
-            for v, (sign, ha) in zip(values, _label_slots(days, values, close))]
+    keep = _labelled(values)
+    slots = _label_slots([days[i] for i in keep], [values[i] for i in keep], close)
+    labels = [None] * len(values)
+    for i, (sign, ha) in zip(keep, slots):
+        labels[i] = (_num(values[i], decimals), sign, ha)
+    return labels
+
+
+def _point_marker(n: int, marker: str = "o") -> str:
+    return marker if n <= MAX_POINT_MARKERS else "None"
 
 
 def _annotate_values(ax, days, values, labels) -> None:
-    for day, value, (text, sign, ha) in zip(days, values, labels):
+    for day, value, label in zip(days, values, labels):
+        if label is None:
+            continue
+        text, sign, ha = label
         dx = {"left": 2, "right": -2, "center": 0}[ha]
         ax.annotate(text, (day, value), xytext=(dx, 5 * sign), textcoords="offset points",
                     ha=ha, va="bottom" if sign > 0 else "top", zorder=4, bbox=_HALO)
@@ -285,6 +313,13 @@ CATEGORY_STYLE = {
 }
 _LANE_IN, _KEY_LINE_PT, _KEY_MARGIN_PT = 0.3, 10.5, 4.0
 _ASSUMED_EDGE = (0, (2.0, 1.2))
+#: At most this many lanes (one per known category); further categories share the last,
+#: "Other", so the figure's height stays bounded whatever the course holds.
+MAX_LANES = len(CATEGORY_STYLE)
+OTHER_LANE = "other"
+#: A key entry wraps to at most this many lines (the rest of a long label is cut with "…").
+MAX_KEY_LINES = 3
+_SPAN_LABEL = "span of aggregated events"
 
 
 def _category_style(category: str):
@@ -305,12 +340,27 @@ def _lanes(categories: Iterable[str]) -> list[str]:
     return known + sorted(present - set(known))
 
 
-def _numbered(course: pd.DataFrame, lanes: list[str]) -> pd.DataFrame:
-    """Events in day order (lane order breaks ties), numbered 1..n, with lane row y."""
+def _capped_lanes(items: pd.DataFrame) -> tuple[pd.DataFrame, list[str]]:
+    """The lanes of ``items``; beyond :data:`MAX_LANES`, the last lane is "Other" and holds
+    every category that did not get a lane of its own."""
+    lanes = _lanes(items["category"])
+    if len(lanes) <= MAX_LANES:
+        return items, lanes
+    kept = lanes[: MAX_LANES - 1]
+    other = items["category"].where(items["category"].isin(kept), OTHER_LANE)
+    return items.assign(category=other), kept + [OTHER_LANE]
+
+
+def _numbered(course: pd.DataFrame, lanes: list[str], most: int | None = None) -> pd.DataFrame:
+    """Events in day order (lane order breaks ties), numbered 1..n, with lane row y; past
+    ``most`` events the number is 0 (drawn, but neither numbered nor in the key)."""
     events = course.assign(day=course["day"].astype(int), status=course["status"].astype(str),
                            lane=course["category"].map(lanes.index))
     events = events.sort_values(["day", "lane"], kind="stable").reset_index(drop=True)
-    return events.assign(number=np.arange(1, len(events) + 1), y=len(lanes) - 1 - events["lane"])
+    number = np.arange(1, len(events) + 1)
+    if most is not None:
+        number = np.where(number <= most, number, 0)
+    return events.assign(number=number, y=len(lanes) - 1 - events["lane"])
 
 
 def _day_text(day: int, status: str) -> str:
@@ -319,7 +369,7 @@ def _day_text(day: int, status: str) -> str:
 
 def _number_markers(ax, events: pd.DataFrame, close: float) -> None:
     """Event numbers beside markers; same-lane neighbours alternate above/below."""
-    groups = events.groupby(["y", "day"], sort=True)["number"]
+    groups = events[events["number"] > 0].groupby(["y", "day"], sort=True)["number"]
     numbers = groups.apply(lambda s: ",".join(map(str, s))).reset_index()
     last_day, last_sign = {}, {}
     for row in numbers.itertuples(index=False):
@@ -331,10 +381,17 @@ def _number_markers(ax, events: pd.DataFrame, close: float) -> None:
 
 
 def _draw_lanes(ax, events: pd.DataFrame, lanes: list[str]) -> None:
-    for (category, status), rows in events.groupby(["category", "status"], sort=True):
+    single = events if "events" not in events else events[events["events"] == 1]
+    for (category, status), rows in single.groupby(["category", "status"], sort=True):
         _, marker, colour = _category_style(category)
         ax.scatter(rows["day"], rows["y"], s=38, marker=marker, linewidths=1.0, zorder=3,
                    **_status_look(status, colour))
+    spans = events.iloc[:0] if "events" not in events else events[events["events"] > 1]
+    for row in spans.itertuples(index=False):  # a bar from the first to the last event
+        look = _status_look(row.status, _category_style(row.category)[2])
+        ax.broken_barh([(row.day, row.end_day - row.day)], (row.y - 0.16, 0.32),
+                       facecolors=look["facecolors"], edgecolors=look["edgecolors"],
+                       linestyles=look["linestyles"], linewidths=1.0, zorder=2)
     ax.set_yticks(range(len(lanes)), [_category_style(c)[0] for c in reversed(lanes)])
     ax.set_ylim(-0.6, len(lanes) - 0.4)
     ax.grid(axis="y", color="0.9", linewidth=0.6)
@@ -343,22 +400,47 @@ def _draw_lanes(ax, events: pd.DataFrame, lanes: list[str]) -> None:
     ax.spines["left"].set_visible(False)
 
 
-def _status_legend(ax, statuses: set[str], axes_in: float) -> None:
+def _status_legend(ax, statuses: set[str], axes_in: float, spans: bool = False) -> None:
     names = {"reported": "reported timing", "derived": "derived timing",
              "assumed": "assumed timing (\u2248 day)"}
     handles = [ax.scatter([], [], s=38, marker="o", linewidths=1.0, label=names[s],
                           **_status_look(s, "0.25")) for s in names if s in statuses]
+    if spans:
+        handles.append(mpl.patches.Patch(facecolor="0.75", edgecolor="0.25", linewidth=1.0,
+                                          label=_SPAN_LABEL))
     ncols = _legend_ncols([h.get_label() for h in handles], axes_in)
     ax.legend(handles=handles, loc="lower left", bbox_to_anchor=(0, 1.0), ncols=ncols,
               borderaxespad=0.3, handletextpad=0.3, columnspacing=1.5)
 
 
+def _clipped(lines: list[str], width_pt: float, most: int = MAX_KEY_LINES) -> list[str]:
+    """At most ``most`` wrapped lines; a cut ends its last line with "…" within the width."""
+    if len(lines) <= most:
+        return lines
+    words = lines[most - 1].split()
+    while len(words) > 1 and _text_width_pt(" ".join(words) + "\u2026") > width_pt:
+        words.pop()
+    return lines[: most - 1] + [" ".join(words) + "\u2026"]
+
+
 def _key_entries(events: pd.DataFrame, width_pt: float, number_pt: float):
-    """(number, wrapped lines) per event for the numbered key under the lanes."""
+    """(number, wrapped lines) per numbered event or span for the key under the lanes, then
+    one line counting those left unnumbered."""
     entries = []
-    for row in events.itertuples(index=False):
-        text = f"Day {_day_text(row.day, row.status)}: {row.label}"
-        entries.append((str(row.number), _wrap(text, width_pt - number_pt)))
+    spans = "events" in events
+    for row in events[events["number"] > 0].itertuples(index=False):
+        if spans and row.events > 1:
+            text = (f"Days {_day_text(row.day, row.status)} to {_num(row.end_day)}: "
+                    f"{row.label}")
+        else:
+            text = f"Day {_day_text(row.day, row.status)}: {row.label}"
+        lines = _wrap(text, width_pt - number_pt, MAX_KEY_LINES)
+        entries.append((str(row.number), _clipped(lines, width_pt - number_pt)))
+    left = int((events["number"] == 0).sum())
+    if left:
+        text = (f"{_num(left)} more not numbered or listed here; the course table lists "
+                "every event")
+        entries.append(("\u2026", _wrap(text, width_pt - number_pt)))
     return entries
 
 
@@ -376,7 +458,7 @@ def _split_columns(entries, ncols: int):
 def _key_layout(events: pd.DataFrame, width: float):
     """Key columns, column width (pt), number width (pt) and key height (in)."""
     ncols = 2 if width >= 5 else 1
-    number_pt = _text_width_pt(str(len(events))) * 1.15 + 4  # numbers are bold
+    number_pt = _text_width_pt(str(events["number"].max())) * 1.15 + 4  # numbers are bold
     col_pt = (width * 72 - 2 * _KEY_MARGIN_PT) / ncols
     columns = _split_columns(_key_entries(events, col_pt - 8, number_pt), ncols)
     lines = max(sum(len(body) for _, body in column) for column in columns)
@@ -398,12 +480,21 @@ def _draw_key(subfig, columns, col_pt: float, margin_pt: float, number_pt: float
 
 @_styled
 def timeline(course: pd.DataFrame, day_label: str = "Study day",
-             width: float = DOUBLE_COLUMN_IN) -> Figure:
+             width: float = DOUBLE_COLUMN_IN,
+             max_items: int = course_items.MAX_ITEMS) -> Figure:
     """CARE-style timeline: one lane per category, events numbered and listed in a key below.
 
     ``course`` needs ``day, category, label, status`` (``event_id`` is not used).
     Reported timings are filled markers, derived half-tone, assumed hollow with a
     dashed outline and a '≈' before the day in the key.
+
+    A course of more than ``max_items`` events is drawn as
+    :func:`casekit.case.timeline.timeline_items` aggregates it: dense runs as bars (spans)
+    listed once in the key with their count, first and last event. The figure's size is
+    bounded: at most :data:`MAX_LANES` lanes, ``max_items`` key entries (any further
+    items are drawn unnumbered and counted in the key's last line) of at most
+    :data:`MAX_KEY_LINES` lines each. :func:`timeline_note` says in words what was
+    aggregated.
     """
     _require(course, ("day", "category", "label", "status"), "course")
     course = course.assign(label=course["label"].map(render.plot))  # case text, drawn as is
@@ -414,22 +505,55 @@ def timeline(course: pd.DataFrame, day_label: str = "Study day",
         ax.set(xlabel=day_label, ylabel="Event category", yticks=[])
         _empty_note(ax, "No events")
         return fig
-    lanes = _lanes(course["category"])
-    events = _numbered(course, lanes)
+    items, lanes = _capped_lanes(course_items.timeline_items(course, max_items))
+    events = _numbered(items, lanes, max_items)
     columns, col_pt, number_pt, key_in = _key_layout(events, width)
     lanes_in = _LANE_IN * len(lanes) + 0.85
     fig = _new_figure(width, lanes_in + key_in)
     top, bottom = fig.subfigures(2, 1, height_ratios=[lanes_in, key_in])
     ax = top.add_subplot()
     _draw_lanes(ax, events, lanes)
-    span = max(events["day"].max() - events["day"].min(), 1)
-    ax.set_xlim(events["day"].min() - 0.03 * span, events["day"].max() + 0.03 * span)
+    first, last = events["day"].min(), events["end_day"].max()
+    span = max(last - first, 1)
+    ax.set_xlim(first - 0.03 * span, last + 0.03 * span)
     axes_in = width - 1.4  # less the lane titles and the axis label
     _number_markers(ax, events, close=16 / (axes_in * 72) * span)
-    _status_legend(ax, set(events["status"]), axes_in)
+    _status_legend(ax, set(events["status"]), axes_in, spans=bool((events["events"] > 1).any()))
     ax.set(xlabel=day_label, ylabel="Event category")
     _draw_key(bottom, columns, col_pt, _KEY_MARGIN_PT, number_pt)
     return fig
+
+
+def _and(parts: list[str]) -> str:
+    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def _dense_runs(items: pd.DataFrame) -> str:
+    """'dense runs (...) are drawn as bars: 7,999 systemic therapy events (days 0 to
+    7,998) and ...' for the spans among ``items`` (:func:`course_items.timeline_items`)."""
+    spans = items[items["events"] > 1].sort_values(["day", "category"], kind="stable")
+    runs = [f"{_num(r.events)} {_category_style(r.category)[0].lower()} events "
+            f"(days {_num(r.day)} to {_num(r.end_day)})" for r in spans.itertuples()]
+    return (f"dense runs (events of one kind at most {course_items.DENSE_GAP_DAYS} days "
+            "apart) are drawn as bars: " + _and(runs))
+
+
+def timeline_note(course: pd.DataFrame, max_items: int = course_items.MAX_ITEMS) -> str:
+    """What :func:`timeline` aggregated or left out for ``course``, in one or two sentences
+    for a caption ('' when it drew every event as itself)."""
+    if len(course) <= max_items:
+        return ""
+    items, lanes = _capped_lanes(course_items.timeline_items(course, max_items))
+    bits = []
+    if (items["events"] > 1).any():
+        bits.append(f"Of its {_num(len(course))} events, {_dense_runs(items)}.")
+    if len(items) > max_items:
+        bits.append(f"Only the first {max_items} of {_num(len(items))} events and spans are "
+                    "numbered and listed in the key.")
+    folded = sorted(set(course["category"]) - set(lanes))
+    if folded:
+        bits.append(f"The categories {', '.join(folded)} share the lane \u201cOther\u201d.")
+    return " ".join(bits + ["The course table lists every event."])
 
 
 # --------------------------------------------------------------------------- markers
@@ -441,19 +565,45 @@ _OVERLAYS = {  # course category -> legend text
 }
 
 
+#: More treatments and scans than this on a marker panel are drawn as dense runs (spans).
+MAX_OVERLAY_EVENTS = course_items.MAX_ITEMS
+_DENSE_OVERLAYS = {"systemic": "systemic cycles, dense run", "locoregional":
+                   "locoregional, dense run", "imaging": "imaging, dense run"}
+
+
 def _overlay_events(course: pd.DataFrame | None) -> pd.DataFrame:
+    """The treatments and scans to mark on a marker panel (``day, category, label``); of
+    more than :data:`MAX_OVERLAY_EVENTS`, dense runs become spans (``end_day``, ``events``;
+    :func:`casekit.case.timeline.timeline_items`)."""
     if course is None or course.empty:
         return pd.DataFrame(columns=["day", "category", "label"])
     _require(course, ("day", "category", "label"), "course")
-    overlay = course.loc[course["category"].isin(list(_OVERLAYS)), ["day", "category", "label"]]
-    return overlay.assign(label=overlay["label"].map(render.plot))
+    marks = course.loc[course["category"].isin(list(_OVERLAYS)), ["day", "category", "label"]]
+    marks = marks.assign(label=marks["label"].map(render.plot))
+    if len(marks) <= MAX_OVERLAY_EVENTS:
+        return marks
+    status = course.loc[marks.index, "status"] if "status" in course else "reported"
+    return course_items.timeline_items(marks.assign(status=status), MAX_OVERLAY_EVENTS)
+
+
+def _overlay_days(overlay: pd.DataFrame) -> list:
+    return overlay["day"].tolist() + (overlay["end_day"].tolist() if "end_day" in overlay else [])
 
 
 def _draw_overlays(ax, overlay: pd.DataFrame, label_top: bool) -> None:
-    """Cycles as ticks on the x axis, locoregional as labelled lines, imaging dotted."""
+    """Cycles as ticks on the x axis, locoregional as labelled lines, imaging dotted; a
+    dense run of them as a bar (cycles along the bottom, scans along the top) or a band."""
     xaxis = ax.get_xaxis_transform()
     for row in overlay.itertuples(index=False):
-        if row.category == "systemic":
+        if getattr(row, "events", 1) > 1:
+            if row.category == "systemic":
+                ax.axvspan(row.day, row.end_day, ymin=0, ymax=0.06, color=BLUE, lw=0, zorder=2)
+            elif row.category == "locoregional":
+                ax.axvspan(row.day, row.end_day, color=VERMILLION, alpha=0.15, lw=0, zorder=1)
+            else:
+                ax.axvspan(row.day, row.end_day, ymin=0.96, ymax=1.0, color=GREY, lw=0,
+                           zorder=1)
+        elif row.category == "systemic":
             ax.plot([row.day, row.day], [0, 0.06], transform=xaxis, color=BLUE, lw=1.6, zorder=2)
         elif row.category == "locoregional":
             ax.axvline(row.day, color=VERMILLION, lw=1.2, alpha=0.8, zorder=1)
@@ -469,8 +619,16 @@ def _overlay_legend(fig, overlay: pd.DataFrame, width: float) -> None:
              "locoregional": {"color": VERMILLION, "lw": 1.2},
              "imaging": {"color": GREY, "lw": 0.9, "ls": ":"}}
     present = [c for c in _OVERLAYS if c in set(overlay["category"])]
+    dense = set(overlay.loc[overlay["events"] > 1, "category"]) if "events" in overlay else set()
+    singles = set(overlay["category"]) if not dense else \
+        set(overlay.loc[overlay["events"] == 1, "category"])
+    colours = {"systemic": BLUE, "locoregional": VERMILLION, "imaging": GREY}
     if present:
-        handles = [Line2D([], [], label=_OVERLAYS[c], **looks[c]) for c in present]
+        handles = [Line2D([], [], label=_OVERLAYS[c], **looks[c]) for c in present
+                   if c in singles]
+        handles += [mpl.patches.Patch(color=colours[c], alpha=0.15 if c == "locoregional"
+                                      else 1.0, lw=0, label=_DENSE_OVERLAYS[c])
+                    for c in present if c in dense]
         ncols = _legend_ncols([h.get_label() for h in handles], width)
         fig.legend(handles=handles, loc="outside upper center", ncols=ncols,
                    handletextpad=0.4, columnspacing=1.2)
@@ -503,14 +661,14 @@ def _series_limits(series: list[_Series], labels: list, overlay_days: list, axes
     days = [d for s in series for d in s.days] + overlay_days
     total = max(max(days) - min(days), 4) / 0.9
     lo, hi = min(days) - 0.05 * total, max(days) + 0.05 * total
-    for s, marks in zip(series, labels):
+    for s, marks in zip(series, labels):  # the first and the last value are always labelled
         lo = min(lo, s.days[0] - _overhang_pt(marks[0], "left") / axes_pt * total)
         hi = max(hi, s.days[-1] + _overhang_pt(marks[-1], "right") / axes_pt * total)
     return lo, hi
 
 
 def _marker_panel(ax, s: _Series, labels, colour: str, axes_pt: float) -> None:
-    ax.plot(s.days, s.values, marker="o", color=colour, zorder=3)
+    ax.plot(s.days, s.values, marker=_point_marker(len(s.days)), color=colour, zorder=3)
     _annotate_values(ax, s.days, s.values, labels)
     _log_axis(ax, s.values, axes_pt)
     ax.set_ylabel(f"{s.test} ({s.unit})" if s.unit else s.test)
@@ -533,10 +691,10 @@ def _series_figure(markers: pd.DataFrame, tests: Sequence[str], course, day_labe
         ax.set(xlabel=day_label, ylabel=render.plot(" / ".join(tests)), yticks=[])
         _empty_note(ax, render.plot(f"No values for {', '.join(tests)}"))
         return fig
-    all_days = [d for s in series for d in s.days] + overlay["day"].tolist()
+    all_days = [d for s in series for d in s.days] + _overlay_days(overlay)
     close = 0.08 * max(max(all_days) - min(all_days), 1)
     labels = [_value_labels(s.days, s.values, close) for s in series]
-    lo, hi = _series_limits(series, labels, overlay["day"].tolist(), axes_pt=width * 72 - 62)
+    lo, hi = _series_limits(series, labels, _overlay_days(overlay), axes_pt=width * 72 - 62)
     axes = fig.subplots(len(series), 1, sharex=True, squeeze=False)[:, 0]
     for i, (ax, s, marks) in enumerate(zip(axes, series, labels)):
         _marker_panel(ax, s, marks, LINE_COLOURS[i % len(LINE_COLOURS)], panel_in * 72 - 16)
@@ -569,6 +727,36 @@ def viral_load(markers: pd.DataFrame, test: str = "HBV-DNA", course: pd.DataFram
     return _series_figure(markers, (test,), course, day_label, width, panel_in=1.7)
 
 
+def _unlabelled_tests(values: pd.DataFrame, tests: Sequence[str]) -> list[str]:
+    numbers = pd.to_numeric(values["value"], errors="coerce")
+    counts = values.loc[numbers > 0, "test"].value_counts()
+    return [t for t in tests if counts.get(t, 0) > MAX_VALUE_LABELS]
+
+
+def labels_every_value(values: pd.DataFrame, tests: Sequence[str]) -> bool:
+    """Whether a marker figure of ``tests`` labels every value (no test has more than
+    :data:`MAX_VALUE_LABELS`)."""
+    return not _unlabelled_tests(values, tests)
+
+
+def series_note(values: pd.DataFrame, tests: Sequence[str],
+                course: pd.DataFrame | None = None) -> str:
+    """What :func:`marker_trajectories` or :func:`viral_load` leaves out for ``tests`` of
+    ``values`` (``test, value``: the marker table or the case's labs) and ``course``, in
+    words for a caption ('' when it labels every value and marks every treatment and scan)."""
+    many = _unlabelled_tests(values, tests)
+    bits = []
+    if many:
+        bits.append(f"{_and(many)} {'has' if len(many) == 1 else 'have'} more than "
+                    f"{MAX_VALUE_LABELS} values: only the first, last, lowest and highest "
+                    "are labelled.")
+    overlay = _overlay_events(course)
+    if "events" in overlay and (overlay["events"] > 1).any():
+        bits.append(f"Of the {_num(int(overlay['events'].sum()))} treatments and scans, "
+                    f"{_dense_runs(overlay)}.")
+    return " ".join(bits)
+
+
 # --------------------------------------------------------------------------- spider
 
 TARGET_SUM = "target sum"
@@ -592,20 +780,74 @@ def _reference_lines(ax) -> None:
                 transform=ax.get_yaxis_transform(), ha="left", va="center", color=GREY)
 
 
-def _response_labels(ax, response: pd.DataFrame) -> int:
-    """Each assessment's calls above the axes; returns the most lines one label takes."""
+#: A spider names at most this many lesions; the others are thin grey lines, counted in
+#: the legend (issue 20 item 4: 100 lesions).
+MAX_NAMED_LESIONS = 9
+#: Beyond this many assessments, only those whose calls differ from the assessment before
+#: are labelled above the axes (at most this many).
+MAX_ASSESSMENT_LABELS = 12
+_UNNAMED_LESION = {"color": "#C8C8C8", "lw": 0.6, "zorder": 2}
+
+
+def _assessment_texts(response: pd.DataFrame) -> tuple[list[tuple[float, str]], bool]:
+    """(day, label) of each assessment: its calls, one line per criteria; of more than
+    :data:`MAX_ASSESSMENT_LABELS` assessments, the first and those whose calls changed
+    (then True: some were left out)."""
     rows = response.dropna(subset=["overall_response"]).sort_values(["day", "criteria"])
     several = rows["criteria"].nunique() > 1
-    most = 1
+    texts = []
     for day, group in rows.groupby("day", sort=True):
         # The baseline row has no response: name it rather than print an empty call.
         calls = [(criteria_name(c) + ": " if several else "") + r
                  for c, r in zip(group["criteria"], group["overall_response"]) if r]
-        text = "\n".join(dict.fromkeys(calls)) or "baseline"
-        most = max(most, text.count("\n") + 1)
+        texts.append((day, "\n".join(dict.fromkeys(calls)) or "baseline"))
+    if len(texts) <= MAX_ASSESSMENT_LABELS:
+        return texts, False
+    texts = [t for i, t in enumerate(texts) if i == 0 or t[1] != texts[i - 1][1]]
+    return texts[:MAX_ASSESSMENT_LABELS], True
+
+
+def _label_levels(texts, xlim: tuple[float, float], axes_pt: float, most: int = 3) -> list[int]:
+    """A row (0, 1, ...) for each label above the axes so that none overlaps the one before
+    it in its row; -1 for a label that finds no free row among ``most``."""
+    per_pt = (xlim[1] - xlim[0]) / axes_pt
+    ends = [-np.inf] * most
+    levels = []
+    for day, text in texts:
+        half = (max(_text_width_pt(line) for line in text.split("\n")) / 2 + 3) * per_pt
+        free = [r for r in range(most) if day - half > ends[r]]
+        levels.append(free[0] if free else -1)
+        if free:
+            ends[free[0]] = day + half
+    return levels
+
+
+def _response_labels(ax, response: pd.DataFrame, axes_pt: float) -> int:
+    """Each assessment's calls above the axes; returns how many lines the labels take.
+    Of a long course (:func:`_assessment_texts`), labels that would overlap go up a row."""
+    texts, thinned = _assessment_texts(response)
+    most = max([text.count("\n") + 1 for _, text in texts] or [1])
+    levels = _label_levels(texts, ax.get_xlim(), axes_pt) if thinned else [0] * len(texts)
+    for (day, text), level in zip(texts, levels):
+        if level < 0:
+            continue
         ax.axvline(day, color="0.85", lw=0.8, zorder=0)
-        ax.text(day, 1.01, text, transform=ax.get_xaxis_transform(), ha="center", va="bottom")
-    return most
+        where = ax.get_xaxis_transform()
+        if level:
+            where = offset_copy(where, ax.figure, y=level * most * FONT_SIZE * 1.25,
+                                units="points")
+        ax.text(day, 1.01, text, transform=where, ha="center", va="bottom")
+    return most * (max(levels, default=0) + 1)
+
+
+def _named_lesions(rows: pd.DataFrame, lesions: list) -> list:
+    """The lesions a spider names: all, or beyond :data:`MAX_NAMED_LESIONS` the targets
+    first, then the others, in the order they come."""
+    if len(lesions) <= MAX_NAMED_LESIONS:
+        return lesions
+    role = rows.drop_duplicates("lesion_id").set_index("lesion_id")["role"]
+    ranked = sorted(lesions, key=lambda lid: role.get(lid) != "target")
+    return ranked[:MAX_NAMED_LESIONS]
 
 
 def _lesion_look(role: str, i: int) -> dict:
@@ -648,21 +890,32 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
         rows = rows.assign(role=np.where(rows["lesion_id"] == TARGET_SUM, "sum", "target"))
     if criteria is None and response is not None and not response.empty:
         criteria = ", ".join(criteria_name(c) for c in dict.fromkeys(response["criteria"]))
-    fig = _new_figure(width, 3.0)
+    lesions = [lid for lid in dict.fromkeys(rows["lesion_id"]) if lid != TARGET_SUM]
+    named = _named_lesions(rows, lesions)
+    unnamed = [lid for lid in lesions if lid not in set(named)]
+    # a capped legend has up to MAX_NAMED_LESIONS + 2 entries: room for them below the axes
+    fig = _new_figure(width, 3.0 + (0.16 * (len(named) + 2) if unnamed else 0.0))
     ax = fig.add_subplot()
     ax.set(xlabel=render.plot(day_label), ylabel="Change from baseline (%)")
     _reference_lines(ax)
-    lesions = [lid for lid in dict.fromkeys(rows["lesion_id"]) if lid != TARGET_SUM]
-    if TARGET_SUM in set(rows["lesion_id"]):
-        line = rows[rows["lesion_id"] == TARGET_SUM]
-        ax.plot(line["day"], line["change_pct"], label="sum of targets", **_lesion_look("sum", 0))
-    for i, lesion in enumerate(lesions):
-        line = rows[rows["lesion_id"] == lesion]
+    lines = dict(tuple(rows.groupby("lesion_id", sort=False)))
+    if TARGET_SUM in lines:
+        line = lines[TARGET_SUM]
+        look = _lesion_look("sum", 0)
+        look["marker"] = _point_marker(len(line), look["marker"])
+        ax.plot(line["day"], line["change_pct"], label="sum of targets", **look)
+    for i, lesion in enumerate(named):
+        line = lines[lesion]
         role = str(line["role"].iloc[0])
         label = {"non_target": f"{lesion} (non-target)",
                  "not_disease": f"{lesion} (not disease at baseline)"}.get(role, str(lesion))
-        ax.plot(line["day"], line["change_pct"], label=render.plot(label),
-                **_lesion_look(role, i))
+        look = _lesion_look(role, i)
+        look["marker"] = _point_marker(len(line), look["marker"])
+        ax.plot(line["day"], line["change_pct"], label=render.plot(label), **look)
+    for lesion in unnamed:
+        ax.plot(lines[lesion]["day"], lines[lesion]["change_pct"], **_UNNAMED_LESION)
+    if unnamed:  # one legend entry for them all, after the named ones
+        ax.plot([], [], label=f"{_num(len(unnamed))} more lesions, not named", **_UNNAMED_LESION)
     values = rows["change_pct"].tolist() + [PR_THRESHOLD_PCT, PD_THRESHOLD_PCT]
     ax.set_ylim(min(values) - 12, max(values) + 12)
     ax.yaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v)))
@@ -674,7 +927,7 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     ax.set_xlim(min(days) - 0.06 * span, max(days) + 0.06 * span)
     label_lines = 1
     if response is not None and not response.empty:
-        label_lines = _response_labels(ax, response)
+        label_lines = _response_labels(ax, response, axes_pt=width * 72 - 100)
     if criteria:  # above the assessment labels, however many lines they take
         ax.set_title(f"Lesion size by {criteria_name(criteria)}", loc="left",
                      pad=4 + FONT_SIZE * 1.25 * label_lines)
@@ -683,6 +936,34 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     fig.legend([handles[k] for k in order], [labels[k] for k in order],
                loc="outside lower center", ncols=_legend_ncols(labels, width, 3))
     return fig
+
+
+def _measured_counts(lesions: pd.DataFrame) -> tuple[int, int]:
+    """Lesions with a measured size, and assessments (events with any lesion row)."""
+    measured = lesions.loc[pd.to_numeric(lesions["size_cm"], errors="coerce").notna()]
+    return measured["lesion_id"].nunique(), lesions["event_id"].nunique()
+
+
+def labels_every_assessment(lesions: pd.DataFrame) -> bool:
+    """Whether a spider of the case's ``lesions`` writes the calls at every assessment
+    (there are at most :data:`MAX_ASSESSMENT_LABELS`)."""
+    return _measured_counts(lesions)[1] <= MAX_ASSESSMENT_LABELS
+
+
+def spider_note(lesions: pd.DataFrame) -> str:
+    """What :func:`spider` may leave out for a case's ``lesions`` (``event_id, lesion_id,
+    size_cm``), in words for a caption ('' when it names every lesion and labels every
+    assessment)."""
+    n_lesions, n_scans = _measured_counts(lesions)
+    bits = []
+    if n_lesions > MAX_NAMED_LESIONS:
+        bits.append(f"The case measures {_num(n_lesions)} lesions: at most "
+                    f"{MAX_NAMED_LESIONS} are named (targets first), the others are thin grey "
+                    "lines counted in the legend.")
+    if n_scans > MAX_ASSESSMENT_LABELS:
+        bits.append(f"Of its {_num(n_scans)} assessments, calls are written above the first "
+                    f"and those where they change (at most {MAX_ASSESSMENT_LABELS}).")
+    return " ".join(bits)
 
 
 # --------------------------------------------------------------------------- lung dose
@@ -733,6 +1014,8 @@ MICROSPHERE_STYLE = {
     "none": ("no microspheres (systemic only)", "o", BLACK),
 }
 _HR_TICKS = (0.1, 0.2, 0.25, 0.5, 0.75, 1.0, 1.25, 1.5, 2.0, 3.0, 4.0, 5.0, 10.0)
+#: A forest plot shows at most this many rows (the first ones); the title counts the rest.
+MAX_FOREST_ROWS = 40
 
 
 def _microspheres(value) -> str:
@@ -778,6 +1061,14 @@ def _forest_text(ax, rows: pd.DataFrame) -> None:
         ax.text(1.02, row.y, text, transform=side, ha="left", va="center")
 
 
+def forest_note(trials: pd.DataFrame) -> str:
+    """'Only the first 40 of N hazard ratios are drawn.' when :func:`forest` leaves rows of
+    ``trials`` (its hazard-ratio rows) out; else ''."""
+    if len(trials) <= MAX_FOREST_ROWS:
+        return ""
+    return f"Only the first {MAX_FOREST_ROWS} of {_num(len(trials))} hazard ratios are drawn."
+
+
 @_styled
 def forest(trials: pd.DataFrame, width: float = DOUBLE_COLUMN_IN) -> Figure:
     """Forest plot of hazard ratios (log axis, line at HR 1), one row per trial endpoint.
@@ -785,15 +1076,20 @@ def forest(trials: pd.DataFrame, width: float = DOUBLE_COLUMN_IN) -> Figure:
     ``trials`` needs ``trial, comparison, endpoint, estimate, ci_low, ci_high,
     microspheres`` and holds hazard-ratio rows only. Marker shape and colour show the
     microspheres (resin / glass / none); with a ``status`` column, ``assumed`` rows
-    are hollow.
+    are hollow. Of more than :data:`MAX_FOREST_ROWS` rows, the first are drawn and the
+    title counts the others.
     """
     _require(trials, ("trial", "comparison", "endpoint", "estimate", "ci_low", "ci_high",
                       "microspheres"), "trials")
-    rows = _forest_rows(trials)
-    fig = _new_figure(width, 0.32 * max(len(rows), 1) + 1.25)
+    left_out = max(len(trials) - MAX_FOREST_ROWS, 0)
+    rows = _forest_rows(trials.head(MAX_FOREST_ROWS))
+    fig = _new_figure(width, 0.32 * max(len(rows), 1) + 1.25 + (0.25 if left_out else 0.0))
     ax = fig.add_subplot()
     ax.set(xlabel="Hazard ratio, 95 % CI (log scale; < 1 favours the first-named arm)",
            ylabel="Trial, endpoint: comparison")
+    if left_out:
+        fig.suptitle(f"First {MAX_FOREST_ROWS} of {_num(len(trials))} hazard ratios shown; the "
+                     "trials table lists every one", x=0.01, ha="left")
     if rows.empty:
         _empty_note(ax, "No hazard ratios")
         return fig

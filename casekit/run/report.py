@@ -36,9 +36,10 @@ import pandas as pd
 
 import casekit
 from casekit import render
-from casekit.case import Case, load_case, overview, sections
+from casekit.case import Case, load_case, overview, sections, timeline, trials
 from casekit.case.overview import plural
 from casekit.outputs import write_bytes
+from casekit.plot import figures
 from casekit.plot.figures import criteria_name
 from casekit.rules import claims as claim_rules
 from casekit.rules import response
@@ -75,6 +76,12 @@ MISSING = "not produced for this case"
 NONE_FOR_CASE = "none for this case"
 #: Rows shown of a long table; the rest are counted and linked to the full CSV.
 MAX_ROWS = 15
+#: Assumed values listed in the Assumptions section; the rest are counted by the case file
+#: that marks them. More than a hand-curated case holds (the seed 22, the demo cases 53, 47).
+MAX_ASSUMPTION_ROWS = 60
+#: Scans listed one by one in the key findings; a longer course lists those where a call
+#: changes or the authors give one (issue 20 item 4: a case of 1,000 scans).
+MAX_FINDING_SCANS = MAX_ROWS
 
 #: Human column headers (with units) for the collection's snake_case columns.
 COLUMN_LABELS = {
@@ -304,22 +311,47 @@ def _markers_named(case: Case, kind: str) -> str:
 def figure_caption(stem: str, case: Case) -> str:
     """What a figure shows, in words built from the case (not its file name)."""
     criteria = ", ".join(criteria_name(c) for c in applicable_criteria(case))
+    kind = "viral" if stem == "viral_load" else "tumour"
+    # a big case's figures label only some values and calls (figure_note says which)
+    each_value = ", each value labelled" if figures.labels_every_value(
+        case.labs, marker_rules.case_markers(case.labs, kind)) else ""
+    each_scan = "; the calls at each scan are written above it" \
+        if figures.labels_every_assessment(case.lesions) else ""
     captions = {
         "timeline": "The course of care in study days: one lane per kind of event; filled "
                     "markers are timings the paper states, hollow ones are assumed.",
-        "markers": f"{_markers_named(case, 'tumour')} over time (log scale), each value "
-                   "labelled; treatments and scans are marked on the day axis.",
+        "markers": f"{_markers_named(case, 'tumour')} over time (log scale){each_value}; "
+                   "treatments and scans are marked on the day axis.",
         "viral_load": f"{_markers_named(case, 'viral')} over time (log scale).",
         "spider": "Change of each measured lesion from baseline (targets solid, non-targets "
                   "dashed) and of the sum of target diameters (grey band), with the partial-"
-                  "response (\u221230 %) and progression (+20 %) thresholds; the calls at each "
-                  f"scan are written above it. Criteria that apply to this case: {criteria}.",
+                  f"response (\u221230 %) and progression (+20 %) thresholds{each_scan}. "
+                  f"Criteria that apply to this case: {criteria}.",
         "lung_dose": "Lung dose against the administered activity for this patient's lung "
                      "shunt fraction, with the dose limit and the largest activity within it.",
         "forest": "Hazard ratios with 95 % confidence intervals of the trials the case's "
                   "discussion cites (log scale; hollow: not stated in the case report).",
     }
-    return captions.get(stem, f"Figure {stem.replace('_', ' ')}.")
+    caption = captions.get(stem, f"Figure {stem.replace('_', ' ')}.")
+    note = figure_note(stem, case)
+    return f"{caption} {note}" if note else caption
+
+
+def figure_note(stem: str, case: Case) -> str:
+    """What a figure aggregated or left out for this case (a big one), in words computed
+    from the case by the function that draws it; '' when it shows everything."""
+    course = timeline.course_table(case.timeline)
+    if stem == "timeline":
+        return figures.timeline_note(course)
+    if stem in ("markers", "viral_load"):
+        kind = "tumour" if stem == "markers" else "viral"
+        return figures.series_note(case.labs, marker_rules.case_markers(case.labs, kind), course)
+    if stem == "spider":
+        return figures.spider_note(case.lesions)
+    if stem == "forest":
+        table = trials.case_trials(case.path)
+        return figures.forest_note(trials.hazard_ratios(table)) if table is not None else ""
+    return ""
 
 
 def _figures(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[str]:
@@ -521,12 +553,23 @@ def _assumptions(case: Case) -> list[str]:
     if reason is not None:
         parts.append(f"<p>All {len(rows)} values of this case are assumed, for one reason: "
                      f"{_e(reason)}.</p>")
-        rows = rows.drop(columns="reason")  # the same in every row
+        shown = rows.drop(columns="reason")  # the same in every row
     else:
         parts.append(f"<p>{_e(plural(len(rows), 'value'))} "
                      f"{'is' if len(rows) == 1 else 'are'} not stated by the paper; each was "
                      "chosen for the reason given.</p>")
-    parts.append(html_table(list(rows.columns), rows.astype(str).values.tolist()))
+        shown = rows
+    parts.append(html_table(list(shown.columns),
+                            shown.head(MAX_ASSUMPTION_ROWS).astype(str).values.tolist()))
+    if len(rows) > MAX_ASSUMPTION_ROWS:
+        # no CSV of them beside the report: the case's own files mark every one
+        counts = rows["table"].value_counts(sort=False)
+        where = [f"{_num_text(int(counts[t]))} in {t}.csv" for t in dict.fromkeys(rows["table"])]
+        parts.append(f'<p class="more">First {MAX_ASSUMPTION_ROWS} of '
+                     f"{_num_text(len(rows))} assumed values; "
+                     f"{_num_text(len(rows) - MAX_ASSUMPTION_ROWS)} more not shown. The case "
+                     f"folder marks each with the status &ldquo;assumed&rdquo;: "
+                     f"{_e(', '.join(where))}.</p>")
     return parts
 
 
@@ -585,13 +628,34 @@ def _event_name(event_id: str, labels: Mapping[str, str]) -> str:
     return labels.get(event_id) or event_id
 
 
+def _scans_to_list(groups: list, cap: int = MAX_FINDING_SCANS) -> tuple[list, int, int]:
+    """The (key, rows) groups of scans the findings list: all of them up to ``cap``; beyond,
+    the first scan and those where a criterion's call changes from its scan before or the
+    authors give a call, at most ``cap``. Returns them, how many scans were left out because
+    their calls did not change, and how many were left out by the cap alone."""
+    if len(groups) <= cap:
+        return groups, 0, 0
+    last: dict[str, str] = {}
+    eventful = []
+    for i, (key, group) in enumerate(groups):
+        calls = dict(zip(group["criteria"], group["overall_response"]))
+        reported = "reported_response" in group and (group["reported_response"] != "").any()
+        if i == 0 or reported or any(last.get(c) != r for c, r in calls.items()):
+            eventful.append((key, group))
+        last.update(calls)
+    return eventful[:cap], len(groups) - len(eventful), max(len(eventful) - cap, 0)
+
+
 def _response_findings(table: pd.DataFrame, criteria: list[str],
                        labels: Mapping[str, str] | None = None) -> list[str]:
-    """One line per scan: each criterion's call with its basis, and the authors' call."""
+    """One line per scan: each criterion's call with its basis, and the authors' call. Of a
+    course of more than :data:`MAX_FINDING_SCANS` scans, those where something changes."""
     labels = labels or {}
     follow = table[(table["overall_response"] != "") & table["criteria"].isin(criteria)]
+    groups, unchanged, beyond = _scans_to_list(
+        list(follow.groupby(["event_id", "day"], sort=False)))
     lines = []
-    for (event_id, day), group in follow.groupby(["event_id", "day"], sort=False):
+    for (event_id, day), group in groups:
         calls = []
         for row in group.itertuples(index=False):
             row = pd.Series(row._asdict())
@@ -607,7 +671,25 @@ def _response_findings(table: pd.DataFrame, criteria: list[str],
         lines.append(f"<li>{_e(_event_name(event_id, labels))} "
                      f"(day {_e(format_number(str(day), 0))}): "
                      + "; ".join(calls) + "</li>")
+    if unchanged or beyond:
+        bits = []
+        if unchanged:
+            bits.append(f"{_scans(unchanged)} whose calls are those of the scan before")
+        if beyond:
+            bits.append(f"{_scans(beyond, 'more ')} where a call changes (only the first "
+                        f"{MAX_FINDING_SCANS} are listed)")
+        lines.append(f"<li>Not listed: {' and '.join(bits)}; every call is in the "
+                     'response table (<a href="tables/response.csv">tables/response.csv</a>).'
+                     "</li>")
     return lines
+
+
+def _num_text(n: int) -> str:
+    return format_number(str(n), 0)
+
+
+def _scans(n: int, more: str = "") -> str:
+    return f"{_num_text(n)} {more}{'scan' if n == 1 else 'scans'}"
 
 
 def _bor_findings(table: pd.DataFrame, criteria: list[str],
