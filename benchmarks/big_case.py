@@ -44,6 +44,11 @@ import time
 from pathlib import Path
 
 REPO = Path(__file__).resolve().parent.parent
+if str(REPO / "benchmarks") not in sys.path:  # run as a file or imported by the slow test
+    sys.path.insert(0, str(REPO / "benchmarks"))
+
+from bench import _tree_rss  # noqa: E402 (the same whole-tree memory sampler)
+
 DEFAULT_JSON = REPO / "build" / "bench-big.json"
 WHY = ("synthetic: written by benchmarks/big_case.py to measure a big case "
        "(invented values; not a patient)")
@@ -164,28 +169,6 @@ def png_size(path: Path) -> tuple[int, int]:
     return struct.unpack(">II", head[16:24])
 
 
-def _tree_peaks(pid: int, peaks: dict[int, int]) -> int:
-    """Record each live process's RSS in ``peaks``; return the tree's total."""
-    try:
-        import psutil
-    except ImportError:
-        return 0
-    try:
-        root = psutil.Process(pid)
-        procs = [root, *root.children(recursive=True)]
-    except psutil.NoSuchProcess:
-        return 0
-    total = 0
-    for proc in procs:
-        try:
-            rss = proc.memory_info().rss
-        except psutil.NoSuchProcess:
-            continue
-        peaks[proc.pid] = max(peaks.get(proc.pid, 0), rss)
-        total += rss
-    return total
-
-
 def loadavg() -> list[float] | None:
     try:
         return [round(x, 2) for x in os.getloadavg()]
@@ -201,14 +184,13 @@ def measure_run(case: Path, out: Path, python: str = sys.executable,
         cmd += ["--jobs", str(jobs)]
     load_before = loadavg()
     log = out.parent / f"{out.name}.log"
-    peaks: dict[int, int] = {}
     tree_peak = 0
     with open(log, "wb") as stdout:
         start = time.perf_counter()
         proc = subprocess.Popen([python, "-c", _WRAPPER, *cmd], cwd=REPO, stdout=stdout,
                                 stderr=subprocess.PIPE)
         while proc.poll() is None:
-            tree_peak = max(tree_peak, _tree_peaks(proc.pid, peaks))
+            tree_peak = max(tree_peak, _tree_rss(proc.pid))
             time.sleep(0.2)
         wall = time.perf_counter() - start
         usage = json.loads(proc.stderr.read().decode().strip().splitlines()[-1])
