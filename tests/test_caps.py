@@ -329,3 +329,16 @@ def test_captions_of_a_big_case_say_what_the_figures_leave_out(tmp_path):
     seed = load_case(Path(report.__file__).resolve().parents[2] / "data" / "jlc2022")
     assert "each value labelled" in report.figure_caption("markers", seed)
     assert "the calls at each scan" in report.figure_caption("spider", seed)
+
+
+def test_day_ticks_have_thousands_separators_like_the_key():
+    # A course of 8,000 days: the key wrote "Day ≈7,999" under an axis that read "8000".
+    long = course([("a", 0, "systemic", "Start", "reported"),
+                   ("b", 8000, "imaging", "Last CT", "reported"),
+                   ("c", -12, "imaging", "Baseline CT", "reported")])
+    fig = figures.timeline(long)
+    fig.canvas.draw()
+    ax = fig.axes[0]
+    shown = {t.get_text() for t in ax.get_xticklabels() if t.get_visible()}
+    assert {"0", "2,000", "8,000"} <= shown
+    assert not any("," not in t and len(t.lstrip("\u2212")) > 3 for t in shown)

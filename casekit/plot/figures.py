@@ -191,6 +191,13 @@ def _num(value: float, decimals: int = 0) -> str:
     return f"{value:,.{decimals}f}".replace("-", "\u2212")
 
 
+def _day_ticks(ax) -> None:
+    """Day-axis tick labels written as the captions and keys write days: thousands
+    separators and a true minus (a course of 8,000 days read '8000' under a key of
+    '6,985'); the ticks themselves are matplotlib's."""
+    ax.xaxis.set_major_formatter(ticker.FuncFormatter(lambda v, _: _num(v, _decimals([v]))))
+
+
 def _decimals(values: Iterable[float], most: int = 2) -> int:
     """Fewest decimals (up to ``most``) that show every value exactly as given."""
     for decimals in range(most + 1):
@@ -520,6 +527,7 @@ def timeline(course: pd.DataFrame, day_label: str = "Study day",
     _number_markers(ax, events, close=16 / (axes_in * 72) * span)
     _status_legend(ax, set(events["status"]), axes_in, spans=bool((events["events"] > 1).any()))
     ax.set(xlabel=day_label, ylabel="Event category")
+    _day_ticks(ax)
     _draw_key(bottom, columns, col_pt, _KEY_MARGIN_PT, number_pt)
     return fig
 
@@ -700,6 +708,7 @@ def _series_figure(markers: pd.DataFrame, tests: Sequence[str], course, day_labe
         _marker_panel(ax, s, marks, LINE_COLOURS[i % len(LINE_COLOURS)], panel_in * 72 - 16)
         _draw_overlays(ax, overlay, label_top=i == 0)
         ax.set_xlim(lo, hi)
+        _day_ticks(ax)
     axes[-1].set_xlabel(day_label)
     fig.align_ylabels(axes)
     _overlay_legend(fig, overlay, width)
@@ -897,6 +906,7 @@ def spider(lesion_changes: pd.DataFrame, response: pd.DataFrame | None = None,
     fig = _new_figure(width, 3.0 + (0.16 * (len(named) + 2) if unnamed else 0.0))
     ax = fig.add_subplot()
     ax.set(xlabel=render.plot(day_label), ylabel="Change from baseline (%)")
+    _day_ticks(ax)
     _reference_lines(ax)
     lines = dict(tuple(rows.groupby("lesion_id", sort=False)))
     if TARGET_SUM in lines:

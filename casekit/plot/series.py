@@ -42,8 +42,8 @@ from matplotlib.patches import Patch
 
 from casekit.plot.figures import (
     BLACK, BLUE, FONT_SIZE, GREEN, GREY, LINE_COLOURS, ORANGE, PURPLE, SINGLE_COLUMN_IN,
-    SKY_BLUE, VERMILLION, _empty_note, _legend_ncols, _new_figure, _num, _reference_lines,
-    _require, _styled, _text_width_pt, criteria_name,
+    SKY_BLUE, VERMILLION, _day_ticks, _empty_note, _legend_ncols, _new_figure, _num,
+    _reference_lines, _require, _styled, _text_width_pt, criteria_name,
 )
 
 #: best overall response -> (colour, hatch, marker); iRECIST calls look like their RECIST
@@ -197,6 +197,7 @@ def spider(table: pd.DataFrame, title: str = "", day_label: str | None = None,
     ax = fig.add_subplot()
     ax.set(xlabel=day_label or f"{unit.capitalize()} from day 0", ylabel="Change from baseline (%)",
            title=title)
+    _day_ticks(ax)
     _reference_lines(ax)
     if table.empty:
         _empty_note(ax, "No measured target sums")
@@ -267,6 +268,7 @@ def swimmer(table: pd.DataFrame, title: str = "", day_label: str | None = None,
     arrow_scale = min(float(mpl.rcParams["font.size"]), 0.9 * lane_pt / 0.4)
     ax = fig.add_subplot()
     ax.set(xlabel=day_label or f"{unit.capitalize()} from day 0", title=title)
+    _day_ticks(ax)
     if table.empty:
         _empty_note(ax, "No subjects")
         return fig
