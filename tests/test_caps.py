@@ -342,3 +342,12 @@ def test_day_ticks_have_thousands_separators_like_the_key():
     shown = {t.get_text() for t in ax.get_xticklabels() if t.get_visible()}
     assert {"0", "2,000", "8,000"} <= shown
     assert not any("," not in t and len(t.lstrip("\u2212")) > 3 for t in shown)
+
+
+def test_counts_in_words_have_thousands_separators():
+    # The big case's report read "All 112004 values of this case are assumed".
+    from casekit.case.overview import plural
+
+    assert plural(112004, "value") == "112,004 values" and plural(1, "scan") == "1 scan"
+    assert report.outcome_summary(["outcome"], [["reproduced"]] * 1200, "claims") == \
+        "1,200 claims: 1,200 reproduced"

@@ -32,8 +32,9 @@ def _item(table: str, row: Mapping, labels: dict | None = None) -> tuple[str, st
 
 
 def plural(n: int, word: str, many: str | None = None) -> str:
-    """``1 claim``, ``2 claims``; ``many`` for an irregular plural (``analysis``/``analyses``)."""
-    return f"{n} {word if n == 1 else many or word + 's'}"
+    """``1 claim``, ``2 claims``, ``1,000 scans`` (thousands separated, as casekit writes
+    counts everywhere); ``many`` for an irregular plural (``analysis``/``analyses``)."""
+    return f"{n:,} {word if n == 1 else many or word + 's'}"
 
 
 def provenance_counts(case: Case) -> pd.DataFrame:

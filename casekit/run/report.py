@@ -540,7 +540,7 @@ def outcome_summary(header: list[str], rows: list[list[str]], noun: str = "rows"
         value = row[column] if column < len(row) else ""
         counts[value or "(none)"] = counts.get(value or "(none)", 0) + 1
     ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    return f"{len(rows)} {noun}: " + ", ".join(f"{n} {value}" for value, n in ranked)
+    return f"{len(rows):,} {noun}: " + ", ".join(f"{n:,} {value}" for value, n in ranked)
 
 
 def _assumptions(case: Case) -> list[str]:
@@ -551,7 +551,8 @@ def _assumptions(case: Case) -> list[str]:
         return parts
     reason = one_reason(case, rows)
     if reason is not None:
-        parts.append(f"<p>All {len(rows)} values of this case are assumed, for one reason: "
+        parts.append(f"<p>All {_num_text(len(rows))} values of this case are assumed, "
+                     "for one reason: "
                      f"{_e(reason)}.</p>")
         shown = rows.drop(columns="reason")  # the same in every row
     else:
