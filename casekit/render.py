@@ -5,8 +5,10 @@ A case folder is untrusted input: a lab test named ``<img src=x onerror=...>``, 
 fact or a trial's citation must be shown as the characters it is, never run as markup, in
 an executed notebook (text/markdown outputs, trusted in JupyterLab), in ``report.html``,
 ``series.html`` or a figure. Notebooks display case text only through functions that escape
-with this module; the HTML reports escape with :func:`html` (Jinja2's autoescape does the
-same where a template renders).
+with this module; the HTML reports escape with :func:`html` by construction: ``report.html``
+renders a template of an :func:`environment` (every ``{{ value }}`` goes through :func:`html`)
+and builds its fragments as :class:`Html`, so case text is escaped unless it is already
+markup (``series.html``'s template autoescapes with Jinja2's own escape).
 """
 
 from __future__ import annotations
@@ -14,6 +16,9 @@ from __future__ import annotations
 import html as _html
 import re
 from collections.abc import Iterable
+from pathlib import Path
+
+import markupsafe
 
 # Markdown punctuation that could turn case text into emphasis, links, images, tables,
 # headings or strikethrough: backslash-escaped. HTML's own characters, and the two that
@@ -80,6 +85,35 @@ def markdown_list(lines: Iterable[object]) -> str:
 def html(value: object) -> str:
     """Case text made safe inside HTML (element content and quoted attributes)."""
     return _html.escape(_INVISIBLE.sub("", str(value)), quote=True)
+
+
+class Html(markupsafe.Markup):
+    """HTML that is safe as it stands; whatever is combined with it is escaped with
+    :func:`html` unless it is markup already (has ``__html__``). Build a fragment as
+    ``Html("<li>{}</li>").format(label)``, ``Html("; ").join(parts)`` or ``Html(...) + text``:
+    ``label``, each part and ``text`` are escaped (control characters and direction marks
+    dropped, ``& < > " '`` as entities), an ``Html`` part passes through unchanged. Only a
+    literal written in casekit's source should be wrapped in ``Html(...)`` directly."""
+
+    __slots__ = ()
+
+    @classmethod
+    def escape(cls, s: object) -> Html:
+        return cls(s.__html__()) if hasattr(s, "__html__") else cls(html(s))
+
+
+def environment(folder: str | Path):
+    """A Jinja2 environment for the templates in ``folder`` that escapes every
+    ``{{ value }}`` with :func:`html` (its ``finalize``; markup, e.g. an :class:`Html`
+    fragment, passes through), raises on an undefined name and keeps the template's own
+    line breaks. Filters that join or concatenate (``join``, ``~``) escape with Jinja2's
+    escape instead: join case text in Python with :class:`Html`."""
+    import jinja2  # only the HTML reports need it, not a notebook importing render
+
+    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(folder)), autoescape=True,
+                              finalize=Html.escape, keep_trailing_newline=True,
+                              trim_blocks=True, lstrip_blocks=True,
+                              undefined=jinja2.StrictUndefined)
 
 
 #: The most characters of one case text a figure draws: a label is a few words, and a

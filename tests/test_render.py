@@ -6,6 +6,7 @@ from __future__ import annotations
 import html
 import re
 
+import markupsafe
 import pandas as pd
 from hostile_text import live_markdown
 from nbconvert.filters.markdown_mistune import markdown2html_mistune
@@ -133,3 +134,34 @@ def test_every_stored_notebook_table_is_kept_from_mathjax():
                     tables += 1
                     assert "mathjax_ignore" in tag, f"{path.name}: {tag}"
     assert tables > 10
+
+
+def test_html_fragments_escape_what_they_are_given_like_render_html():
+    fragment = render.Html("<li>{}</li>").format(HOSTILE)
+    assert fragment == "<li>&lt;img src=x onerror=&quot;alert(1)&quot;&gt; *bold* " \
+                       "[link](javascript:x) $x^2$ </li>"  # the override U+202E dropped
+    assert isinstance(fragment, render.Html)
+    assert render.Html("{:,} of {}").format(12345, "a'b") == "12,345 of a&#x27;b"
+
+
+def test_html_join_and_concatenation_escape_text_and_keep_markup():
+    parts = ["<script>x</script>", render.Html("<b>ok</b>"), "a\x00\u2066&b"]
+    assert render.Html("; ").join(parts) == "&lt;script&gt;x&lt;/script&gt;; <b>ok</b>; a&amp;b"
+    assert render.Html("<p>") + "<i>" == "<p>&lt;i&gt;"
+    assert "<i>" + render.Html("<p>") == "&lt;i&gt;<p>"
+    # markup of another library (anything with __html__) passes through as it is
+    assert render.Html("{}").format(markupsafe.Markup("<em>x</em>")) == "<em>x</em>"
+    assert render.Html.escape(42) == "42" and render.Html.escape("\u202e") == ""
+
+
+def test_template_environment_escapes_every_value_with_render_html(tmp_path):
+    import jinja2
+    import pytest
+
+    (tmp_path / "t.j2").write_text("<p>{{ text }}|{{ safe }}</p>", encoding="utf-8")
+    template = render.environment(tmp_path).get_template("t.j2")
+    out = template.render(text=HOSTILE + "'", safe=render.Html("<b>{}</b>").format("<"))
+    assert out == f"<p>{render.html(HOSTILE + chr(39))}|<b>&lt;</b></p>"
+    assert "&#x27;" in out  # render.html's entity, not Jinja2's own &#39;
+    with pytest.raises(jinja2.UndefinedError):
+        template.render(text="x")

@@ -363,3 +363,60 @@ def test_no_literal_na_in_the_response_table():
     _, rows = _response_rows(header, [["ct1", "42", "RECIST1.1", "PR", "NA", "PR"]],
                              ["RECIST1.1"])
     assert rows == [["ct1", "42", "RECIST 1.1", "PR", "none at baseline", "PR"]]
+
+
+def _html_built_as_text(source: str) -> list[str]:
+    """Lines of ``source`` that build HTML as plain text around a value: an f-string holding
+    ``<`` and an interpolation, or a string literal holding ``<`` added to something. Such
+    text escapes a value only if someone remembered to; render.Html escapes by construction."""
+    import ast
+
+    def markup(node) -> bool:
+        return isinstance(node, ast.Constant) and isinstance(node.value, str) and "<" in node.value
+
+    found = []
+    for node in ast.walk(ast.parse(source)):
+        if isinstance(node, ast.JoinedStr) and any(markup(v) for v in node.values) \
+                and any(isinstance(v, ast.FormattedValue) for v in node.values):
+            found.append(f"line {node.lineno}: f-string")
+        if isinstance(node, ast.BinOp) and isinstance(node.op, (ast.Add, ast.Mod)) \
+                and (markup(node.left) or markup(node.right)):
+            found.append(f"line {node.lineno}: string literal + or %")
+    return found
+
+
+def test_the_report_builds_no_html_by_f_string_or_concatenation():
+    source = (REPO / "casekit" / "run" / "report.py").read_text(encoding="utf-8")
+    assert _html_built_as_text(source) == []
+    assert "_e(" not in source  # the hand escaping that Html replaced
+    # the checker finds what it looks for
+    assert _html_built_as_text('x = f"<li>{label}</li>"\ny = "<b>" + z\n') == \
+        ["line 1: f-string", "line 2: string literal + or %"]
+
+
+def test_the_report_template_marks_nothing_safe_and_joins_nothing():
+    """In the template every {{ value }} is escaped with render.html; |safe, Markup(),
+    Jinja2's join or ~ (which escape with Jinja2's own escape) would bypass it."""
+    template = (REPO / "casekit" / "run" / "templates" / "report.html.j2").read_text(
+        encoding="utf-8")
+    expressions = " ".join(re.findall(r"\{[{%](.*?)[}%]\}", template, re.S))
+    assert "title" in expressions and "for part in figures" in expressions
+    assert not re.search(r"\|\s*(safe|join)\b|~|Markup|autoescape", expressions)
+
+
+def test_every_value_of_the_report_template_is_escaped_like_render_html(tmp_path):
+    """A value the report passes to its template as plain text (the title) is escaped by
+    render.html: its apostrophe as &#x27; (Jinja2's own escape writes &#39;), its direction
+    override dropped."""
+    case = tmp_path / "case"
+    import shutil
+
+    shutil.copytree(SEED, case)
+    facts = (case / "facts.csv").read_text(encoding="utf-8")
+    title = next(line for line in facts.splitlines() if line.startswith("title,"))
+    source = title.split(",")[-1]
+    (case / "facts.csv").write_text(facts.replace(
+        title, f'title,"<i>O\'Brien\u202e</i>",,reported,{source}'), encoding="utf-8")
+    text = render_report(load_case(case), tmp_path / "out")
+    assert "<title>&lt;i&gt;O&#x27;Brien&lt;/i&gt;</title>" in text
+    assert "<h1>&lt;i&gt;O&#x27;Brien&lt;/i&gt;</h1>" in text

@@ -20,6 +20,11 @@ expected output that is absent is named as "not produced for this case"; a table
 rows says "none for this case". Inline CSS, no scripts, no network references, no
 timestamps: the same inputs give the same bytes. The layout is checked in a real browser
 at 1280 and 400 px (``tests/test_report_browser.py``).
+
+The page is the template ``templates/report.html.j2`` of a :func:`casekit.render.environment`
+(every value escaped with :func:`casekit.render.html`); the fragments built here (findings,
+figures, tables) are :class:`casekit.render.Html`, which escapes whatever case text goes into
+them. Case text is escaped by construction, not by remembering to.
 """
 
 from __future__ import annotations
@@ -41,6 +46,7 @@ from casekit.case.overview import plural
 from casekit.outputs import write_bytes
 from casekit.plot import figures
 from casekit.plot.figures import criteria_name
+from casekit.render import Html
 from casekit.rules import claims as claim_rules
 from casekit.rules import response
 from casekit.rules import markers as marker_rules
@@ -147,10 +153,7 @@ padding-top:.5rem}@media print{nav{display:none}h2{page-break-after:avoid}}
 _NUMBER = re.compile(r"[-\u2212]?[0-9][0-9,]*(\.[0-9]+)?([eE][-+]?[0-9]+)?%?")
 _PLAIN_NUMBER = re.compile(r"-?[0-9]+(\.[0-9]+)?")
 _STATUS_COLUMNS = ("status", "result", "verdict", "check", "agrees", "outcome", "agreement")
-
-
-def _e(text: object) -> str:
-    return render.html("" if text is None else text)
+TEMPLATES = Path(__file__).with_name("templates")
 
 
 def _title_of(stem: str, titles: dict[str, str]) -> str:
@@ -231,17 +234,10 @@ def format_columns(header: list[str], rows: list[list[str]]) -> list[list[str]]:
 # ------------------------------------------------------------------ pieces
 
 
-def _header(case: Case) -> list[str]:
-    parts = [f"<h1>{_e(case.title or 'Untitled case')}</h1>"]
-    cite = [x for x in (case.fact("citation"), case.fact("doi")) if x]
-    if cite:
-        doi = case.fact("doi")
-        shown = [_e(c if c != doi else f"doi:{c}") for c in cite]
-        parts.append(f'<p class="citation">{" · ".join(shown)}</p>')
-    patient = patient_line(case)
-    if patient:
-        parts.append(f'<p class="patient">{_e(patient)}</p>')
-    return parts
+def _citation(case: Case) -> list[str]:
+    """The citation and the DOI (``doi:...``), those the case states."""
+    doi = case.fact("doi")
+    return [c if c != doi else f"doi:{c}" for c in (case.fact("citation"), doi) if c]
 
 
 def patient_line(case: Case) -> str:
@@ -354,23 +350,24 @@ def figure_note(stem: str, case: Case) -> str:
     return ""
 
 
-def _figures(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[str]:
+def _figures(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[Html]:
     files = _figure_files(folder, allowed)
-    parts = ['<h2 id="figures">Figures</h2>']
+    parts = []
     for stem in _ordered(expected_figures(case), files):
         title = _title_of(stem, FIGURE_TITLES)
         if stem not in files:
-            parts.append(f'<h3>{_e(title)}</h3><p class="missing">Figure '
-                         f'&ldquo;{_e(stem)}&rdquo;: {MISSING}.</p>')
+            parts.append(Html('<h3>{}</h3><p class="missing">Figure &ldquo;{}&rdquo;: {}.</p>')
+                         .format(title, stem, MISSING))
             continue
         path = files[stem]
         data = base64.b64encode(path.read_bytes()).decode("ascii")
         mime = FIGURE_TYPES[path.suffix.lower()]
         caption = figure_caption(stem, case)
-        parts.append(f'<h3>{_e(title)}</h3><figure><img alt="{_e(caption)}" '
-                     f'src="data:{mime};base64,{data}">'
-                     f'<figcaption>{_e(caption)} <small>({_e(path.name)})</small></figcaption>'
-                     "</figure>")
+        parts.append(Html('<h3>{title}</h3><figure><img alt="{caption}" '
+                          'src="data:{mime};base64,{data}">'
+                          "<figcaption>{caption} <small>({name})</small></figcaption>"
+                          "</figure>").format(title=title, caption=caption, mime=mime,
+                                              data=data, name=path.name))
     return parts
 
 
@@ -381,23 +378,23 @@ def _read_csv(path: Path) -> tuple[list[str], list[list[str]]]:
 
 
 def html_table(header: list[str], rows: list[list[str]], link: str | None = None,
-               max_rows: int | None = None, hidden_are: str = "") -> str:
+               max_rows: int | None = None, hidden_are: str = "") -> Html:
     """An escaped HTML table with human headers and consistently formatted numbers;
     numbers right-aligned, status-like cells classed by value. No rows: "none for this
     case". More than ``max_rows``: the first rows, the count of the rest (``hidden_are``
     says what they all are, e.g. "all reproduced") and ``link``."""
     if not rows:
-        return f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>'
+        return _none_for_case()
     status_cols = {i for i, h in enumerate(header) if h.strip().lower() in _STATUS_COLUMNS}
     shown = format_columns(header, rows)
     hidden = 0
     if max_rows is not None and len(shown) > max_rows:
         shown, hidden = shown[:max_rows], len(shown) - max_rows
-    out = ['<div class="scroll"><table><thead><tr>']
-    out += [f"<th>{_e(column_label(h))}</th>" for h in header]
-    out.append("</tr></thead><tbody>")
+    out = [Html('<div class="scroll"><table><thead><tr>')]
+    out += [Html("<th>{}</th>").format(column_label(h)) for h in header]
+    out.append(Html("</tr></thead><tbody>"))
     for row in shown:
-        out.append("<tr>")
+        out.append(Html("<tr>"))
         for i, cell in enumerate(row):
             classes = []
             if _NUMBER.fullmatch(cell.strip()):
@@ -405,17 +402,21 @@ def html_table(header: list[str], rows: list[list[str]], link: str | None = None
             if i in status_cols and cell.strip():
                 slug = re.sub(r"[^a-z0-9_]+", "_", cell.strip().lower()).strip("_")
                 classes.append(f"st-{slug}")
-            attr = f' class="{" ".join(classes)}"' if classes else ""
-            out.append(f"<td{attr}>{_e(cell)}</td>")
-        out.append("</tr>")
-    out.append("</tbody></table></div>")
+            attr = Html(' class="{}"').format(" ".join(classes)) if classes else ""
+            out.append(Html("<td{}>{}</td>").format(attr, cell))
+        out.append(Html("</tr>"))
+    out.append(Html("</tbody></table></div>"))
     if hidden:
-        where = (f' The full table is <a href="{_e(link)}">{_e(link)}</a> beside this report.'
-                 if link else "")
+        where = (Html(' The full table is <a href="{0}">{0}</a> beside this report.')
+                 .format(link) if link else "")
         what = f", {hidden_are}" if hidden_are else ""
-        out.append(f'<p class="more">First {max_rows} of {max_rows + hidden} rows; '
-                   f"{hidden} more not shown{_e(what)}.{where}</p>")
-    return "".join(out)
+        out.append(Html('<p class="more">First {} of {} rows; {} more not shown{}.{}</p>')
+                   .format(max_rows, max_rows + hidden, hidden, what, where))
+    return Html("").join(out)
+
+
+def _none_for_case() -> Html:
+    return Html('<p class="none">{}.</p>').format(NONE_FOR_CASE.capitalize())
 
 
 def _response_rows(header: list[str], rows: list[list[str]],
@@ -452,43 +453,43 @@ def expected_tables(case: Case) -> list[str]:
     return [stem for stem in EXPECTED_TABLES if wanted[stem]]
 
 
-def _tables(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[str]:
+def _tables(folder: Path, case: Case, allowed: frozenset[str] | None = None) -> list[Html]:
     present = sorted(p.stem for p in _selected(folder, allowed)
                      if p.suffix == ".csv" and not p.name.startswith(".")
                      and p.stem not in OWN_SECTION_TABLES)
-    parts = ['<h2 id="tables">Tables</h2>']
+    parts = []
     criteria = applicable_criteria(case)
     for stem in _ordered(expected_tables(case), present):
         title = _title_of(stem, TABLE_TITLES)
         path = folder / f"{stem}.csv"
         link = f"tables/{stem}.csv"
-        parts.append(f"<h3>{_e(title)} <small>({_e(stem)}.csv)</small></h3>")
+        parts.append(Html("<h3>{} <small>({}.csv)</small></h3>").format(title, stem))
         if stem not in present or not path.is_file():
-            parts.append(f'<p class="missing">Table &ldquo;{_e(stem)}.csv&rdquo;: '
-                         f"{MISSING}.</p>")
+            parts.append(Html('<p class="missing">Table &ldquo;{}.csv&rdquo;: {}.</p>')
+                         .format(stem, MISSING))
             continue
         header, rows = _read_csv(path)
         if stem == "response" and header:
             header, rows = _response_rows(header, rows, criteria)
-            parts.append(f"<p>Criteria that apply to this case: "
-                         f"{_e(', '.join(criteria_name(c) for c in criteria))}; every column "
-                         f"is in <a href=\"{link}\">{link}</a>.</p>")
+            parts.append(Html('<p>Criteria that apply to this case: {}; every column is in '
+                              '<a href="{link}">{link}</a>.</p>')
+                         .format(", ".join(criteria_name(c) for c in criteria), link=link))
         if stem == "sensitivity" and header:
             # the scenario names the one detail it changes; the settings stay in the CSV
             at = [header.index(c) for c in SENSITIVITY_SHOWN if c in header]
             header, rows = [header[i] for i in at], [[r[i] for i in at] for r in rows]
-            parts.append("<p>Each row changes one detail the paper does not report and "
-                         "re-runs the engine: does the authors' call still come out? Every "
-                         f'setting is in <a href="{link}">{link}</a>.</p>')
+            parts.append(Html("<p>Each row changes one detail the paper does not report and "
+                              "re-runs the engine: does the authors' call still come out? "
+                              'Every setting is in <a href="{0}">{0}</a>.</p>').format(link))
         cap, hidden_are = MAX_ROWS, ""
         if header and "outcome" in header:
             noun = "claims" if stem == "claims" else "rows"
-            parts.append(f"<p>{_e(outcome_summary(header, rows, noun))}</p>")
+            parts.append(Html("<p>{}</p>").format(outcome_summary(header, rows, noun)))
             if stem == "claims":
                 rows = claims_first(header, rows)
                 cap, hidden_are = max(MAX_ROWS, attention_count(header, rows)), "all reproduced"
         parts.append(html_table(header, rows, link=link, max_rows=cap, hidden_are=hidden_are)
-                     if header else f'<p class="none">{NONE_FOR_CASE.capitalize()}.</p>')
+                     if header else _none_for_case())
     return parts
 
 
@@ -508,9 +509,10 @@ def attention_count(header: list[str], rows: list[list[str]]) -> int:
     return sum(_claim_rank(header, row) < CLAIM_ORDER[claim_rules.REPRODUCED] for row in rows)
 
 
-def _care_section(folder: Path, allowed: frozenset[str] | None = None) -> list[str]:
+def _care_section(folder: Path, allowed: frozenset[str] | None = None) -> list[Html]:
     """The CARE checklist the run wrote (``tables/care.csv``): its summary and every item
-    with its verdict, evidence and what would complete it. Nothing when it is absent."""
+    with its verdict, evidence and what would complete it. Nothing when it is absent (the
+    template then leaves out the section and its link)."""
     frame = _frame(folder / CARE_TABLE, allowed)
     if frame is None:
         return []
@@ -522,13 +524,12 @@ def _care_section(folder: Path, allowed: frozenset[str] | None = None) -> list[s
              "; ".join(filter(None, [r.evidence, r.to_complete and
                                      f"to complete: {r.to_complete}"]))]
             for r in frame.itertuples(index=False)]
-    return ['<h2 id="care">CARE checklist</h2>',
-            f"<p>{_e(care_summary(frame))}: the case folder scored against the CARE "
-            "guidelines for case reports (Gagnier et al. 2013; Riley et al., J Clin "
-            "Epidemiol 2017;89:218-235). An item is present when the folder shows every "
-            "part of it, partial when it shows some, or only assumed values. The mapping is "
-            "in the project's data/README.md; the table is "
-            '<a href="tables/care.csv">tables/care.csv</a>.</p>',
+    return [Html("<p>{}: the case folder scored against the CARE "
+                 "guidelines for case reports (Gagnier et al. 2013; Riley et al., J Clin "
+                 "Epidemiol 2017;89:218-235). An item is present when the folder shows every "
+                 "part of it, partial when it shows some, or only assumed values. The mapping "
+                 "is in the project's data/README.md; the table is "
+                 '<a href="tables/care.csv">tables/care.csv</a>.</p>').format(care_summary(frame)),
             html_table(header, rows)]
 
 
@@ -543,22 +544,21 @@ def outcome_summary(header: list[str], rows: list[list[str]], noun: str = "rows"
     return f"{len(rows):,} {noun}: " + ", ".join(f"{n:,} {value}" for value, n in ranked)
 
 
-def _assumptions(case: Case) -> list[str]:
+def _assumptions(case: Case) -> list[Html]:
     rows = overview.assumptions(case)
-    parts = ['<h2 id="assumptions">Assumptions</h2>']
+    parts = []
     if rows.empty:
-        parts.append("<p>The case marks no value as assumed.</p>")
+        parts.append(Html("<p>The case marks no value as assumed.</p>"))
         return parts
     reason = one_reason(case, rows)
     if reason is not None:
-        parts.append(f"<p>All {_num_text(len(rows))} values of this case are assumed, "
-                     "for one reason: "
-                     f"{_e(reason)}.</p>")
+        parts.append(Html("<p>All {} values of this case are assumed, for one reason: {}.</p>")
+                     .format(_num_text(len(rows)), reason))
         shown = rows.drop(columns="reason")  # the same in every row
     else:
-        parts.append(f"<p>{_e(plural(len(rows), 'value'))} "
-                     f"{'is' if len(rows) == 1 else 'are'} not stated by the paper; each was "
-                     "chosen for the reason given.</p>")
+        parts.append(Html("<p>{} {} not stated by the paper; each was chosen for the reason "
+                          "given.</p>").format(plural(len(rows), "value"),
+                                               "is" if len(rows) == 1 else "are"))
         shown = rows
     parts.append(html_table(list(shown.columns),
                             shown.head(MAX_ASSUMPTION_ROWS).astype(str).values.tolist()))
@@ -566,11 +566,11 @@ def _assumptions(case: Case) -> list[str]:
         # no CSV of them beside the report: the case's own files mark every one
         counts = rows["table"].value_counts(sort=False)
         where = [f"{_num_text(int(counts[t]))} in {t}.csv" for t in dict.fromkeys(rows["table"])]
-        parts.append(f'<p class="more">First {MAX_ASSUMPTION_ROWS} of '
-                     f"{_num_text(len(rows))} assumed values; "
-                     f"{_num_text(len(rows) - MAX_ASSUMPTION_ROWS)} more not shown. The case "
-                     f"folder marks each with the status &ldquo;assumed&rdquo;: "
-                     f"{_e(', '.join(where))}.</p>")
+        parts.append(Html('<p class="more">First {} of {} assumed values; {} more not shown. '
+                          "The case folder marks each with the status &ldquo;assumed&rdquo;: "
+                          "{}.</p>").format(MAX_ASSUMPTION_ROWS, _num_text(len(rows)),
+                                            _num_text(len(rows) - MAX_ASSUMPTION_ROWS),
+                                            ", ".join(where)))
     return parts
 
 
@@ -648,7 +648,7 @@ def _scans_to_list(groups: list, cap: int = MAX_FINDING_SCANS) -> tuple[list, in
 
 
 def _response_findings(table: pd.DataFrame, criteria: list[str],
-                       labels: Mapping[str, str] | None = None) -> list[str]:
+                       labels: Mapping[str, str] | None = None) -> list[Html]:
     """One line per scan: each criterion's call with its basis, and the authors' call. Of a
     course of more than :data:`MAX_FINDING_SCANS` scans, those where something changes."""
     labels = labels or {}
@@ -660,18 +660,17 @@ def _response_findings(table: pd.DataFrame, criteria: list[str],
         calls = []
         for row in group.itertuples(index=False):
             row = pd.Series(row._asdict())
-            text = f"{criteria_name(row['criteria'])} <b>{_e(row['overall_response'])}</b> " \
-                   f"({_e(call_basis(row))})"
+            text = Html("{} <b>{}</b> ({})").format(criteria_name(row["criteria"]),
+                                                    row["overall_response"], call_basis(row))
             reported = row.get("reported_response", "")
             if reported:
                 same = reported == row["overall_response"]
                 verdict = "agrees" if same else "differs"
-                text += (f" &mdash; authors: {_e(reported)}, "
-                         f'<span class="st-{verdict}">{verdict}</span>')
+                text += Html(' &mdash; authors: {}, <span class="st-{verdict}">{verdict}</span>')\
+                    .format(reported, verdict=verdict)
             calls.append(text)
-        lines.append(f"<li>{_e(_event_name(event_id, labels))} "
-                     f"(day {_e(format_number(str(day), 0))}): "
-                     + "; ".join(calls) + "</li>")
+        lines.append(Html("<li>{} (day {}): {}</li>").format(
+            _event_name(event_id, labels), format_number(str(day), 0), Html("; ").join(calls)))
     if unchanged or beyond:
         bits = []
         if unchanged:
@@ -679,9 +678,9 @@ def _response_findings(table: pd.DataFrame, criteria: list[str],
         if beyond:
             bits.append(f"{_scans(beyond, 'more ')} where a call changes (only the first "
                         f"{MAX_FINDING_SCANS} are listed)")
-        lines.append(f"<li>Not listed: {' and '.join(bits)}; every call is in the "
-                     'response table (<a href="tables/response.csv">tables/response.csv</a>).'
-                     "</li>")
+        lines.append(Html("<li>Not listed: {}; every call is in the response table "
+                          '(<a href="tables/response.csv">tables/response.csv</a>).</li>')
+                     .format(" and ".join(bits)))
     return lines
 
 
@@ -694,7 +693,7 @@ def _scans(n: int, more: str = "") -> str:
 
 
 def _bor_findings(table: pd.DataFrame, criteria: list[str],
-                  labels: Mapping[str, str] | None = None) -> list[str]:
+                  labels: Mapping[str, str] | None = None) -> list[Html]:
     """From ``bor.csv`` (the derived best overall response; never recomputed here)."""
     labels = labels or {}
     confirmed = table["confirmed"].astype(str).str.lower().isin(["true", "1"])
@@ -703,14 +702,14 @@ def _bor_findings(table: pd.DataFrame, criteria: list[str],
     lines = []
     for crit in [c for c in criteria if c in plain.index]:
         a = plain.loc[crit]
-        text = f"{criteria_name(crit)}: <b>{_e(a['bor'])}</b>"
+        text = Html("{}: <b>{}</b>").format(criteria_name(crit), a["bor"])
         if a["event_id"]:
-            text += f" at {_e(_event_name(a['event_id'], labels))}"
+            text += Html(" at {}").format(_event_name(a["event_id"], labels))
         if crit in checked.index and checked.loc[crit, "bor"] != a["bor"]:
-            text += f" (with confirmation required: {_e(checked.loc[crit, 'bor'])})"
+            text += Html(" (with confirmation required: {})").format(checked.loc[crit, "bor"])
         lines.append(text)
-    return ["<li>Best overall response, unconfirmed: " + "; ".join(lines) + "</li>"] \
-        if lines else []
+    return [Html("<li>Best overall response, unconfirmed: {}</li>").format(
+        Html("; ").join(lines))] if lines else []
 
 
 #: The endpoints of the findings table, in reading order, and how a row's end is said.
@@ -734,10 +733,10 @@ def _endpoint_cell(endpoint: str, row: pd.Series, labels: Mapping[str, str]) -> 
         text += " — the response was first seen at the last assessment"
     elif where and reason not in ("start", "last known alive"):
         text += f" at {where}"
-    return _e(text)
+    return text
 
 
-def _endpoint_findings(table: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[str]:
+def _endpoint_findings(table: pd.DataFrame, labels: Mapping[str, str] | None = None) -> list[Html]:
     """Endpoints as a small table: criteria x PFS/TTR/DOR, then overall survival."""
     labels = labels or {}
     if table.empty:
@@ -747,21 +746,22 @@ def _endpoint_findings(table: pd.DataFrame, labels: Mapping[str, str] | None = N
         by = group.set_index("endpoint")
         cells = [_endpoint_cell(e, by.loc[e], labels) if e in by.index else "not a responder"
                  if e == "DOR" else "" for e in _ENDPOINT_ORDER]
-        rows.append(f"<tr><th>{_e(criteria_name(criteria))}</th>"
-                    + "".join(f"<td>{c}</td>" for c in cells) + "</tr>")
+        rows.append(Html("<tr><th>{}</th>{}</tr>").format(
+            criteria_name(criteria), Html("").join(Html("<td>{}</td>").format(c) for c in cells)))
     out = []
     if rows:
-        out.append('<li>Endpoints (days from day 0; DOR from the first response):'
-                   '<table class="endpoints"><thead><tr><th>Criteria</th>'
-                   "<th>Progression-free survival</th><th>Time to response</th>"
-                   "<th>Duration of response</th></tr></thead><tbody>"
-                   + "".join(rows) + "</tbody></table></li>")
+        out.append(Html("<li>Endpoints (days from day 0; DOR from the first response):"
+                        '<table class="endpoints"><thead><tr><th>Criteria</th>'
+                        "<th>Progression-free survival</th><th>Time to response</th>"
+                        "<th>Duration of response</th></tr></thead><tbody>{}</tbody></table>"
+                        "</li>").format(Html("").join(rows)))
     for _, row in table[table["endpoint"] == "OS"].iterrows():
-        out.append(f"<li>Overall survival: {_endpoint_cell('OS', row, labels)}</li>")
+        out.append(Html("<li>Overall survival: {}</li>")
+                   .format(_endpoint_cell("OS", row, labels)))
     return out
 
 
-def _marker_findings(table: pd.DataFrame) -> list[str]:
+def _marker_findings(table: pd.DataFrame) -> list[Html]:
     table = table.assign(day=pd.to_numeric(table["day"]), value=pd.to_numeric(table["value"]))
     notes = marker_rules.marker_notes(table).set_index("test")
     lines = []
@@ -770,11 +770,11 @@ def _marker_findings(table: pd.DataFrame) -> list[str]:
         sentence = marker_rules.trajectory_sentence(table, test)
         if test in notes.index and notes.at[test, "kind"] == "unknown":
             sentence += f" ({notes.at[test, 'note']}.)"
-        lines.append(f"<li>{_e(sentence)}</li>")
+        lines.append(Html("<li>{}</li>").format(sentence))
     return lines
 
 
-def _score_findings(case: Case, table: pd.DataFrame | None) -> list[str]:
+def _score_findings(case: Case, table: pd.DataFrame | None) -> list[Html]:
     from casekit.rules import staging
 
     bits, child_pugh = [], None
@@ -805,31 +805,30 @@ def _score_findings(case: Case, table: pd.DataFrame | None) -> list[str]:
             if row.reported:
                 text += f" (paper: {row.reported})"
             bits.append(text)
-    return [f"<li>Scores and stage: {_e('; '.join(bits))}</li>"] if bits else []
+    return [Html("<li>Scores and stage: {}</li>").format("; ".join(bits))] if bits else []
 
 
-def _claim_findings(table: pd.DataFrame | None) -> list[str]:
+def _claim_findings(table: pd.DataFrame | None) -> list[Html]:
     if table is None or "outcome" not in table:
         return []
     n = len(table)
     ok = int((table["outcome"] == "reproduced").sum())
     known = int((table["outcome"] == "known difference").sum())
-    text = f"{ok} of {plural(n, 'claim')} reproduced"
+    text = Html("{} of {} reproduced").format(ok, plural(n, "claim"))
     ids = lambda frame: ", ".join(frame["claim_id"]) if "claim_id" in frame else ""  # noqa: E731
+    named = lambda which: Html(" ({})").format(which) if which else ""  # noqa: E731
     if known:
-        which = ids(table[table["outcome"] == claim_rules.KNOWN])
-        text += (f", {_e(plural(known, 'known difference'))}"
-                 + (f" ({_e(which)})" if which else "")
+        text += (Html(", {}").format(plural(known, "known difference"))
+                 + named(ids(table[table["outcome"] == claim_rules.KNOWN]))
                  + f", with {'its reason' if known == 1 else 'their reasons'}")
     rest = table[~table["outcome"].isin([claim_rules.REPRODUCED, claim_rules.KNOWN])]
     if len(rest):
-        which = ids(rest)
-        text += f", <b>{len(rest)} not reproduced</b>" + (f" ({_e(which)})" if which else "")
+        text += Html(", <b>{} not reproduced</b>").format(len(rest)) + named(ids(rest))
     where = "table below, those not reproduced first" if known or len(rest) else "table below"
-    return [f"<li>Claims of the paper: {text} ({where}).</li>"]
+    return [Html("<li>Claims of the paper: {} ({}).</li>").format(text, where)]
 
 
-def _care_findings(table: pd.DataFrame | None) -> list[str]:
+def _care_findings(table: pd.DataFrame | None) -> list[Html]:
     """One line: how the case scores against CARE and which items it lacks."""
     if table is None or table.empty:
         return []
@@ -840,7 +839,7 @@ def _care_findings(table: pd.DataFrame | None) -> list[str]:
         topics = table.loc[table["verdict"] == verdict, "topic"].str.lower().tolist()
         if topics:
             bits.append(f"{verdict}: {', '.join(topics)}")
-    return [f"<li>{_e('; '.join(bits))} (section below).</li>"]
+    return [Html("<li>{} (section below).</li>").format("; ".join(bits))]
 
 
 def one_reason(case: Case, assumed: pd.DataFrame) -> str | None:
@@ -866,7 +865,7 @@ def _grouped(rows: pd.DataFrame) -> list[str]:
     return bits
 
 
-def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> list[str]:
+def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> list[Html]:
     """The assumptions the response calls rest on: assumed lesion rows, assumed facts the
     response rules read (e.g. which nodes are porta hepatis nodes), assumed scan timings,
     and suspected new lesions left uncounted. Values that share a reason are one line; a
@@ -892,16 +891,16 @@ def _assumption_findings(case: Case, response_table: pd.DataFrame | None) -> lis
         bits.append("suspected new lesions are not counted as new lesions")
     if not bits:
         return []
-    items = "".join(f"<li>{_e(b)}</li>" for b in bits)
-    return [f"<li>The calls rest on these assumptions:<ul>{items}</ul></li>"]
+    items = Html("").join(Html("<li>{}</li>").format(b) for b in bits)
+    return [Html("<li>The calls rest on these assumptions:<ul>{}</ul></li>").format(items)]
 
 
-def _key_findings(case: Case, folder: Path,
-                  allowed: frozenset[str] | None = None) -> list[str]:
-    criteria = applicable_criteria(case)
+def _key_findings(case: Case, criteria: list[str], folder: Path,
+                  allowed: frozenset[str] | None = None) -> list[Html]:
+    """The key findings' list items (the template says when there are none)."""
     labels = dict(zip(case.timeline["event_id"].astype(str), case.timeline["label"].astype(str)))
     response_table = _frame(folder / "response.csv", allowed)
-    items: list[str] = []
+    items: list[Html] = []
     if response_table is not None and not response_table.empty:
         items += _response_findings(response_table, criteria, labels)
     bor = _frame(folder / "bor.csv", allowed)
@@ -918,77 +917,52 @@ def _key_findings(case: Case, folder: Path,
     items += _claim_findings(_frame(folder / "claims.csv", allowed))
     items += _care_findings(_frame(folder / CARE_TABLE, allowed))
     items += _assumption_findings(case, response_table)
-    crit = ", ".join(criteria_name(c) for c in criteria)
-    parts = ['<section class="findings"><h2 id="findings">Key findings</h2>',
-             f"<p>Response criteria that apply: {_e(crit)}. Everything below is computed "
-             "from the tables of this run.</p>"]
-    parts.append(f"<ul>{''.join(items)}</ul>" if items else
-                 '<p class="none">No findings computed for this case.</p>')
-    parts.append("</section>")
-    return parts
+    return items
 
 
 # ------------------------------------------------------------------ public
 
 
-def provenance_block(provenance: Mapping[str, Any] | None) -> list[str]:
+def _provenance(provenance: Mapping[str, Any] | None) -> dict[str, str] | None:
     """What the report was computed from: the case folder, the content hash of its files
     and the run's parameters (no paths, no times: the report is shared and reproducible)."""
     if not provenance:
-        return []
+        return None
     params = provenance.get("parameters") or {}
     shown = ", ".join(f"{k} = {v!r}" for k, v in sorted(params.items())) or \
         "none (the notebooks' defaults)"
-    return ['<p class="provenance"><strong>Computed from</strong> the case folder '
-            f'&ldquo;{_e(provenance.get("case", ""))}&rdquo;, inputs hash '
-            f'<code>sha256:{_e(provenance.get("inputs_hash", ""))}</code>; '
-            f"parameters: {_e(shown)}.</p>"]
+    return {"case": provenance.get("case", ""), "inputs_hash": provenance.get("inputs_hash", ""),
+            "parameters": shown}
+
+
+def _environment():
+    return render.environment(TEMPLATES)
 
 
 def render_report(case: Case, out_dir: str | Path, failed: Iterable[str] = (), *,
                   files: Iterable[str] | None = None,
                   provenance: Mapping[str, Any] | None = None) -> str:
-    """The report's HTML text.
+    """The report's HTML text: ``templates/report.html.j2`` filled with the case's header,
+    the key findings and the evidence.
 
     ``files`` (paths relative to ``out_dir``), when given, are the only outputs the report
     may embed: a run passes the files its own notebooks produced, never whatever else lies
-    in the folder. ``provenance`` (case, inputs_hash, parameters) adds
-    :func:`provenance_block`.
+    in the folder. ``provenance`` (case, inputs_hash, parameters) adds what the report was
+    computed from.
     """
     out = Path(out_dir)
     allowed = None if files is None else frozenset(files)
-    title = case.title or "Untitled case"
-    body = _header(case)
-    care = _care_section(out / "tables", allowed)
-    body.append('<nav><a href="#findings">Key findings</a><a href="#evidence">Evidence</a>'
-                '<a href="#figures">Figures</a><a href="#tables">Tables</a>'
-                + ('<a href="#care">CARE checklist</a>' if care else "")
-                + '<a href="#assumptions">Assumptions</a></nav>')
-    failed = sorted(failed)
-    if failed:
-        body.append('<div class="banner"><strong>Incomplete run.</strong> These notebooks '
-                    "failed, so some results below may be missing or stale: "
-                    + ", ".join(_e(n) for n in failed) + ".</div>")
-    body += provenance_block(provenance)
-    body += _key_findings(case, out / "tables", allowed)
-    body.append('<h2 id="evidence">Evidence</h2><p>The figures and tables the findings '
-                "are computed from, then every assumption the case makes.</p>")
-    body += _figures(out / "figures", case, allowed)
-    body += _tables(out / "tables", case, allowed)
-    body += care
-    body += _assumptions(case)
-    licence = case.fact("licence")
-    footer = (f"Generated by casekit {_e(casekit.__version__)} from the case folder "
-              f"&ldquo;{_e(Path(case.path).name)}&rdquo;. Every number above is recomputed "
-              "from the case's tables by the notebook collection; the executed notebooks "
-              "are in notebooks/ beside this file.")
-    if licence:
-        footer += f" Source article licence: {_e(licence)}."
-    return ("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n"
-            "<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n"
-            f"<title>{_e(title)}</title>\n<style>{CSS}</style>\n</head>\n<body>\n"
-            + "\n".join(body)
-            + f"\n<footer>{footer}</footer>\n</body>\n</html>\n")
+    criteria = applicable_criteria(case)
+    return _environment().get_template("report.html.j2").render(
+        title=case.title or "Untitled case", css=Html(CSS), citation=_citation(case),
+        patient=patient_line(case), care=_care_section(out / "tables", allowed),
+        failed=sorted(failed), provenance=_provenance(provenance),
+        criteria=", ".join(criteria_name(c) for c in criteria),
+        findings=_key_findings(case, criteria, out / "tables", allowed),
+        figures=_figures(out / "figures", case, allowed),
+        tables=_tables(out / "tables", case, allowed), assumptions=_assumptions(case),
+        version=casekit.__version__, folder=Path(case.path).name,
+        licence=case.fact("licence") or "")
 
 
 def build_report(case_dir: str | Path, out_dir: str | Path,
