@@ -165,3 +165,13 @@ def test_template_environment_escapes_every_value_with_render_html(tmp_path):
     assert "&#x27;" in out  # render.html's entity, not Jinja2's own &#39;
     with pytest.raises(jinja2.UndefinedError):
         template.render(text="x")
+
+
+def test_series_report_escapes_with_the_case_reports_environment():
+    """series.html had its own Jinja2 environment, escaping with Jinja2's escape (a
+    direction override passed through); both reports now escape every value with
+    render.html."""
+    from casekit.series import report as series_report
+
+    page = series_report._environment().from_string("{{ x }}").render(x="O'Brien\u202e<b>")
+    assert page == "O&#x27;Brien&lt;b&gt;"

@@ -28,6 +28,7 @@ from pathlib import Path
 import pandas as pd
 
 import casekit
+from casekit import render
 from casekit.outputs import write_bytes
 from casekit.plot.figures import criteria_name
 from casekit.run.report import CSS, html_table
@@ -198,12 +199,8 @@ def _tables(tables) -> list[_Table]:
 
 
 def _environment():
-    import jinja2
-
-    return jinja2.Environment(loader=jinja2.FileSystemLoader(str(TEMPLATES)),
-                              autoescape=True, keep_trailing_newline=True,
-                              trim_blocks=True, lstrip_blocks=True,
-                              undefined=jinja2.StrictUndefined)
+    # the case report's environment: every value escaped with casekit.render.html
+    return render.environment(TEMPLATES)
 
 
 def render_series_report(out_dir: str | Path, result, parameters: dict | None = None) -> str:
@@ -238,7 +235,7 @@ def render_series_report(out_dir: str | Path, result, parameters: dict | None = 
         css=Markup(CSS), series_css=Markup(SERIES_CSS), analysed=analysed,
         folders=len(result.analyses), left_out=len(result.left_out),
         primary=criteria_name(primary),
-        failed=[r.name for r in result.notebooks if not r.ok],
+        failed=", ".join(r.name for r in result.notebooks if not r.ok),
         findings=said.findings(tables) if tables is not None else [],
         missing=MISSING, tables_error=error, figures=shown, tables=table_parts,
         csvs=[f"{name}.csv" for name in TABLES], version=casekit.__version__)
